@@ -1,0 +1,6 @@
+"""Benchmarks: `neurocore bench NAME` prints figures, `--json` one JSON object of them.
+
+Each benchmark is a module here with `add_arguments(parser)` and `run(args) -> dict`.
+"""
+
+BENCHMARKS = ("engine", "product", "epoch", "trace", "sweep")

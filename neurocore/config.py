@@ -1,0 +1,196 @@
+"""The one loader of TOML files and the validation of plain-data configs built from them.
+
+A config section is a frozen dataclass whose fields carry their own rules in
+`field(metadata=...)`, written with :func:`spec`. :func:`build` turns a mapping read
+from TOML (or given from Python) into that dataclass, rejecting unknown keys, wrong
+types and out-of-range values with a :class:`ConfigError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Mapping, TypeVar
+
+from .errors import ConfigError
+
+T = TypeVar("T")
+
+_MISSING = dataclasses.MISSING
+
+
+def spec(default: Any = _MISSING, *, doc: str = "", lo: float | None = None, hi: float | None = None,
+         lo_open: bool = False, choices: tuple | None = None, factory: Any = _MISSING) -> Any:
+    """A dataclass field with its documentation and allowed range or choices."""
+    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices}
+    if factory is not _MISSING:
+        return dataclasses.field(default_factory=factory, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def load_toml(path: str | Path) -> dict:
+    """Read a TOML file; a missing or malformed file is a ConfigError naming it."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file not found", source=str(p))
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(p)) from None
+
+
+def _allowed(meta: Mapping) -> str:
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    op = ">" if meta.get("lo_open") else ">="
+    if lo is not None and hi is not None:
+        return f"in [{lo}, {hi}]" if not meta.get("lo_open") else f"in ({lo}, {hi}]"
+    if lo is not None:
+        return f"{op} {lo}"
+    if hi is not None:
+        return f"<= {hi}"
+    return "any value"
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
+    """Check `value` against the annotation `tp`; ints are accepted where floats are."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, source, key)
+            except ConfigError as exc:
+                errors.append(exc)
+        raise errors[0]
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"expected a list, got {value!r}", source, key)
+        (inner, *rest) = typing.get_args(tp) or (Any,)
+        items = [_coerce(v, inner, source, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if origin is tuple else items
+    if origin is dict or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"expected a table, got {value!r}", source, key)
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"expected a table, got {value!r}", source, key)
+        return build(tp, value, source, key)
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"expected true or false, got {value!r}", source, key)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"expected an integer, got {value!r}", source, key)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"expected a number, got {value!r}", source, key)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"expected a string, got {value!r}", source, key)
+        return value
+    return value
+
+
+def build(cls: type[T], data: Mapping[str, Any] | None, source: str = "<python>", prefix: str = "") -> T:
+    """Build dataclass `cls` from `data`, validating every key against the field specs."""
+    data = dict(data or {})
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        k = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(f"unknown key; allowed keys here: {', '.join(sorted(fields))}", source, k)
+    kwargs = {}
+    for name, f in fields.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if f.default is _MISSING and f.default_factory is _MISSING:
+                raise ConfigError(f"required key is missing ({f.metadata.get('doc', '')})".rstrip(" ()"), source, key)
+            continue
+        value = _coerce(data[name], hints[name], source, key)
+        check_value(value, f.metadata, source, key)
+        kwargs[name] = value
+    obj = cls(**kwargs)
+    post = getattr(obj, "validate", None)
+    if post is not None:
+        try:
+            post()
+        except ConfigError as exc:
+            if exc.source == "<python>" and source != "<python>":
+                k = f"{prefix}.{exc.key}" if prefix and exc.key else (exc.key or prefix or None)
+                raise ConfigError(str(exc).split(": ", 2)[-1], source, k) from None
+            raise
+    return obj
+
+
+def check_value(value: Any, meta: Mapping, source: str, key: str) -> None:
+    """Raise ConfigError when `value` breaks the range or choices in `meta`."""
+    if value is None:
+        return
+    choices = meta.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"= {value!r} is not allowed; must be {_allowed(meta)}", source, key)
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        bad = (lo is not None and (value < lo or (meta.get("lo_open") and value == lo))) or \
+              (hi is not None and value > hi)
+        if bad:
+            raise ConfigError(f"= {value!r} is out of range; must be {_allowed(meta)}", source, key)
+
+
+def to_dict(obj: Any) -> Any:
+    """Plain nested dict of a config dataclass (for JSON, TOML and run metadata)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def set_key(tree: dict, dotted: str, value: Any) -> None:
+    """Set `a.b.c` in a nested dict, creating tables on the way (used for overrides)."""
+    parts = dotted.split(".")
+    node = tree
+    for p in parts[:-1]:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set '{dotted}': '{p}' is a value, not a table", key=dotted)
+        node = nxt
+    node[parts[-1]] = value
+
+
+def describe(cls: type) -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, doc + allowed) of each field: for documentation and `--help`."""
+    rows = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        default = f.default if f.default is not _MISSING else (
+            "<required>" if f.default_factory is _MISSING else f.default_factory())
+        rows.append((f.name, _type_name(hints[f.name]), default,
+                     f"{f.metadata.get('doc', '')} ({_allowed(f.metadata)})"))
+    return rows
