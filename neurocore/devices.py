@@ -33,8 +33,10 @@ class DeviceSpec:
                           doc="asymmetry: up step dw_min*(1+up_down), down step dw_min*(1-up_down)")
     w_max: float = spec(0.6, lo=0.0, lo_open=True, doc="upper weight bound (aihwkit 0.6)")
     w_min: float = spec(-0.6, hi=0.0, doc="lower weight bound (aihwkit -0.6)")
-    gamma_up: float = spec(0.0, lo=0.0, doc="linear_step: up step scales by (1 - gamma_up * w / w_max)")
-    gamma_down: float = spec(0.0, lo=0.0, doc="linear_step: down step scales by (1 - gamma_down * w / w_min)")
+    gamma_up: float = spec(0.0, lo=0.0, doc="linear_step: up step scales by (1 - gamma_up * w / w_max), "
+                                             "w_max the device's own bound (aihwkit LinearStepDevice gamma_up 0)")
+    gamma_down: float = spec(0.0, lo=0.0, doc="linear_step: down step scales by (1 - gamma_down * w / w_min) "
+                                               "(aihwkit gamma_down 0)")
     dw_min_std: float = spec(0.0, lo=0.0, doc="cycle-to-cycle step noise, relative std, fresh per pulse "
                                                "(aihwkit 0.3)")
     dw_min_dtod: float = spec(0.0, lo=0.0, doc="device-to-device spread of dw_min, relative std (aihwkit 0.3)")
@@ -47,10 +49,17 @@ class DeviceSpec:
             raise ConfigError(f"w_min ({self.w_min}) must be below w_max ({self.w_max})", key="w_min")
 
     @property
+    def model_id(self) -> int:
+        """Integer id of `model` passed to the compiled kernels (its index in DEVICE_MODELS)."""
+        return DEVICE_MODELS.index(self.model)
+
+    @property
     def is_ideal(self) -> bool:
-        """True when a pulse is an exact, noiseless, symmetric step (the engine's fast path)."""
+        """True when every device takes the same exact, noiseless, symmetric step between the same
+        bounds (the engine's fast path: scalar dw_min, w_min, w_max)."""
         return (self.model == "ideal" and self.up_down == 0 and self.dw_min_std == 0
-                and self.dw_min_dtod == 0 and self.up_down_dtod == 0)
+                and self.dw_min_dtod == 0 and self.up_down_dtod == 0
+                and self.w_max_dtod == 0 and self.w_min_dtod == 0)
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,11 @@ class ReadSpec:
 
     noise_std: float = spec(0.0, lo=0.0, doc="additive Gaussian read noise per column output, "
                                               "in units of w_max (aihwkit out_noise 0.06)")
-    dac_bits: int = spec(0, lo=0, hi=24, doc="input (row) DAC resolution in bits; 0 = exact")
-    adc_bits: int = spec(0, lo=0, hi=24, doc="output (column) ADC resolution in bits; 0 = exact")
+    dac_bits: int = spec(0, lo=0, hi=24, doc="input (row) DAC resolution in bits, symmetric grid of "
+                                             "2**bits - 1 levels over +-in_bound (aihwkit inp_res 1/(2**8-2)); 0 = exact")
+    adc_bits: int = spec(0, lo=0, hi=24, doc="output (column) ADC resolution in bits, symmetric grid of "
+                                             "2**bits - 1 levels over +-out_bound*w_max (aihwkit out_res "
+                                             "1/(2**8-2)); 0 = exact, no clipping")
     in_bound: float = spec(1.0, lo=0.0, lo_open=True, doc="DAC clipping bound of a row input")
     out_bound: float = spec(12.0, lo=0.0, lo_open=True,
                             doc="ADC clipping bound of a column output, in units of w_max (aihwkit 12)")
