@@ -1,0 +1,430 @@
+"""The compiled tick loop (numba). One call runs a batch of samples; Python is not entered per tick.
+
+Per tick, in order:
+1. deliver the packets due now: each forward arrival adds one crossbar row to its
+   tile's column neurons (a contiguous vector add, the event-driven hot path); each
+   transposed arrival adds one crossbar column to its rows' target neurons; each
+   learning arrival marks a column pulse;
+2. pulse-coincidence writes on plastic tiles (row pulse AND column pulse);
+3. update every neuron (CUBA integrate-and-fire), draw source spikes;
+4. emit: count, record, queue packets for their delivery tick.
+Counters are plain array increments in the same loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..crossbar.kernels import device_pulse, device_pulses, quantize_read
+
+LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
+PROFILE_FLAT, PROFILE_FRONTLOADED = 0, 1
+
+
+@njit(cache=True, inline="always")
+def source_p(p: float, t: int, ts: int, profile: int) -> float:
+    """Spike probability of a source at tick t: flat, or front-loaded (falling linearly, same mean)."""
+    if profile == PROFILE_FRONTLOADED:
+        p = 2.0 * p * (1.0 - (t + 0.5) / ts)
+    return p
+
+
+@njit(cache=True, inline="always")
+def integrate(cur, v, iin, ref, keep_i, keep_v, bias):
+    """CUBA update of a contiguous neuron range (vectorised; refractory neurons hold v)."""
+    for g in range(cur.shape[0]):
+        c = cur[g] * keep_i[g] + iin[g]
+        iin[g] = 0.0
+        cur[g] = c
+        vv = v[g] * keep_v[g] + c + bias[g]
+        v[g] = vv if ref[g] == 0 else v[g]
+
+
+@njit(cache=True)
+def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, bias, scale, imax, vmax):
+    """The same update with v and i rounded to the fixed-point grid and saturated."""
+    for g in range(cur.shape[0]):
+        c = cur[g] * keep_i[g] + iin[g]
+        iin[g] = 0.0
+        c = min(max(np.round(c * scale) / scale, -imax), imax)
+        cur[g] = c
+        if ref[g] == 0:
+            vv = v[g] * keep_v[g] + c + bias[g]
+            v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
+
+
+@njit(cache=True)
+def draw_sources(b, ts, src_p, src_profile, src_gid, cnt, ptr, out_gid, tmp_t, tmp_g):
+    """Draw sample b's source spikes, grouped by tick into (ptr, out_gid).
+
+    Sources are drawn in netlist order with geometric skips between candidate spikes, so
+    the work is proportional to spikes; a front-loaded source thins candidates drawn at
+    its peak probability.
+    """
+    m = 0
+    for j in range(src_gid.shape[0]):
+        p = src_p[b, j]
+        if p <= 0.0:
+            continue
+        prof = src_profile[j]
+        pmax = source_p(p, 0, ts, prof)
+        if pmax > 1.0:
+            pmax = 1.0
+        if pmax >= 0.25:
+            for t in range(ts):
+                if np.random.random() < source_p(p, t, ts, prof):
+                    tmp_t[m] = t
+                    tmp_g[m] = src_gid[j]
+                    m += 1
+            continue
+        lq = np.log1p(-pmax)
+        t = -1
+        while True:
+            t += 1 + int(np.log(1.0 - np.random.random()) / lq)
+            if t >= ts:
+                break
+            if prof != PROFILE_FLAT and np.random.random() * pmax >= source_p(p, t, ts, prof):
+                continue
+            tmp_t[m] = t
+            tmp_g[m] = src_gid[j]
+            m += 1
+    cnt[:] = 0
+    for x in range(m):
+        cnt[tmp_t[x] + 1] += 1
+    ptr[0] = 0
+    for t in range(ts):
+        ptr[t + 1] = ptr[t] + cnt[t + 1]
+        cnt[t + 1] = ptr[t]
+    for x in range(m):
+        out_gid[cnt[tmp_t[x] + 1]] = tmp_g[x]
+        cnt[tmp_t[x] + 1] += 1
+
+
+@njit(cache=True, inline="always")
+def add_row(dst, src, g):
+    """dst += g * src: one crossbar row read into its columns' neurons. As a function of two
+    slices it compiles to a vectorised loop (LLVM cannot prove non-aliasing of a single array's
+    offsets otherwise: 10x slower)."""
+    for c in range(dst.shape[0]):
+        dst[c] += g * src[c]
+
+
+@njit(cache=True)
+def run_batch(
+    # sample inputs
+    ts, seeds, src_p, src_profile, drop_on,
+    # neurons
+    n, order, nr_start, nr_stop, keep_i, keep_v, theta, bias, reset_zero, refrac, gate, drop_p, pop_of, core_of,
+    src_gid,
+    # fixed point: scale (0 = float32), v and i saturation
+    fx_scale, fx_vmax, fx_imax,
+    # tiles
+    t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, syn_mask,
+    # forward, transposed, learning entries
+    fw_ptr, fw_tile, fw_row, fw_delay,
+    tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
+    lp_ptr, lp_tile, lp_col, lp_up, lp_delay,
+    pk_ptr, pk_dst, hops, max_delay,
+    # devices and reads
+    learn_mode, dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down, c2c_std, noise_scale,
+    read_exact, read_noise, adc_bits, out_bound, w_nominal,
+    # outputs
+    read_idx, out_counts, rec_spikes, rec_buf, probe_gid, probe_v, probe_i,
+    c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_core_wr, c_traffic,
+    per_tick, c_traffic_t, c_core_syn_t,
+):
+    n_samples = seeds.shape[0]
+    n_tiles = t_core.shape[0]
+    n_cores = hops.shape[0]
+    v = np.zeros(n, np.float32)
+    cur = np.zeros(n, np.float32)
+    iin = np.zeros(n, np.float32)
+    ref = np.zeros(n, np.int32)
+    ever = np.zeros(n, np.uint8)
+    enabled = np.ones(n, np.uint8)
+    fired = np.zeros(n, np.int64)
+    n_fw = fw_tile.shape[0]
+    n_tr = tr_tile.shape[0]
+    n_lp = lp_tile.shape[0]
+    fq = np.zeros((max_delay, max(n_fw, 1)), np.int64)
+    fq_n = np.zeros(max_delay, np.int64)
+    tq = np.zeros((max_delay, max(n_tr, 1)), np.int64)
+    tq_n = np.zeros(max_delay, np.int64)
+    lq = np.zeros((max_delay, max(n_lp, 1)), np.int64)
+    lq_n = np.zeros(max_delay, np.int64)
+    n_rowbuf = 0
+    n_colbuf = 0
+    for k in range(n_tiles):
+        n_rowbuf += t_rows[k]
+        n_colbuf += t_cols[k]
+    row_list = np.zeros(max(n_rowbuf, 1), np.int64)  # rows pulsed this tick, per tile
+    row_n = np.zeros(n_tiles, np.int64)
+    col_list = np.zeros(max(2 * n_colbuf, 1), np.int64)  # columns pulsed this tick (+1 up / -1 down)
+    col_n = np.zeros(n_tiles, np.int64)
+    row_cnt = np.zeros(max(n_rowbuf, 1), np.int64)  # per-sample row pulse counts (rate modes)
+    col_up = np.zeros(max(n_colbuf, 1), np.int64)
+    col_dn = np.zeros(max(n_colbuf, 1), np.int64)
+    acc = np.zeros(max(n_colbuf, 1), np.float32)  # column sums of a tick (non-exact reads)
+    touched = np.zeros(n_tiles, np.uint8)
+    max_rows = 1
+    for k in range(n_tiles):
+        if t_rows[k] > max_rows:
+            max_rows = t_rows[k]
+    racc = np.zeros(max_rows, np.float32)
+    n_probe = probe_gid.shape[0]
+    sp_cnt = np.zeros(ts + 1, np.int64)
+    sp_ptr = np.zeros(ts + 1, np.int64)
+    sp_gid = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
+    sp_tmp_t = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
+    sp_tmp_g = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
+    n_rec = 0
+    syn = np.int64(0)
+    upd = np.int64(0)
+    pkts = np.int64(0)
+    hop_sum = np.int64(0)
+    writes = np.int64(0)
+    adc = np.int64(0)
+    overflow = 0
+    fixed = fx_scale > 0.0
+    for b in range(n_samples):
+        np.random.seed(seeds[b])
+        v[:] = 0.0
+        cur[:] = 0.0
+        iin[:] = 0.0
+        ref[:] = 0
+        ever[:] = 0
+        fq_n[:] = 0
+        tq_n[:] = 0
+        lq_n[:] = 0
+        row_cnt[:] = 0
+        col_up[:] = 0
+        col_dn[:] = 0
+        for j in range(n):
+            g = order[j]
+            enabled[g] = 1
+            if drop_on and drop_p[g] > 0.0:
+                if np.random.random() < drop_p[g]:
+                    enabled[g] = 0
+        draw_sources(b, ts, src_p, src_profile, src_gid, sp_cnt, sp_ptr, sp_gid, sp_tmp_t, sp_tmp_g)
+        for t in range(ts):
+            slot = t % max_delay
+            # -- 1. deliveries -----------------------------------------------------------
+            for q in range(fq_n[slot]):
+                e = fq[slot, q]
+                k = fw_tile[e]
+                r = fw_row[e]
+                nc = t_cols[k]
+                base = t_woff[k] + r * nc
+                if read_exact:
+                    c0 = t_col0[k]
+                    add_row(iin[c0:c0 + nc], weights[base:base + nc], t_gain[k])
+                else:
+                    a0 = t_cbuf0[k]
+                    add_row(acc[a0:a0 + nc], weights[base:base + nc], np.float32(1.0))
+                    touched[k] = 1
+                syn += nc
+                c_core_syn[t_core[k]] += nc
+                if per_tick:
+                    c_core_syn_t[t, t_core[k]] += nc
+                if t_learn[k]:
+                    row_list[t_row0[k] + row_n[k]] = r
+                    row_n[k] += 1
+                    row_cnt[t_row0[k] + r] += 1
+            fq_n[slot] = 0
+            if not read_exact:
+                for k in range(n_tiles):
+                    if touched[k]:
+                        a0 = t_cbuf0[k]
+                        nc = t_cols[k]
+                        quantize_read(acc[a0:a0 + nc], read_noise, adc_bits, out_bound, w_nominal)
+                        c0 = t_col0[k]
+                        for c in range(nc):
+                            iin[c0 + c] += t_gain[k] * acc[a0 + c]
+                            acc[a0 + c] = 0.0
+                        adc += nc
+                        touched[k] = 0
+            for q in range(tq_n[slot]):
+                e = tq[slot, q]
+                k = tr_tile[e]
+                col = tr_col[e]
+                nr = t_rows[k]
+                nc = t_cols[k]
+                base = t_woff[k] + col
+                rm = tr_rmoff[e]
+                s = tr_sign[e]
+                if read_exact:
+                    for r in range(nr):
+                        iin[rowmap[rm + r]] += s * weights[base + r * nc]
+                else:
+                    for r in range(nr):
+                        racc[r] = weights[base + r * nc]
+                    quantize_read(racc[:nr], read_noise, adc_bits, out_bound, w_nominal)
+                    for r in range(nr):
+                        iin[rowmap[rm + r]] += s * racc[r]
+                    adc += nr
+                syn += nr
+                c_core_syn[t_core[k]] += nr
+                if per_tick:
+                    c_core_syn_t[t, t_core[k]] += nr
+                src = t_core[k]
+                ri = tr_ret[e]
+                for x in range(ret_ptr[ri], ret_ptr[ri + 1]):
+                    dst = ret_dst[x]
+                    pkts += 1
+                    hop_sum += hops[src, dst]
+                    c_traffic[src, dst] += 1
+                    if per_tick:
+                        c_traffic_t[t, src, dst] += 1
+            tq_n[slot] = 0
+            for q in range(lq_n[slot]):
+                e = lq[slot, q]
+                k = lp_tile[e]
+                col = lp_col[e]
+                if lp_up[e]:
+                    col_list[2 * t_cbuf0[k] + col_n[k]] = col + 1
+                    col_up[t_cbuf0[k] + col] += 1
+                else:
+                    col_list[2 * t_cbuf0[k] + col_n[k]] = -(col + 1)
+                    col_dn[t_cbuf0[k] + col] += 1
+                col_n[k] += 1
+            lq_n[slot] = 0
+            # -- 2. pulse-coincidence writes ----------------------------------------------
+            for k in range(n_tiles):
+                if learn_mode == LEARN_COINCIDENCE and row_n[k] > 0 and col_n[k] > 0:
+                    nc = t_cols[k]
+                    for y in range(col_n[k]):
+                        cc = col_list[2 * t_cbuf0[k] + y]
+                        up = cc > 0
+                        col = (cc - 1) if up else (-cc - 1)
+                        for x in range(row_n[k]):
+                            widx = t_woff[k] + row_list[t_row0[k] + x] * nc + col
+                            if syn_mask[widx] == 0:
+                                continue
+                            weights[widx] = device_pulse(weights[widx], up, dev_up[widx], dev_down[widx],
+                                                         dev_max[widx], dev_min[widx], dev_model,
+                                                         gamma_up, gamma_down, c2c_std)
+                            writes += 1
+                            c_core_wr[t_core[k]] += 1
+                row_n[k] = 0
+                col_n[k] = 0
+            # -- 3. neuron update -----------------------------------------------------------
+            n_fired = 0
+            for x in range(sp_ptr[t], sp_ptr[t + 1]):
+                g = sp_gid[x]
+                if enabled[g]:
+                    fired[n_fired] = g
+                    n_fired += 1
+            for a in range(nr_start.shape[0]):
+                lo = nr_start[a]
+                hi = nr_stop[a]
+                if fixed:
+                    integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
+                                    bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+                else:
+                    integrate(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
+                              bias[lo:hi])
+                for g in range(lo, hi):
+                    if ref[g] > 0:
+                        ref[g] -= 1
+                    elif v[g] >= theta[g]:
+                        v[g] = np.float32(0.0) if reset_zero[g] else v[g] - theta[g]
+                        ref[g] = refrac[g]
+                        if enabled[g] and (gate[g] < 0 or ever[gate[g]]):
+                            fired[n_fired] = g
+                            n_fired += 1
+            upd += n - src_gid.shape[0]
+            for j in range(n_probe):
+                probe_v[b, t, j] = v[probe_gid[j]]
+                probe_i[b, t, j] = cur[probe_gid[j]]
+            # -- 4. emit --------------------------------------------------------------------
+            for f in range(n_fired):
+                g = fired[f]
+                c_pop_spikes[pop_of[g]] += 1
+                if read_idx[g] >= 0:
+                    out_counts[b, read_idx[g]] += 1
+                src = core_of[g]
+                c_core_spk[src] += 1
+                if rec_spikes:
+                    if n_rec < rec_buf.shape[0]:
+                        rec_buf[n_rec, 0] = b
+                        rec_buf[n_rec, 1] = t
+                        rec_buf[n_rec, 2] = g
+                        n_rec += 1
+                    else:
+                        overflow = 1
+                for x in range(pk_ptr[g], pk_ptr[g + 1]):
+                    dst = pk_dst[x]
+                    pkts += 1
+                    hop_sum += hops[src, dst]
+                    c_traffic[src, dst] += 1
+                    if per_tick:
+                        c_traffic_t[t, src, dst] += 1
+                for x in range(fw_ptr[g], fw_ptr[g + 1]):
+                    s2 = (t + fw_delay[x]) % max_delay
+                    fq[s2, fq_n[s2]] = x
+                    fq_n[s2] += 1
+                for x in range(tr_ptr[g], tr_ptr[g + 1]):
+                    s2 = (t + tr_delay[x]) % max_delay
+                    tq[s2, tq_n[s2]] = x
+                    tq_n[s2] += 1
+                for x in range(lp_ptr[g], lp_ptr[g + 1]):
+                    s2 = (t + lp_delay[x]) % max_delay
+                    lq[s2, lq_n[s2]] = x
+                    lq_n[s2] += 1
+            for f in range(n_fired):
+                ever[fired[f]] = 1
+        # -- end of sample: rate-based updates ----------------------------------------------
+        if learn_mode == LEARN_RATE or learn_mode == LEARN_RATE_NOISE:
+            writes += _rate_update(ts, learn_mode, noise_scale, n_tiles, t_learn, t_rows, t_cols, t_woff,
+                                   t_row0, t_cbuf0, t_core, row_cnt, col_up, col_dn, weights, syn_mask,
+                                   dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down,
+                                   c2c_std, c_core_wr)
+    c_scalar[0] += syn
+    c_scalar[1] += upd
+    c_scalar[2] += pkts
+    c_scalar[3] += hop_sum
+    c_scalar[4] += writes
+    c_scalar[5] += adc
+    return n_rec, overflow
+
+
+@njit(cache=True)
+def _rate_update(ts, learn_mode, noise_scale, n_tiles, t_learn, t_rows, t_cols, t_woff, t_row0, t_cbuf0,
+                 t_core, row_cnt, col_up, col_dn, weights, syn_mask, dev_up, dev_down, dev_max, dev_min,
+                 dev_model, gamma_up, gamma_down, c2c_std, c_core_wr):
+    """Eq. 9: dw = dw_min * (n_up - n_down) * n_pre / Ts per crosspoint, applied as the equivalent
+    whole number of pulses (rounded stochastically); the noise mode adds zero-mean Gaussian noise
+    of std noise_scale * sqrt(Ts) pulses where both counts are non-zero (std 1/sqrt(Ts) in rate units)."""
+    writes = np.int64(0)
+    for k in range(n_tiles):
+        if not t_learn[k]:
+            continue
+        nc = t_cols[k]
+        for r in range(t_rows[k]):
+            npre = row_cnt[t_row0[k] + r]
+            if npre == 0:
+                continue
+            for c in range(nc):
+                nu = col_up[t_cbuf0[k] + c]
+                nd = col_dn[t_cbuf0[k] + c]
+                if nu == 0 and nd == 0:
+                    continue
+                widx = t_woff[k] + r * nc + c
+                if syn_mask[widx] == 0:
+                    continue
+                x = (nu - nd) * npre / ts
+                if learn_mode == LEARN_RATE_NOISE:
+                    x += noise_scale * np.sqrt(ts) * np.random.standard_normal()
+                up = x > 0.0
+                ax = abs(x)
+                m = int(ax)
+                if np.random.random() < ax - m:
+                    m += 1
+                if m == 0:
+                    continue
+                weights[widx] = device_pulses(weights[widx], m, up, dev_up[widx], dev_down[widx], dev_max[widx],
+                                              dev_min[widx], dev_model, gamma_up, gamma_down, c2c_std)
+                writes += m
+                c_core_wr[t_core[k]] += m
+    return writes

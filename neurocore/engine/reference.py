@@ -1,0 +1,83 @@
+"""A plain numpy reference of the tick, on the unmapped netlist (dense matrices, no cores).
+
+For tests only: it defines what the compiled, mapped engine must reproduce spike for
+spike. Source spikes are given (the engine's draws are replayed), learning is the
+ideal-device pulse-coincidence write, dropout is off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..netlist import Netlist
+
+
+def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, learn: bool = False,
+                  dw_min: float = 0.001, w_min: float = -0.6, w_max: float = 0.6,
+                  probe: dict[str, list[int]] | None = None) -> dict:
+    """Simulate `ticks` ticks. `sources[pop]` is bool (ticks, size). Returns spikes per
+    population as bool (ticks, size), the final weights, and v/i traces of `probe` neurons."""
+    f32 = np.float32
+    pops = net.populations
+    spikes = {p: np.zeros((ticks, pops[p].size), bool) for p in pops}
+    for p, s in sources.items():
+        spikes[p][:] = s
+    v = {p: np.zeros(pops[p].size, f32) for p in pops}
+    cur = {p: np.zeros(pops[p].size, f32) for p in pops}
+    ref = {p: np.zeros(pops[p].size, np.int64) for p in pops}
+    ever = {p: np.zeros(pops[p].size, bool) for p in pops}
+    w = {n: pr.weights.copy() for n, pr in net.projections.items() if not pr.is_tied}
+    probe = probe or {}
+    trace_v = {p: np.zeros((ticks, len(ix)), f32) for p, ix in probe.items()}
+    trace_i = {p: np.zeros((ticks, len(ix)), f32) for p, ix in probe.items()}
+
+    def arrived(pop: str, t: int, d: int) -> np.ndarray:
+        return spikes[pop][t - d] if t - d >= 0 else np.zeros(pops[pop].size, bool)
+
+    for t in range(ticks):
+        iin = {p: np.zeros(pops[p].size, f32) for p in pops}
+        for name, pr in net.projections.items():
+            if pr.is_tied:
+                base = net.projections[pr.tied_to]
+                x = arrived(pr.pre, t, pr.delay)
+                iin[pr.post] += f32(pr.sign * base.gain) * w[pr.tied_to][:, x].sum(axis=1, dtype=f32)
+            else:
+                x = arrived(pr.pre, t, pr.delay)
+                iin[pr.post] += f32(pr.gain) * w[name][x].sum(axis=0, dtype=f32)
+        if learn:
+            for name, pr in net.projections.items():
+                if pr.plastic is None:
+                    continue
+                rows = arrived(pr.pre, t, pr.delay)
+                up = arrived(pr.plastic.up, t, pr.delay)
+                down = arrived(pr.plastic.down, t, pr.delay)
+                m = np.ones_like(w[name], bool) if pr.mask is None else pr.mask
+                blk = w[name]
+                sel = np.outer(rows, up) & m
+                blk[sel] = np.minimum(blk[sel] + f32(dw_min), f32(w_max))
+                sel = np.outer(rows, down) & m
+                blk[sel] = np.maximum(blk[sel] - f32(dw_min), f32(w_min))
+        for p, pop in pops.items():
+            if pop.is_source:
+                continue
+            prm = pop.params
+            c = cur[p] * f32(1.0 - prm.di) + iin[p]
+            cur[p] = c
+            hold = ref[p] > 0
+            v[p] = np.where(hold, v[p], v[p] * f32(1.0 - prm.dv) + c + f32(prm.bias)).astype(f32)
+            ref[p][hold] -= 1
+            fire = ~hold & (v[p] >= f32(prm.theta))
+            if prm.reset == "zero":
+                v[p][fire] = 0.0
+            else:
+                v[p][fire] -= f32(prm.theta)
+            ref[p][fire] = prm.refractory
+            if pop.gate is not None:
+                fire = fire & ever[pop.gate]
+            spikes[p][t] = fire
+            if p in probe:
+                trace_v[p][t] = v[p][probe[p]]
+                trace_i[p][t] = cur[p][probe[p]]
+        for p in pops:
+            ever[p] |= spikes[p][t]
+    return {"spikes": spikes, "weights": w, "v": trace_v, "i": trace_i}

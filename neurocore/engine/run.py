@@ -1,0 +1,279 @@
+"""The engine's Python face: owns the chip state (device weights), runs batches of samples.
+
+`Engine(placement, seed)` compiles the placement once; `Engine.run(drive, ticks, ...)`
+runs a batch of samples in one compiled call and returns spike counts of chosen
+populations, optional spike events and probes, and the counters of that call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+from ..crossbar.devices import draw_devices
+from ..crossbar.kernels import MODEL_IDS
+from ..devices import DeviceSpec, ReadSpec
+from ..errors import ConfigError
+from ..mapping import Placement
+from . import kernel as K
+from .compiled import Compiled, compile_placement
+
+LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
+               "rate_noise": K.LEARN_RATE_NOISE}
+PROFILES = {"flat": K.PROFILE_FLAT, "frontloaded": K.PROFILE_FRONTLOADED}
+
+
+@dataclass
+class SourceDrive:
+    """Per-sample spike probability per tick of every source neuron.
+
+    `rates[pop]` is (samples, size); `profile[pop]` is "flat" (constant) or
+    "frontloaded" (falling linearly over the sample, same mean). Missing sources stay silent.
+    """
+
+    rates: dict[str, np.ndarray]
+    profile: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def samples(self) -> int:
+        return next(iter(self.rates.values())).shape[0] if self.rates else 0
+
+
+@dataclass
+class Counters:
+    """Hardware event counts accumulated over runs (always on)."""
+
+    n_pops: int
+    n_cores: int
+    ticks_per_sample: int = 0
+    per_tick: bool = False
+    samples: int = 0
+    ticks: int = 0
+    scalar: np.ndarray = field(default=None)  # syn, upd, packets, hops, writes, adc
+    pop_spikes: np.ndarray = field(default=None)
+    core_syn: np.ndarray = field(default=None)
+    core_spk: np.ndarray = field(default=None)
+    core_wr: np.ndarray = field(default=None)
+    traffic: np.ndarray = field(default=None)
+    traffic_t: np.ndarray = field(default=None)
+    core_syn_t: np.ndarray = field(default=None)
+
+    def __post_init__(self) -> None:
+        z = np.zeros
+        self.scalar = z(6, np.int64)
+        self.pop_spikes = z(self.n_pops, np.int64)
+        self.core_syn, self.core_spk, self.core_wr = (z(self.n_cores, np.int64) for _ in range(3))
+        self.traffic = z((self.n_cores, self.n_cores), np.int64)
+        shape_t = (self.ticks_per_sample if self.per_tick else 0, self.n_cores)
+        self.traffic_t = z(shape_t + (self.n_cores,), np.int64)
+        self.core_syn_t = z(shape_t, np.int64)
+
+    def to_dict(self, compiled: Compiled) -> dict:
+        """The counters as plain values (the contract of the cost model and the traces)."""
+        s = self.scalar
+        n_neur = np.bincount(compiled.core_of[compiled.is_src == 0], minlength=self.n_cores)
+        d = {
+            "samples": self.samples, "ticks": self.ticks,
+            "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
+            "packet_hops": int(s[3]), "write_pulses": int(s[4]), "adc_conversions": int(s[5]),
+            "spikes": int(self.pop_spikes.sum()),
+            "pop_spikes": {p: int(x) for p, x in zip(compiled.pop_names, self.pop_spikes)},
+            "core_syn_events": self.core_syn.copy(), "core_spikes": self.core_spk.copy(),
+            "core_write_pulses": self.core_wr.copy(), "core_neuron_updates": n_neur * self.ticks,
+            "traffic": self.traffic.copy(),
+        }
+        if self.per_tick:
+            d["traffic_per_tick"] = self.traffic_t.copy()
+            d["core_syn_events_per_tick"] = self.core_syn_t.copy()
+        return d
+
+
+@dataclass
+class RunResult:
+    """What one `Engine.run` call returns."""
+
+    compiled: Compiled
+    counts: dict[str, np.ndarray]  # population -> (samples, size) spike counts
+    events: np.ndarray | None  # (n, 3) rows of (sample, tick, gid) when recorded
+    probe_v: np.ndarray | None
+    probe_i: np.ndarray | None
+    counters: dict
+
+    def spikes(self, population: str, sample: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ticks, neuron indices) of one population's spikes in one sample (needs record=True)."""
+        if self.events is None:
+            raise ConfigError("spike events were not recorded: run with record=True")
+        c = self.compiled
+        ev = self.events[self.events[:, 0] == sample]
+        g = ev[:, 2]
+        pop = c.pop_names.index(population)
+        sel = c.pop_of[g] == pop
+        local = np.empty(c.n, np.int64)
+        local[c.gid[population]] = np.arange(len(c.gid[population]))
+        ticks, neurons = ev[sel, 1], local[g[sel]]
+        o = np.lexsort((neurons, ticks))
+        return ticks[o], neurons[o]
+
+
+def sample_seeds(seed: int, sample_ids: np.ndarray) -> np.ndarray:
+    """One 32-bit seed per sample from the run seed and the sample's global id (splitmix64)."""
+    with np.errstate(over="ignore"):
+        x = np.asarray(sample_ids, np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return (x & np.uint64(0x7FFFFFFF)).astype(np.int64)
+
+
+class Engine:
+    """A mapped netlist loaded onto the simulated chip, ready to run."""
+
+    def __init__(self, placement: Placement, seed: int = 0, device: DeviceSpec | None = None,
+                 read: ReadSpec | None = None):
+        self.placement = placement
+        self.c = compile_placement(placement)
+        self.seed = int(seed)
+        chip = placement.chip
+        self.device = device or chip.device
+        self.read = read or chip.read
+        rng = np.random.default_rng([self.seed, 0xC0FFEE])
+        self.dev = draw_devices(self.device, (len(self.c.weights),), rng)
+        # Only plastic tiles are bounded RPU devices; static tiles hold their programmed values.
+        self._plastic = np.zeros(len(self.c.weights), bool)
+        for k in np.nonzero(self.c.t_learn)[0]:
+            self._plastic[self.c.t_woff[k]:self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k]] = True
+        self._clip_plastic()
+        p = chip.precision
+        if p.state == "fixed":
+            scale = float(2 ** p.frac_bits)
+            self._fx = (scale, (2 ** (p.v_bits - 1) - 1) / scale, (2 ** (p.i_bits - 1) - 1) / scale)
+        else:
+            self._fx = (0.0, 0.0, 0.0)
+        self._counters: Counters | None = None
+
+    # -- weights -----------------------------------------------------------------------
+    def weights(self, projection: str) -> np.ndarray:
+        """The device weights of a projection, reassembled as (pre, post)."""
+        net = self.placement.netlist
+        proj = net.projections[projection]
+        out = np.zeros((net.populations[proj.pre].size, net.populations[proj.post].size), np.float32)
+        for k, t in enumerate(self.placement.tiles):
+            if t.projection == projection:
+                s = self.placement.slices[t.slice]
+                out[t.row_start:t.row_stop, s.start:s.stop] = self.c.tile_block(k)
+        return out
+
+    def set_weights(self, projection: str, w: np.ndarray) -> None:
+        """Write a (pre, post) matrix into a projection's tiles (plastic ones clipped to device bounds)."""
+        for k, t in enumerate(self.placement.tiles):
+            if t.projection == projection:
+                s = self.placement.slices[t.slice]
+                blk = self.c.tile_block(k)
+                blk[:] = w[t.row_start:t.row_stop, s.start:s.stop]
+        self._clip_plastic()
+
+    def _clip_plastic(self) -> None:
+        m = self._plastic
+        if m.any():
+            self.c.weights[m] = np.clip(self.c.weights[m], self.dev.w_min[m], self.dev.w_max[m])
+
+    # -- counters ----------------------------------------------------------------------
+    def reset_counters(self, ticks: int = 0, per_tick: bool = False) -> None:
+        self._counters = Counters(len(self.c.pop_names), self.c.n_cores, ticks, per_tick)
+
+    def counters(self) -> dict:
+        """Counters accumulated since the last reset."""
+        if self._counters is None:
+            self.reset_counters()
+        return self._counters.to_dict(self.c)
+
+    # -- running -----------------------------------------------------------------------
+    def run(self, drive: SourceDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
+            learn: str = "off", dropout: bool = False, noise_scale: float = 0.0,
+            readout: Iterable[str] = (), record: bool = False, probes: bool = False,
+            traffic: str = "sum") -> RunResult:
+        """Run every sample of `drive` for `ticks` ticks in one compiled call."""
+        c = self.c
+        if learn not in LEARN_MODES:
+            raise ConfigError(f"learn = {learn!r}: must be one of {', '.join(LEARN_MODES)}")
+        if traffic not in ("sum", "per_tick"):
+            raise ConfigError(f"traffic = {traffic!r}: must be 'sum' or 'per_tick'")
+        if not isinstance(ticks, (int, np.integer)) or ticks < 1:
+            raise ConfigError(f"ticks = {ticks!r}: must be an integer >= 1")
+        n_samples = drive.samples
+        ids = np.arange(n_samples) if sample_ids is None else np.asarray(list(sample_ids), np.int64)
+        src_p, src_prof = self._source_arrays(drive, n_samples)
+        per_tick = traffic == "per_tick"
+        if (self._counters is None or (per_tick and (not self._counters.per_tick
+                                                      or self._counters.ticks_per_sample != ticks))):
+            self.reset_counters(ticks, per_tick)
+        cnt = self._counters
+        before = cnt.to_dict(c)
+        readout = list(readout)
+        read_idx = np.full(c.n, -1, np.int64)
+        off = 0
+        for p in readout:
+            g = c.gid[p]
+            read_idx[g] = off + np.arange(len(g))
+            off += len(g)
+        out_counts = np.zeros((n_samples, off), np.int32)
+        n_probe = len(c.probe_gid) if probes else 0
+        pv = np.zeros((n_samples, ticks, n_probe), np.float32)
+        pi = np.zeros_like(pv)
+        rec_cap = n_samples * ticks * c.n if record else 0
+        rec_buf = np.zeros((rec_cap, 3), np.int64)
+        d, r = self.dev, self.read
+        n_rec, overflow = K.run_batch(
+            ticks, sample_seeds(self.seed, ids), src_p, src_prof, bool(dropout),
+            c.n, c.order, c.nr_start, c.nr_stop, c.keep_i, c.keep_v, c.theta, c.bias, c.reset_zero, c.refrac, c.gate,
+            c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
+            c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
+            c.weights, c.syn_mask,
+            c.fw_ptr, c.fw_tile, c.fw_row, c.fw_delay,
+            c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
+            c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
+            c.pk_ptr, c.pk_dst, c.hops, c.max_delay,
+            LEARN_MODES[learn], d.dw_up, d.dw_down, d.w_max, d.w_min, MODEL_IDS[self.device.model],
+            self.device.gamma_up, self.device.gamma_down, self.device.dw_min_std, float(noise_scale),
+            r.is_exact, r.noise_std, r.adc_bits, r.out_bound, self.device.w_max,
+            read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
+            cnt.scalar, cnt.pop_spikes, cnt.core_syn, cnt.core_spk, cnt.core_wr,
+            cnt.traffic, per_tick, cnt.traffic_t, cnt.core_syn_t)
+        cnt.samples += n_samples
+        cnt.ticks += n_samples * ticks
+        counts, o = {}, 0
+        for p in readout:
+            k = len(c.gid[p])
+            counts[p] = out_counts[:, o:o + k]
+            o += k
+        after = cnt.to_dict(c)
+        delta = {k: (after[k] - before[k]) if isinstance(after[k], (int, np.ndarray)) else after[k]
+                 for k in after if k != "pop_spikes"}
+        delta["pop_spikes"] = {p: after["pop_spikes"][p] - before["pop_spikes"][p] for p in c.pop_names}
+        return RunResult(c, counts, rec_buf[:n_rec] if record else None, pv if probes else None,
+                         pi if probes else None, delta)
+
+    def _source_arrays(self, drive: SourceDrive, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+        c = self.c
+        net = self.placement.netlist
+        src_p = np.zeros((n_samples, len(c.src_gid)), np.float32)
+        src_prof = np.zeros(len(c.src_gid), np.int64)
+        for pop, rates in drive.rates.items():
+            if pop not in c.src_offset:
+                raise ConfigError(f"drive for '{pop}': not a spike-source population; sources: "
+                                  f"{', '.join(c.src_offset) or 'none'}")
+            size = net.populations[pop].size
+            rates = np.asarray(rates, np.float32)
+            if rates.shape != (n_samples, size):
+                raise ConfigError(f"drive for '{pop}' has shape {rates.shape}, expected ({n_samples}, {size})")
+            if rates.size and (rates.min() < 0 or rates.max() > 1):
+                raise ConfigError(f"drive for '{pop}': spike probabilities must lie in [0, 1]")
+            o = c.src_offset[pop]
+            src_p[:, o:o + size] = rates
+            prof = drive.profile.get(pop, "flat")
+            if prof not in PROFILES:
+                raise ConfigError(f"profile for '{pop}' = {prof!r}: must be one of {', '.join(PROFILES)}")
+            src_prof[o:o + size] = PROFILES[prof]
+        return src_p, src_prof

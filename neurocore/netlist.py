@@ -1,0 +1,365 @@
+"""The netlist: populations, projections and probes, with no hardware in it.
+
+Built from Python (:class:`Netlist` methods) or from a TOML file in `models/nets/`
+(:func:`load_netlist`). A projection's weights are a dense pre x post matrix; a sparse
+projection also carries a boolean mask of the synapses that exist (absent ones stay 0
+and never learn). A *tied* projection has no weights of its own: it reads another
+projection's crossbar transposed (columns -> rows), with a sign, as SSNN-BP's backward
+pass does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .config import ConfigError, build, load_toml, spec
+
+NETS_DIR = Path(__file__).resolve().parent.parent / "models" / "nets"
+
+
+@dataclass(frozen=True)
+class NeuronParams:
+    """Current-based integrate-and-fire (CUBA) compartment of DESIGN.md.
+
+    i[t] = i[t-1]*(1-di) + input;  v[t] = v[t-1]*(1-dv) + i[t] + bias;
+    spike when v >= theta, then v -= theta ("subtract") or v = 0 ("zero").
+    """
+
+    di: float = spec(1.0, lo=0.0, hi=1.0, doc="synaptic current decay per tick (1 = no memory)")
+    dv: float = spec(0.0, lo=0.0, hi=1.0, doc="membrane voltage decay per tick (0 = non-leaky IF)")
+    theta: float = spec(1.0, lo=0.0, lo_open=True, doc="firing threshold")
+    reset: str = spec("subtract", choices=("subtract", "zero"), doc="reset after a spike")
+    bias: float = spec(0.0, doc="constant input added to v every tick")
+    refractory: int = spec(0, lo=0, doc="ticks a neuron ignores input after a spike")
+
+
+@dataclass(frozen=True)
+class Population:
+    """A group of identical neurons; `params=None` makes it an external spike source.
+
+    `gate` names a population of the same size whose neuron k must have spiked in the
+    current sample before neuron k here may emit (SSNN-BP's ReLU-derivative switch).
+    `dropout` is the per-sample probability that a neuron is silenced (training only).
+    """
+
+    name: str
+    size: int
+    params: NeuronParams | None = None
+    gate: str | None = None
+    dropout: float = 0.0
+
+    @property
+    def is_source(self) -> bool:
+        return self.params is None
+
+
+@dataclass(frozen=True)
+class Plasticity:
+    """On-chip learning of a projection's crossbar: columns are pulsed up by spikes of
+    population `up` and down by spikes of `down` (both sized like the post population)."""
+
+    up: str
+    down: str
+
+
+@dataclass
+class Projection:
+    """Synapses from `pre` to `post`, living in crossbars on the post neurons' cores."""
+
+    name: str
+    pre: str
+    post: str
+    weights: np.ndarray | None  # (pre, post) float32; None for a tied projection
+    mask: np.ndarray | None = None  # (pre, post) bool: which synapses exist (sparse); None = dense
+    delay: int = 1
+    gain: float = 1.0
+    plastic: Plasticity | None = None
+    tied_to: str | None = None  # read this projection's crossbar transposed
+    sign: float = 1.0
+
+    @property
+    def is_tied(self) -> bool:
+        return self.tied_to is not None
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Record membrane voltage and current of chosen neurons (spikes are always counted)."""
+
+    population: str
+    neurons: tuple[int, ...]
+
+
+@dataclass
+class Netlist:
+    """A graph of populations and projections; validated on every change."""
+
+    name: str = "net"
+    populations: dict[str, Population] = field(default_factory=dict)
+    projections: dict[str, Projection] = field(default_factory=dict)
+    probes: list[Probe] = field(default_factory=list)
+
+    # -- building ---------------------------------------------------------------------
+    def add_source(self, name: str, size: int, dropout: float = 0.0) -> Population:
+        """An external spike-source population (input spikes come from the host)."""
+        return self._add(Population(name, _check_size(name, size), None, None, _check_p(name, dropout)))
+
+    def add_population(self, name: str, size: int, params: NeuronParams | Mapping | None = None,
+                       gate: str | None = None, dropout: float = 0.0) -> Population:
+        """A population of IF neurons; `params` a NeuronParams or a mapping of its fields."""
+        if params is None:
+            params = NeuronParams()
+        elif not isinstance(params, NeuronParams):
+            params = build(NeuronParams, params, prefix=f"population.{name}")
+        if gate is not None:
+            g = self._pop(gate, f"gate of population '{name}'")
+            if g.size != size:
+                raise ConfigError(f"gate population '{gate}' has {g.size} neurons, '{name}' has {size}; "
+                                  "they must match", key=f"population.{name}.gate")
+        return self._add(Population(name, _check_size(name, size), params, gate, _check_p(name, dropout)))
+
+    def connect(self, name: str, pre: str, post: str, weights: Any, *, mask: Any = None,
+                delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None) -> Projection:
+        """A projection with a dense (pre, post) weight matrix, or sparse via `mask`."""
+        a, b = self._pop(pre, f"pre of '{name}'"), self._pop(post, f"post of '{name}'")
+        if b.is_source:
+            raise ConfigError(f"'{post}' is a spike source and cannot receive synapses",
+                              key=f"projection.{name}.post")
+        w = np.asarray(weights, dtype=np.float32)
+        if w.shape != (a.size, b.size):
+            raise ConfigError(f"weights have shape {w.shape}, expected (pre, post) = ({a.size}, {b.size})",
+                              key=f"projection.{name}.weights")
+        if not np.all(np.isfinite(w)):
+            raise ConfigError("weights contain NaN or infinity", key=f"projection.{name}.weights")
+        m = None
+        if mask is not None:
+            m = np.asarray(mask, dtype=bool)
+            if m.shape != w.shape:
+                raise ConfigError(f"mask has shape {m.shape}, expected {w.shape}", key=f"projection.{name}.mask")
+            w = np.where(m, w, np.float32(0))
+        if plastic is not None:
+            for role, pop in (("up", plastic.up), ("down", plastic.down)):
+                p = self._pop(pop, f"plasticity {role} of '{name}'")
+                if p.size != b.size:
+                    raise ConfigError(f"plasticity {role} population '{pop}' has {p.size} neurons, "
+                                      f"post '{post}' has {b.size}", key=f"projection.{name}.plastic")
+        proj = Projection(name, pre, post, np.ascontiguousarray(w), m, _check_delay(name, delay),
+                          float(gain), plastic)
+        return self._add_proj(proj)
+
+    def connect_transposed(self, name: str, of: str, pre: str, post: str, sign: float = 1.0,
+                           delay: int = 1) -> Projection:
+        """Drive `post` from `pre` through projection `of`'s crossbar read transposed.
+
+        `pre` must be sized like `of`'s post (it drives the columns), `post` like its pre.
+        """
+        base = self.projections.get(of)
+        if base is None or base.is_tied:
+            raise ConfigError(f"'{of}' is not a weight-carrying projection", key=f"projection.{name}.tied_to")
+        a, b = self._pop(pre, f"pre of '{name}'"), self._pop(post, f"post of '{name}'")
+        if a.size != self.populations[base.post].size or b.size != self.populations[base.pre].size:
+            raise ConfigError(f"transposed read of '{of}' needs pre of size {self.populations[base.post].size} "
+                              f"and post of size {self.populations[base.pre].size}", key=f"projection.{name}")
+        if b.is_source:
+            raise ConfigError(f"'{post}' is a spike source and cannot receive synapses", key=f"projection.{name}")
+        return self._add_proj(Projection(name, pre, post, None, None, _check_delay(name, delay), 1.0, None,
+                                         of, float(sign)))
+
+    def add_probe(self, population: str, neurons: Any) -> Probe:
+        """Record v and i of the given neuron indices of a population."""
+        p = self._pop(population, "probe")
+        idx = tuple(int(n) for n in np.atleast_1d(neurons))
+        bad = [n for n in idx if not 0 <= n < p.size]
+        if bad:
+            raise ConfigError(f"probe neuron {bad[0]} out of range [0, {p.size})", key=f"probe.{population}")
+        probe = Probe(population, idx)
+        self.probes.append(probe)
+        return probe
+
+    # -- queries ----------------------------------------------------------------------
+    def incoming(self, post: str) -> list[Projection]:
+        """Weight-carrying projections whose synapses sit with `post`'s neurons."""
+        return [p for p in self.projections.values() if p.post == post and not p.is_tied]
+
+    def weights_of(self, proj: Projection) -> np.ndarray:
+        """The (pre, post) weights `proj` applies, transposed and signed for a tied one."""
+        if proj.is_tied:
+            base = self.projections[proj.tied_to]
+            return (base.weights.T * np.float32(proj.sign * base.gain)).astype(np.float32)
+        return proj.weights * np.float32(proj.gain)
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations.values())
+
+    # -- internals --------------------------------------------------------------------
+    def _pop(self, name: str, what: str) -> Population:
+        try:
+            return self.populations[name]
+        except KeyError:
+            known = ", ".join(self.populations) or "none yet"
+            raise ConfigError(f"{what}: unknown population '{name}'; known: {known}") from None
+
+    def _add(self, pop: Population) -> Population:
+        if pop.name in self.populations:
+            raise ConfigError(f"population '{pop.name}' defined twice", key=f"population.{pop.name}")
+        self.populations[pop.name] = pop
+        return pop
+
+    def _add_proj(self, proj: Projection) -> Projection:
+        if proj.name in self.projections:
+            raise ConfigError(f"projection '{proj.name}' defined twice", key=f"projection.{proj.name}")
+        self.projections[proj.name] = proj
+        return proj
+
+
+def _check_size(name: str, size: Any) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ConfigError(f"size = {size!r}: must be an integer >= 1", key=f"population.{name}.size")
+    return int(size)
+
+
+def _check_p(name: str, p: float) -> float:
+    if not 0.0 <= float(p) < 1.0:
+        raise ConfigError(f"dropout = {p!r}: must be in [0, 1)", key=f"population.{name}.dropout")
+    return float(p)
+
+
+def _check_delay(name: str, delay: Any) -> int:
+    if isinstance(delay, bool) or not isinstance(delay, (int, np.integer)) or not 1 <= delay <= 64:
+        raise ConfigError(f"delay = {delay!r}: must be an integer tick count in [1, 64]",
+                          key=f"projection.{name}.delay")
+    return int(delay)
+
+
+# -- TOML --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _PopEntry:
+    name: str = spec(doc="population name")
+    size: int = spec(doc="number of neurons", lo=1)
+    kind: str = spec("if", choices=("if", "source"), doc="IF neurons or an external spike source")
+    di: float = spec(1.0, lo=0.0, hi=1.0, doc="current decay")
+    dv: float = spec(0.0, lo=0.0, hi=1.0, doc="voltage decay")
+    theta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold")
+    reset: str = spec("subtract", choices=("subtract", "zero"), doc="reset mode")
+    bias: float = spec(0.0, doc="bias")
+    refractory: int = spec(0, lo=0, doc="refractory ticks")
+    rate: float = spec(0.1, lo=0.0, hi=1.0, doc="source: Bernoulli spike probability per tick for `run`")
+    dropout: float = spec(0.0, lo=0.0, hi=0.99, doc="per-sample dropout probability")
+
+
+@dataclass(frozen=True)
+class _ProjEntry:
+    name: str = spec(doc="projection name")
+    pre: str = spec(doc="source population")
+    post: str = spec(doc="target population (same as pre for a lateral projection)")
+    init: str = spec("normal", choices=("normal", "uniform", "constant", "explicit"),
+                     doc="how weights are drawn")
+    mean: float = spec(0.0, doc="normal: mean; constant: the value")
+    std: float = spec(-1.0, doc="normal: std; < 0 means He, sqrt(2 / fan_in)")
+    low: float = spec(0.0, doc="uniform: low bound")
+    high: float = spec(1.0, doc="uniform: high bound")
+    weights: list = spec(factory=list, doc="explicit: a pre x post list of lists")
+    p_connect: float = spec(1.0, lo=0.0, hi=1.0, lo_open=True, doc="probability a synapse exists (< 1: sparse)")
+    no_self: bool = spec(False, doc="lateral: no synapse from a neuron onto itself")
+    delay: int = spec(1, lo=1, hi=64, doc="axon delay in ticks")
+    gain: float = spec(1.0, doc="crossbar read gain: synaptic weight = gain * device weight")
+
+
+@dataclass(frozen=True)
+class _ProbeEntry:
+    population: str = spec(doc="population to probe")
+    neurons: list = spec(factory=list, doc="neuron indices to record v and i of")
+
+
+@dataclass(frozen=True)
+class _NetFile:
+    name: str = spec("net", doc="network name")
+    seed: int = spec(0, lo=0, doc="seed for weight initialisation")
+    ticks: int = spec(100, lo=1, doc="ticks per sample for `run`")
+    samples: int = spec(1, lo=1, doc="samples for `run`")
+    chip: str = spec("small", doc="chip name or file for `run` and `map`")
+    population: list = spec(factory=list, doc="[[population]] tables")
+    projection: list = spec(factory=list, doc="[[projection]] tables")
+    probe: list = spec(factory=list, doc="[[probe]] tables")
+
+
+@dataclass
+class NetFile:
+    """A network file: the netlist plus the run settings stored with it."""
+
+    netlist: Netlist
+    seed: int
+    ticks: int
+    samples: int
+    chip: str
+    source_rates: dict[str, float]
+    path: str
+
+
+def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetFile:
+    """Build a network from a mapping laid out like a `models/nets/*.toml` file."""
+    f = build(_NetFile, data, source)
+    rng = np.random.default_rng(f.seed)
+    net = Netlist(f.name)
+    rates: dict[str, float] = {}
+    for k, raw in enumerate(f.population):
+        e = build(_PopEntry, raw, source, f"population[{k}]")
+        try:
+            if e.kind == "source":
+                net.add_source(e.name, e.size, e.dropout)
+                rates[e.name] = e.rate
+            else:
+                net.add_population(e.name, e.size, NeuronParams(e.di, e.dv, e.theta, e.reset, e.bias,
+                                                                 e.refractory), dropout=e.dropout)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).split(": ", 1)[-1], source, f"population[{k}]") from None
+    for k, raw in enumerate(f.projection):
+        e = build(_ProjEntry, raw, source, f"projection[{k}]")
+        try:
+            pre = net._pop(e.pre, f"projection '{e.name}' pre")
+            post = net._pop(e.post, f"projection '{e.name}' post")
+            w = _draw_weights(e, pre.size, post.size, rng)
+            mask = None
+            if e.p_connect < 1.0 or e.no_self:
+                mask = rng.random((pre.size, post.size)) < e.p_connect
+                if e.no_self and e.pre == e.post:
+                    np.fill_diagonal(mask, False)
+            net.connect(e.name, e.pre, e.post, w, mask=mask, delay=e.delay, gain=e.gain)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).split(": ", 1)[-1], source, f"projection[{k}]") from None
+    for k, raw in enumerate(f.probe):
+        e = build(_ProbeEntry, raw, source, f"probe[{k}]")
+        try:
+            net.add_probe(e.population, e.neurons)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).split(": ", 1)[-1], source, f"probe[{k}]") from None
+    return NetFile(net, f.seed, f.ticks, f.samples, f.chip, rates, source)
+
+
+def _draw_weights(e: _ProjEntry, n_pre: int, n_post: int, rng: np.random.Generator) -> np.ndarray:
+    shape = (n_pre, n_post)
+    if e.init == "explicit":
+        w = np.asarray(e.weights, dtype=np.float32)
+        if w.shape != shape:
+            raise ConfigError(f"explicit weights have shape {w.shape}, expected (pre, post) = {shape}")
+        return w
+    if e.init == "constant":
+        return np.full(shape, e.mean, np.float32)
+    if e.init == "uniform":
+        return rng.uniform(e.low, e.high, shape).astype(np.float32)
+    std = np.sqrt(2.0 / n_pre) if e.std < 0 else e.std
+    return rng.normal(e.mean, std, shape).astype(np.float32)
+
+
+def load_netlist(name_or_path: str | Path) -> NetFile:
+    """Load a network by path or by name from `models/nets/`."""
+    p = Path(name_or_path)
+    if not p.suffix and not p.exists():
+        p = NETS_DIR / f"{p.name}.toml"
+    return netlist_from_dict(load_toml(p), str(p))

@@ -1,0 +1,140 @@
+"""The compiled engine against the numpy reference and against itself on other mappings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neurocore.engine import Engine, SourceDrive
+from neurocore.engine.reference import reference_run
+from neurocore.errors import ConfigError
+from neurocore.mapping import place
+from neurocore.netlist import Netlist, NeuronParams, Plasticity
+
+from .helpers import big_core, engine_spikes, make_chip, many_small_cores, netlists, source_drive
+
+TICKS = 30
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(net=netlists(), seed=st.integers(0, 1000), strategy=st.sampled_from(["sequential", "traffic"]))
+def test_mapped_equals_one_core_and_reference(net: Netlist, seed: int, strategy: str) -> None:
+    drive = source_drive(net, 1)
+    one = engine_spikes(Engine(place(net, big_core()), seed=seed), drive, TICKS)
+    many = engine_spikes(Engine(place(net, many_small_cores(), strategy), seed=seed), drive, TICKS)
+    sources = {p: one[p] for p, pop in net.populations.items() if pop.is_source}
+    ref = reference_run(net, sources, TICKS)["spikes"]
+    for p in net.populations:
+        np.testing.assert_array_equal(many[p], one[p], err_msg=f"population {p}: mapped != one core")
+        np.testing.assert_array_equal(one[p], ref[p], err_msg=f"population {p}: engine != reference")
+
+
+def _chain(di: float, w: float) -> Netlist:
+    net = Netlist("kernel")
+    net.add_source("in", 1)
+    net.add_population("n", 1, NeuronParams(di=di, dv=0.0, theta=1e9))
+    net.connect("w", "in", "n", [[w]])
+    net.add_probe("n", [0])
+    return net
+
+
+@pytest.mark.parametrize("di", [1.0, 0.5, 0.1, 0.02])
+def test_single_spike_follows_design_kernel(di: float) -> None:
+    """One input spike at tick 0 (delay 1) gives v[t] = w (1 - (1-di)^(t)) / di for t >= 1."""
+    net, w, ticks = _chain(di, 0.75), 0.75, 40
+    eng = Engine(place(net, big_core()))
+    res = eng.run(SourceDrive({"in": np.zeros((1, 1))}), ticks, probes=True)
+    assert np.all(res.probe_v == 0)  # no spike, no response
+    # force exactly one spike at tick 0: probability 1 with a front-loaded profile is not one-tick;
+    # use the reference's explicit source train instead and compare the engine with it below
+    src = np.zeros((ticks, 1), bool)
+    src[0] = True
+    ref = reference_run(net, {"in": src}, ticks, probe={"n": [0]})
+    t = np.arange(ticks)
+    expect = np.where(t >= 1, w * (1 - (1 - di) ** t) / di, 0.0)
+    np.testing.assert_allclose(ref["v"]["n"][:, 0], expect, rtol=1e-4, atol=1e-6)
+
+
+def test_engine_membrane_equals_reference() -> None:
+    net = _chain(0.1, 0.5)
+    eng = Engine(place(net, big_core()), seed=3)
+    res = eng.run(SourceDrive({"in": np.full((1, 1), 0.2)}), 50, probes=True, record=True)
+    src = np.zeros((50, 1), bool)
+    t, _ = res.spikes("in", 0)
+    src[t, 0] = True
+    ref = reference_run(net, {"in": src}, 50, probe={"n": [0]})
+    np.testing.assert_array_equal(res.probe_v[0, :, 0], ref["v"]["n"][:, 0])
+    np.testing.assert_array_equal(res.probe_i[0, :, 0], ref["i"]["n"][:, 0])
+
+
+def test_same_seed_same_spikes_and_counters() -> None:
+    rng = np.random.default_rng(0)
+    net = Netlist("x")
+    net.add_source("in", 20)
+    net.add_population("h", 30, NeuronParams(theta=1.0))
+    net.connect("w", "in", "h", rng.normal(0, 0.5, (20, 30)))
+    runs = []
+    for _ in range(2):
+        eng = Engine(place(net, make_chip()), seed=7)
+        res = eng.run(source_drive(net, 3), 40, record=True)
+        runs.append((res.events, res.counters["syn_events"], res.counters["packets"]))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1:] == runs[1][1:]
+    eng = Engine(place(net, make_chip()), seed=8)
+    other = eng.run(source_drive(net, 3), 40, record=True)
+    assert not np.array_equal(other.events, runs[0][0])
+
+
+def test_counters_count_events() -> None:
+    """Synaptic events = sum over delivered spikes of their crossbar row lengths; packets per core."""
+    net = Netlist("c")
+    net.add_source("in", 4)
+    net.add_population("h", 40, NeuronParams(theta=1e9))
+    net.connect("w", "in", "h", np.ones((4, 40)))
+    chip = make_chip(2, 2, neurons=32, cols=32)
+    eng = Engine(place(net, chip), seed=1)
+    res = eng.run(source_drive(net, 2, p=0.5), 25, record=True)
+    n_in = res.counters["pop_spikes"]["in"]
+    ev = res.events
+    # every input spike not in the last tick is delivered (delay 1) to 40 columns in 2 tiles
+    delivered = sum(int(((ev[:, 0] == s) & (ev[:, 1] < 24)).sum()) for s in range(2))
+    assert res.counters["syn_events"] == 40 * delivered
+    assert res.counters["packets"] == n_in * 2  # h is split over two cores
+    assert res.counters["neuron_updates"] == 40 * 25 * 2
+    assert res.counters["traffic"].sum() == res.counters["packets"]
+
+
+def test_coincidence_learning_equals_reference() -> None:
+    """Plastic crossbar: each row pulse meeting an up (down) column pulse is one +dw (-dw) step."""
+    rng = np.random.default_rng(2)
+    net = Netlist("learn")
+    net.add_source("x", 12)
+    net.add_source("up", 9)
+    net.add_source("down", 9)
+    net.add_population("y", 9, NeuronParams(theta=1.0))
+    w = rng.integers(-8, 9, (12, 9)) / 64.0
+    net.connect("w", "x", "y", w, plastic=Plasticity("up", "down"))
+    chip = many_small_cores()
+    eng = Engine(place(net, chip), seed=5)
+    drive = SourceDrive({"x": np.full((1, 12), 0.5), "up": np.full((1, 9), 0.3), "down": np.full((1, 9), 0.3)})
+    spikes = engine_spikes(eng, drive, 30, learn="coincidence")
+    ref = reference_run(net, {p: spikes[p] for p in ("x", "up", "down")}, 30, learn=True,
+                        dw_min=chip.device.dw_min)
+    np.testing.assert_array_equal(spikes["y"], ref["spikes"]["y"])
+    np.testing.assert_allclose(eng.weights("w"), ref["weights"]["w"], atol=1e-6)
+    assert eng.counters()["write_pulses"] > 0
+
+
+def test_bad_drive_is_a_clear_error() -> None:
+    net = _chain(1.0, 1.0)
+    eng = Engine(place(net, big_core()))
+    with pytest.raises(ConfigError, match="expected \\(1, 1\\)"):
+        eng.run(SourceDrive({"in": np.zeros((1, 3))}), 10)
+    with pytest.raises(ConfigError, match="not a spike-source"):
+        eng.run(SourceDrive({"n": np.zeros((1, 1))}), 10)
+    with pytest.raises(ConfigError, match="\\[0, 1\\]"):
+        eng.run(SourceDrive({"in": np.full((1, 1), 2.0)}), 10)
+    with pytest.raises(ConfigError, match="learn"):
+        eng.run(SourceDrive({"in": np.zeros((1, 1))}), 10, learn="magic")
