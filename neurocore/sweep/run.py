@@ -1,0 +1,170 @@
+"""Run a sweep's points on dask.distributed (or in this process), resumably.
+
+Points already recorded as ok in `<out>/results.jsonl` are skipped; every other point is
+submitted, and each finished point is appended to the results file at once. At the end the
+results are also written as `<out>/results.csv` and one `<out>/plot_<key>.png` per swept key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .report import plot_sweep, write_csv
+from .results import ResultsTable
+from .spec import Point, SweepSpec, load_sweep
+from .task import resolve_runner, run_task
+
+
+@dataclass
+class SweepResult:
+    """What a sweep run did and where its results are."""
+
+    out_dir: Path
+    points: list[Point]
+    records: dict[str, dict]          # point id -> its latest record
+    ran: int = 0                      # points run this time
+    skipped: int = 0                  # points finished by an earlier run
+    failed: int = 0                   # points of this run that ended in error
+    wall_s: float = 0.0               # time from the first submit to the last result
+    csv_path: Path | None = None
+    plots: list[Path] = field(default_factory=list)
+
+    @property
+    def results_path(self) -> Path:
+        return self.out_dir / "results.jsonl"
+
+
+def default_out_dir(spec: SweepSpec) -> Path:
+    """runs/sweeps/<sweep name> under the working directory."""
+    return Path("runs") / "sweeps" / spec.name
+
+
+def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, *, workers: int | None = None,
+              scheduler: str | None = None, client: Any = None, progress: bool = True, report: bool = True,
+              retry_failed: bool = True) -> SweepResult:
+    """Run the points of `sweep` that have no ok record in `out_dir`; return what happened.
+
+    Where points run: `client` (a dask Client you own); else `scheduler` (address of a running
+    dask scheduler); else an embedded LocalCluster of `workers` single-threaded processes
+    (default: one per CPU, at most one per point); `workers=0` runs them here, one by one.
+    `retry_failed` re-runs points whose last record is an error.
+    """
+    spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(spec)
+    out.mkdir(parents=True, exist_ok=True)
+    table = ResultsTable(out / "results.jsonl")
+    points = spec.expand()
+    finished = table.finished(retry_failed)
+    pending = [p for p in points if p.id not in finished]
+    result = SweepResult(out, points, {}, skipped=len(points) - len(pending))
+    _write_meta(spec, out, len(points))
+    if pending:
+        resolve_runner(spec.runner)  # fail here, clearly, before any cluster starts
+
+    from tqdm.auto import tqdm
+    bar = tqdm(total=len(points), initial=result.skipped, desc=spec.name, unit="point", disable=not progress,
+               dynamic_ncols=True)
+
+    def finish(point: Point, rec: dict) -> None:
+        full = {"id": point.id, "status": rec["status"], "overrides": point.overrides, "repeat": point.repeat,
+                "seed": point.seed, **{k: v for k, v in rec.items() if k != "status"},
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        table.append(full)
+        result.ran += 1
+        if rec["status"] != "ok":
+            result.failed += 1
+            bar.write(f"point {point.id} ({point.label}) failed: {rec['error']}")
+        bar.update(1)
+
+    try:
+        if pending:
+            t0 = time.perf_counter()
+            if client is None and scheduler is None and workers == 0:
+                for p in pending:
+                    finish(p, run_task(spec.runner, spec.config(p), spec.metrics))
+            else:
+                _run_on_dask(spec, pending, finish, client, scheduler,
+                             workers if workers is not None else min(os.cpu_count() or 1, len(pending)))
+            result.wall_s = time.perf_counter() - t0
+    finally:
+        bar.close()
+    result.records = table.latest()
+    if report:
+        result.csv_path = write_csv(spec, points, result.records, out / "results.csv")
+        result.plots = plot_sweep(spec, points, result.records, out)
+    return result
+
+
+def _run_on_dask(spec: SweepSpec, pending: list[Point], finish, client, scheduler: str | None, workers: int) -> None:
+    from distributed import Client, as_completed
+
+    own_cluster = None
+    own_client = client is None
+    if own_client:
+        if scheduler is not None:
+            client = Client(scheduler)
+        else:
+            client, own_cluster = start_local_cluster(max(1, workers))
+    token = uuid.uuid4().hex[:8]
+    futures = {}
+    try:
+        for p in pending:
+            fut = client.submit(run_task, spec.runner, spec.config(p), spec.metrics,
+                                key=f"sweep-{spec.name}-{p.id}-{token}", pure=False)
+            futures[fut] = p
+        for fut in as_completed(futures):
+            p = futures[fut]
+            if fut.status == "finished":
+                rec = fut.result()
+            else:  # the worker died (killed, out of memory, crashed in compiled code)
+                exc = fut.exception()
+                rec = {"status": "error", "error": f"the worker running this point failed: "
+                                                   f"{type(exc).__name__}: {exc}", "metrics": {}, "seconds": None}
+            finish(p, rec)
+            fut.release()
+    finally:
+        for fut in futures:
+            if not fut.done():
+                fut.cancel()
+        if own_client:
+            client.close()
+        if own_cluster is not None:
+            own_cluster.close()
+
+
+def start_local_cluster(workers: int):
+    """(Client, LocalCluster) of `workers` single-threaded worker processes that can import
+    neurocore and whatever this process can import from outside site-packages."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           env={"PYTHONPATH": os.pathsep.join(_import_paths())})
+    return Client(cluster), cluster
+
+
+def _import_paths() -> list[str]:
+    root = str(Path(__file__).resolve().parents[2])  # the folder holding the neurocore package
+    prefixes = {str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    paths = [root]
+    for p in sys.path:
+        rp = str(Path(p or os.getcwd()).resolve())
+        if rp not in paths and Path(rp).is_dir() and not any(rp.startswith(pre) for pre in prefixes):
+            paths.append(rp)
+    extra = os.environ.get("PYTHONPATH")
+    return paths + ([extra] if extra else [])
+
+
+def _write_meta(spec: SweepSpec, out: Path, n_points: int) -> None:
+    meta = {"name": spec.name, "source": spec.source, "base": str(spec.base_path) if spec.base_path else None,
+            "runner": spec.runner, "metrics": list(spec.metrics), "grid": spec.grid, "points": spec.points,
+            "seeds": list(spec.seeds) if spec.seeds is not None else None, "seed_key": spec.seed_key,
+            "n_points": n_points}
+    (out / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
