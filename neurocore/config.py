@@ -106,6 +106,8 @@ def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"expected a number, got {value!r}", source, key)
+        if value != value:
+            raise ConfigError("expected a number, got nan", source, key)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -116,6 +118,8 @@ def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
 
 def build(cls: type[T], data: Mapping[str, Any] | None, source: str = "<python>", prefix: str = "") -> T:
     """Build dataclass `cls` from `data`, validating every key against the field specs."""
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError(f"expected a table, got {data!r}", source, prefix or None)
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
