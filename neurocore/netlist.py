@@ -264,17 +264,21 @@ class _ProjEntry:
     std: float = spec(-1.0, doc="normal: std; < 0 means He, sqrt(2 / fan_in)")
     low: float = spec(0.0, doc="uniform: low bound")
     high: float = spec(1.0, doc="uniform: high bound")
-    weights: list = spec(factory=list, doc="explicit: a pre x post list of lists")
+    weights: list[list[float]] = spec(factory=list, doc="explicit: a pre x post list of lists")
     p_connect: float = spec(1.0, lo=0.0, hi=1.0, lo_open=True, doc="probability a synapse exists (< 1: sparse)")
     no_self: bool = spec(False, doc="lateral: no synapse from a neuron onto itself")
     delay: int = spec(1, lo=1, hi=64, doc="axon delay in ticks")
     gain: float = spec(1.0, doc="crossbar read gain: synaptic weight = gain * device weight")
 
+    def validate(self) -> None:
+        if self.init == "uniform" and self.high < self.low:
+            raise ConfigError(f"uniform: high = {self.high} is below low = {self.low}", key="high")
+
 
 @dataclass(frozen=True)
 class _ProbeEntry:
     population: str = spec(doc="population to probe")
-    neurons: list = spec(factory=list, doc="neuron indices to record v and i of")
+    neurons: list[int] = spec(factory=list, doc="neuron indices to record v and i of")
 
 
 @dataclass(frozen=True)
@@ -345,6 +349,10 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
 def _draw_weights(e: _ProjEntry, n_pre: int, n_post: int, rng: np.random.Generator) -> np.ndarray:
     shape = (n_pre, n_post)
     if e.init == "explicit":
+        lengths = sorted({len(row) for row in e.weights})
+        if len(lengths) > 1:
+            raise ConfigError(f"explicit weights have rows of different lengths {lengths}, expected "
+                              f"{n_pre} rows of {n_post}")
         w = np.asarray(e.weights, dtype=np.float32)
         if w.shape != shape:
             raise ConfigError(f"explicit weights have shape {w.shape}, expected (pre, post) = {shape}")
