@@ -17,7 +17,7 @@ and what would fit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Sequence
 
 import numpy as np
 
@@ -209,6 +209,9 @@ def place(netlist: Netlist, chip: Chip, strategy: Strategy = "sequential") -> Pl
     """Map `netlist` onto `chip`; raise MappingError if it cannot fit."""
     if strategy not in STRATEGIES:
         raise MappingError(f"unknown placement strategy '{strategy}'; allowed: {', '.join(STRATEGIES)}")
+    cap = min(chip.core.neurons, chip.core.crossbar_cols)
+    if netlist.n_neurons > chip.cores * cap:  # refuse before cutting: a huge population would exhaust memory
+        raise _too_big(netlist, chip, None, range(sum(-(-p.size // cap) for p in netlist.populations.values())))
     pieces = _cut(netlist, chip)
     if strategy == "sequential":
         slices = _place_sequential(pieces, netlist, chip)
@@ -273,15 +276,18 @@ class _Cores:
             self.free[k][core] -= v
 
 
-def _too_big(netlist: Netlist, chip: Chip, placed: int, pieces: list) -> MappingError:
+def _too_big(netlist: Netlist, chip: Chip, placed: int | None, pieces: Sequence) -> MappingError:
     total = netlist.n_neurons
     per_core = min(chip.core.neurons, chip.core.crossbar_cols)
     cores_needed = len(pieces)
+    if placed is None:
+        short = f"its cores hold at most {chip.cores * per_core} neurons (over by {total - chip.cores * per_core})"
+    else:
+        short = f"only {placed} slices could be placed, {len(pieces) - placed} left over"
     return MappingError(
         f"limit 'cores': netlist '{netlist.name}' ({total} neurons in {len(pieces)} slices) does not fit on "
         f"chip '{chip.name}' ({chip.cores} cores of {per_core} neurons, {chip.core.axons} axons, "
-        f"{chip.core.crossbars} crossbars): only {placed} slices could be placed, {len(pieces) - placed} "
-        f"left over; what would fit: a mesh of at least {cores_needed} cores (e.g. "
+        f"{chip.core.crossbars} crossbars): {short}; what would fit: a mesh of at least {cores_needed} cores (e.g. "
         f"{_mesh_hint(cores_needed)}), or about {max(1, total * chip.cores // max(cores_needed, 1))} neurons "
         "on this chip")
 
