@@ -298,14 +298,13 @@ def _mesh_hint(n: int) -> str:
 
 
 def _place_sequential(pieces, netlist: Netlist, chip: Chip) -> list[Slice]:
-    """Fill cores in netlist order, moving to the next core when a slice does not fit."""
+    """Take slices in netlist order; each goes to the lowest-numbered core it fits on (first fit)."""
     cores = _Cores(chip)
-    out, core = [], 0
+    out = []
     for k, (name, a, b) in enumerate(pieces):
         need = _slice_demand(netlist, chip, name, a, b)
-        while core < chip.cores and not cores.fits(core, need):
-            core += 1
-        if core >= chip.cores:
+        core = next((c for c in range(chip.cores) if cores.fits(c, need)), -1)
+        if core < 0:
             raise _too_big(netlist, chip, k, pieces)
         cores.take(core, need)
         out.append(Slice(name, a, b, core))

@@ -30,7 +30,7 @@ def source_p(p: float, t: int, ts: int, profile: int) -> float:
     return p
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def integrate(cur, v, iin, ref, keep_i, keep_v, bias):
     """CUBA update of a contiguous neuron range (vectorised; refractory neurons hold v)."""
     for g in range(cur.shape[0]):
@@ -101,7 +101,7 @@ def draw_sources(b, ts, src_p, src_profile, src_gid, cnt, ptr, out_gid, tmp_t, t
         cnt[tmp_t[x] + 1] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def add_row(dst, src, g):
     """dst += g * src: one crossbar row read into its columns' neurons. As a function of two
     slices it compiles to a vectorised loop (LLVM cannot prove non-aliasing of a single array's

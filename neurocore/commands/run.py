@@ -1,0 +1,98 @@
+"""`neurocore run NET.toml`: map a network onto its chip, run it, print spikes, cores and traffic."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="map a network onto a chip and run it")
+    p.add_argument("model", help="network TOML file (models/nets/) or its name")
+    p.add_argument("--chip", help="chip name or TOML file (default: the network's own)")
+    p.add_argument("--strategy", default="sequential", choices=("sequential", "traffic"),
+                   help="placement strategy")
+    p.add_argument("--samples", type=int, help="samples to run (default: the network's own)")
+    p.add_argument("--ticks", type=int, help="ticks per sample (default: the network's own)")
+    p.add_argument("--seed", type=int, help="seed (default: the network's own)")
+    p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object of the results")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+
+    from ..chip import load_chip
+    from ..engine import Engine, SourceDrive
+    from ..errors import ConfigError
+    from ..mapping import place
+    from ..netlist import load_netlist
+
+    nf = load_netlist(args.model)
+    chip = load_chip(args.chip or nf.chip)
+    samples = args.samples if args.samples is not None else nf.samples
+    ticks = args.ticks if args.ticks is not None else nf.ticks
+    seed = args.seed if args.seed is not None else nf.seed
+    if samples < 1 or ticks < 1:
+        raise ConfigError("--samples and --ticks must be >= 1")
+    placement = place(nf.netlist, chip, args.strategy)
+    engine = Engine(placement, seed=seed)
+    drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
+                         for p, r in nf.source_rates.items()})
+    pops = list(nf.netlist.populations)
+    trace = None
+    if args.trace:
+        from ..traces import TraceSelection, TraceWriter
+        from ..report import mapping_report
+        meta = {"experiment_toml": open(nf.path).read() if nf.path != "<python>" else "", "seed": seed,
+                "chip": chip.name, "mapping": json.dumps(mapping_report(placement))}
+        sel = TraceSelection(enabled=True, traffic="sum")
+        trace = TraceWriter(args.trace, meta, {p: nf.netlist.populations[p].size for p in pops},
+                            chip.cores, sel)
+    res = engine.run(drive, ticks, readout=pops, record=trace is not None)
+    if trace is not None:
+        with trace:
+            for s in range(samples):
+                for p in pops:
+                    t, n = res.spikes(p, s)
+                    trace.add_spikes(s, p, t, n)
+            trace.add_traffic(0, res.counters["traffic"])
+            trace.add_counters("run", _plain(res.counters))
+    c = res.counters
+    out = {
+        "network": nf.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": samples,
+        "ticks": ticks, "cores_used": len(placement.cores_used),
+        "spikes": c["pop_spikes"],
+        "rate_per_neuron_per_tick": {p: c["pop_spikes"][p] / (nf.netlist.populations[p].size * ticks * samples)
+                                     for p in pops},
+        "syn_events": c["syn_events"], "packets": c["packets"], "packet_hops": c["packet_hops"],
+        "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
+    }
+    if args.trace:
+        out["trace"] = args.trace
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"network {out['network']} on chip {chip.name} ({args.strategy} placement): "
+          f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {ticks} ticks")
+    print(f"{'population':>14} {'neurons':>8} {'spikes':>9} {'rate/tick':>10}")
+    for p in pops:
+        print(f"{p:>14} {nf.netlist.populations[p].size:>8} {c['pop_spikes'][p]:>9} "
+              f"{out['rate_per_neuron_per_tick'][p]:>10.4f}")
+    print(f"synaptic events {c['syn_events']}, packets {c['packets']} "
+          f"({out['inter_core_packets']} between cores), packet-hops {c['packet_hops']}")
+    print("core-to-core packets (rows: from, columns: to; used cores only):")
+    used = placement.cores_used
+    print("      " + "".join(f"{d:>8}" for d in used))
+    for s in used:
+        print(f"{s:>6}" + "".join(f"{c['traffic'][s, d]:>8}" for d in used))
+    if args.trace:
+        print(f"trace written to {args.trace}")
+    return 0
+
+
+def _plain(counters: dict) -> dict:
+    import numpy as np
+    return {k: v for k, v in counters.items() if isinstance(v, (int, float, np.integer))}

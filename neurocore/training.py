@@ -1,0 +1,289 @@
+"""Training and inference of SSNN-BP on the simulated chip, with checkpoints and results.
+
+A run folder holds `checkpoint.npz` (device weights, epoch, position in the epoch,
+results so far; written after every epoch and on Ctrl-C), `results.json` (per epoch:
+accuracies, seconds, counters), `experiment.toml` (what ran) and `learning_curve.png`.
+Every random draw derives from (seed, epoch, sample index), so a resumed run ends
+bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .data import Dataset, load_dataset, subset
+from .engine import Engine, SourceDrive
+from .errors import ConfigError, NeurocoreError
+from .experiment import Experiment, experiment_text
+from .learning.ssnn import build_ssnn, init_weights, weight_names
+from .mapping import place
+
+CHECKPOINT = "checkpoint.npz"
+RESULTS = "results.json"
+SUMMARY_COUNTERS = ("syn_events", "neuron_updates", "spikes", "packets", "packet_hops", "write_pulses",
+                    "adc_conversions")
+
+
+def load_data(exp: Experiment) -> tuple[Dataset, Dataset]:
+    """The training and test sets of an experiment (subsets fixed by the seed)."""
+    root = exp.data.root or None
+    train = load_dataset(exp.data.dataset, "train", root)
+    test = load_dataset(exp.data.dataset, "test", root)
+    if exp.data.train and exp.data.train < len(train):
+        train = subset(train, exp.data.train, seed=exp.seed)
+    if exp.data.test and exp.data.test < len(test):
+        test = subset(test, exp.data.test, seed=exp.seed + 1)
+    if train.n_features != exp.net.inputs or train.n_classes > exp.net.classes:
+        raise ConfigError(f"dataset '{exp.data.dataset}' has {train.n_features} features and {train.n_classes} "
+                          f"classes but [net] has inputs = {exp.net.inputs}, classes = {exp.net.classes}",
+                          exp.source, "net.inputs")
+    return train, test
+
+
+def drive_for(exp: Experiment, images: np.ndarray, labels: np.ndarray | None) -> SourceDrive:
+    """Source spike probabilities: front-loaded input (mean rate input_rate * pixel), flat target train."""
+    rates = {"input": np.clip(images * exp.net.input_rate, 0.0, 1.0).astype(np.float32)}
+    profile = {"input": "frontloaded"}
+    if labels is not None:
+        t = np.zeros((len(labels), exp.net.classes), np.float32)
+        t[np.arange(len(labels)), labels] = exp.net.target_rate
+        rates["label"] = t
+        profile["label"] = "flat"
+    return SourceDrive(rates, profile)
+
+
+def predictions(counts: np.ndarray) -> np.ndarray:
+    """Argmax of output spike counts; a silent output is no answer (-1)."""
+    pred = counts.argmax(axis=1)
+    pred[counts.max(axis=1) == 0] = -1
+    return pred
+
+
+class Trainer:
+    """Owns the training engine (plastic crossbars) and an inference engine (forward only)."""
+
+    def __init__(self, exp: Experiment, run_dir: str | Path | None = None):
+        self.exp = exp
+        self.run_dir = Path(run_dir) if run_dir else None
+        ts = exp.train.ts
+        rng = np.random.default_rng([exp.seed, 1])
+        weights = init_weights(exp.net, rng)
+        self.chip = dataclasses.replace(exp.chip, device=dataclasses.replace(exp.chip.device,
+                                                                             dw_min=exp.train.lr / ts))
+        net = build_ssnn(exp.net, ts, weights, train=True)
+        self.engine = Engine(place(net, self.chip, exp.mapping.strategy), seed=exp.seed)
+        infer_net = build_ssnn(exp.net, ts, weights, train=False)
+        self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
+        self._base_steps = (self.engine.dev.dw_up.copy(), self.engine.dev.dw_down.copy())
+        self.epoch = 0
+        self.position = 0
+        self.results: list[dict] = []
+        self._correct = 0
+        self._seen = 0
+        self._train_seconds = 0.0
+
+    # -- state -------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"weights": self.engine.c.weights.copy(), "epoch": self.epoch, "position": self.position,
+                "results": json.dumps(self.results), "correct": self._correct, "seen": self._seen,
+                "train_seconds": self._train_seconds}
+
+    def save(self) -> Path | None:
+        """Write the checkpoint atomically (a crash mid-write keeps the previous one)."""
+        if self.run_dir is None:
+            return None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.run_dir / (CHECKPOINT + ".tmp.npz")
+        np.savez(tmp, **self.state(), experiment=experiment_text(self.exp))
+        os.replace(tmp, self.run_dir / CHECKPOINT)
+        return self.run_dir / CHECKPOINT
+
+    def restore(self, path: str | Path) -> None:
+        p = Path(path)
+        if p.is_dir():
+            p = p / CHECKPOINT
+        if not p.is_file():
+            raise NeurocoreError(f"{p}: no checkpoint to resume from")
+        try:
+            with np.load(p) as z:
+                w = z["weights"]
+                if w.shape != self.engine.c.weights.shape:
+                    raise NeurocoreError(f"{p}: checkpoint holds {w.size} weights, this experiment's chip "
+                                         f"mapping has {self.engine.c.weights.size}: not the same experiment")
+                self.engine.c.weights[:] = w
+                self.epoch, self.position = int(z["epoch"]), int(z["position"])
+                self.results = json.loads(str(z["results"]))
+                self._correct, self._seen = int(z["correct"]), int(z["seen"])
+                self._train_seconds = float(z["train_seconds"])
+        except (OSError, KeyError, ValueError) as exc:
+            raise NeurocoreError(f"{p}: not a readable neurocore checkpoint ({exc})") from None
+
+    def _set_epoch_steps(self, epoch: int) -> None:
+        f = np.float32(self.exp.train.lr_decay ** epoch)
+        self.engine.dev.dw_up[:] = self._base_steps[0] * f
+        self.engine.dev.dw_down[:] = self._base_steps[1] * f
+
+    # -- training ----------------------------------------------------------------------
+    def train_epoch(self, train: Dataset, progress: bool = True,
+                    on_batch: Callable[[int, object], None] | None = None) -> None:
+        """Train from the current position to the end of the current epoch."""
+        from tqdm.auto import tqdm
+
+        exp, n = self.exp, len(train)
+        order = np.random.default_rng([exp.seed, 2, self.epoch]).permutation(n)
+        self._set_epoch_steps(self.epoch)
+        if self.position == 0:
+            self.engine.reset_counters()
+            self._correct = self._seen = 0
+            self._train_seconds = 0.0
+        bar = tqdm(total=n, initial=self.position, disable=not progress, unit="sample",
+                   desc=f"epoch {self.epoch + 1}/{exp.train.epochs}", leave=True, dynamic_ncols=True)
+        restore_sigint, stop = _deferred_sigint()
+        try:
+            while self.position < n:
+                if stop():
+                    raise KeyboardInterrupt
+                idx = order[self.position:self.position + exp.train.batch]
+                t0 = time.perf_counter()
+                res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
+                                      sample_ids=self.epoch * n + self.position + np.arange(len(idx)),
+                                      learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
+                                      readout=["output"])
+                self._train_seconds += time.perf_counter() - t0
+                self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
+                self._seen += len(idx)
+                self.position += len(idx)
+                bar.update(len(idx))
+                bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}")
+                if on_batch is not None:
+                    on_batch(self.position, res)
+        finally:
+            restore_sigint()
+            bar.close()
+
+    def evaluate(self, data: Dataset, progress: bool = False) -> tuple[float, dict]:
+        """Test accuracy of the current weights on the forward-only network, and its counters."""
+        from tqdm.auto import tqdm
+
+        for wn in weight_names(self.exp.net):
+            self.infer_engine.set_weights(wn, self.engine.weights(wn))
+        self.infer_engine.reset_counters()
+        correct = 0
+        b = self.exp.train.eval_batch
+        for s in tqdm(range(0, len(data), b), disable=not progress, desc="test", unit="batch", leave=False):
+            sl = slice(s, s + b)
+            res = self.infer_engine.run(drive_for(self.exp, data.images[sl], None), self.exp.train.ts,
+                                        sample_ids=np.arange(s, min(s + b, len(data))), readout=["output"])
+            correct += int((predictions(res.counts["output"]) == data.labels[sl]).sum())
+        return correct / len(data), self.infer_engine.counters()
+
+    def finish_epoch(self, test: Dataset, progress: bool = False) -> dict:
+        t0 = time.perf_counter()
+        acc, infer_counters = self.evaluate(test, progress)
+        c = self.engine.counters()
+        n = max(self._seen, 1)
+        row = {"epoch": self.epoch + 1, "train_acc": self._correct / n, "test_acc": acc,
+               "train_seconds": self._train_seconds, "eval_seconds": time.perf_counter() - t0,
+               "samples_per_s": self._seen / max(self._train_seconds, 1e-9),
+               "train_counters": {k: c[k] for k in SUMMARY_COUNTERS} | {"samples": c["samples"]},
+               "infer_counters": {k: infer_counters[k] for k in SUMMARY_COUNTERS}
+               | {"samples": infer_counters["samples"]},
+               "hidden_active": self._hidden_active(c)}
+        self.results.append(row)
+        self.epoch += 1
+        self.position = 0
+        return row
+
+    def _hidden_active(self, c: dict) -> float:
+        """Spikes per hidden neuron per training sample (dead-neuron watch)."""
+        hid = [p for p in c["pop_spikes"] if p.startswith("hidden") and "_d" not in p]
+        size = sum(self.engine.placement.netlist.populations[p].size for p in hid)
+        return sum(c["pop_spikes"][p] for p in hid) / max(size * max(c["samples"], 1), 1)
+
+    def write_results(self) -> None:
+        if self.run_dir is None:
+            return
+        out = {"experiment": self.exp.name, "results": self.results}
+        tmp = self.run_dir / (RESULTS + ".tmp")
+        tmp.write_text(json.dumps(out, indent=1))
+        os.replace(tmp, self.run_dir / RESULTS)
+        if self.results:
+            plot_learning_curve(self.results, self.run_dir / "learning_curve.png", self.exp.name)
+
+
+def _deferred_sigint() -> tuple[Callable[[], None], Callable[[], bool]]:
+    """Hold Ctrl-C until the current batch is done, so a checkpoint never holds half a batch.
+
+    Returns (restore, pending): `pending()` tells whether Ctrl-C was pressed.
+    """
+    import signal
+    import threading
+
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        return (lambda: None), (lambda: False)
+    old = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # noqa: ARG001
+        if flag["hit"]:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        flag["hit"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    return (lambda: signal.signal(signal.SIGINT, old)), (lambda: flag["hit"])
+
+
+def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
+    """Train and test accuracy per epoch."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ep = [r["epoch"] for r in results]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(ep, [100 * r["train_acc"] for r in results], "o-", label="train (running, in-sample)")
+    ax.plot(ep, [100 * r["test_acc"] for r in results], "s-", label="test")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(f"SSNN-BP on chip: {title}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, progress: bool = True,
+          log: Callable[[str], None] = print) -> list[dict]:
+    """Train an experiment to its last epoch; checkpoint after each epoch and on Ctrl-C."""
+    train_set, test_set = load_data(exp)
+    tr = Trainer(exp, run_dir)
+    if run_dir is not None:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+        (Path(run_dir) / "experiment.toml").write_text(experiment_text(exp))
+    if resume:
+        tr.restore(run_dir)
+        log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
+    try:
+        while tr.epoch < exp.train.epochs:
+            tr.train_epoch(train_set, progress)
+            row = tr.finish_epoch(test_set)
+            log(f"epoch {row['epoch']}: train {100 * row['train_acc']:.2f} %, test {100 * row['test_acc']:.2f} %, "
+                f"{row['train_seconds']:.1f} s ({row['samples_per_s']:.0f} samples/s)")
+            tr.save()
+            tr.write_results()
+    except KeyboardInterrupt:
+        where = tr.save()
+        tr.write_results()
+        if where is not None:
+            log(f"interrupted: checkpoint saved to {where} (epoch {tr.epoch + 1}, sample {tr.position}); "
+                f"continue with --resume")
+        raise
+    return tr.results
