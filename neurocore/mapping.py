@@ -211,6 +211,7 @@ def place(netlist: Netlist, chip: Chip, strategy: Strategy = "sequential") -> Pl
         raise MappingError(f"unknown placement strategy '{strategy}'; allowed: {', '.join(STRATEGIES)}")
     cap = min(chip.core.neurons, chip.core.crossbar_cols)
     if netlist.n_neurons > chip.cores * cap:  # refuse before cutting: a huge population would exhaust memory
+        _cut(netlist, chip, receivers_only=True)  # but name a slice over the axon or crossbar limit first
         raise _too_big(netlist, chip, None, range(sum(-(-p.size // cap) for p in netlist.populations.values())))
     pieces = _cut(netlist, chip)
     if strategy == "sequential":
@@ -237,11 +238,14 @@ def _slice_demand(netlist: Netlist, chip: Chip, pop: str, start: int, stop: int)
     return {"neurons": stop - start, "axons": axons, "crossbars": crossbars}
 
 
-def _cut(netlist: Netlist, chip: Chip) -> list[tuple[str, int, int]]:
-    """Split every population into equal slices no larger than a core allows."""
+def _cut(netlist: Netlist, chip: Chip, receivers_only: bool = False) -> list[tuple[str, int, int]]:
+    """Split every population (or only those with incoming synapses) into equal slices no
+    larger than a core allows; refuse a slice that needs more axons or crossbars than a core has."""
     cap = min(chip.core.neurons, chip.core.crossbar_cols)
     pieces = []
     for name, pop in netlist.populations.items():
+        if receivers_only and not netlist.incoming(name):
+            continue
         n_slices = -(-pop.size // cap)
         bounds = np.linspace(0, pop.size, n_slices + 1).round().astype(int)
         for a, b in zip(bounds[:-1], bounds[1:]):
