@@ -1,0 +1,46 @@
+"""`neurocore infer RUN_DIR`: evaluate a training checkpoint on the test (or train) set."""
+
+from __future__ import annotations
+
+import argparse
+
+from .overrides import add_set_argument, parse_overrides
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("infer", help="evaluate a checkpoint on the chip")
+    p.add_argument("run_dir", help="run folder written by `neurocore train` (holds checkpoint.npz)")
+    p.add_argument("--split", default="test", choices=("test", "train"), help="which split to evaluate")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_set_argument(p)
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    import json
+    from pathlib import Path
+
+    from ..errors import NeurocoreError
+    from ..experiment import load_experiment
+    from ..training import Trainer, load_data
+
+    run = Path(args.run_dir)
+    if not (run / "experiment.toml").is_file():
+        raise NeurocoreError(f"{run}: not a run folder (no experiment.toml); run `neurocore train` first")
+    exp = load_experiment(run / "experiment.toml", parse_overrides(args.set))
+    train_set, test_set = load_data(exp)
+    tr = Trainer(exp, run)
+    tr.restore(run)
+    data = test_set if args.split == "test" else train_set
+    acc, counters = tr.evaluate(data, progress=not args.json)
+    out = {"run": str(run), "epoch": tr.epoch, "split": args.split, "samples": len(data), "accuracy": acc,
+           "syn_events_per_sample": counters["syn_events"] / len(data),
+           "spikes_per_sample": counters["spikes"] / len(data),
+           "packets_per_sample": counters["packets"] / len(data)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{run} (after epoch {tr.epoch}): {args.split} accuracy {100 * acc:.2f} % on {len(data)} samples; "
+              f"per sample {out['syn_events_per_sample']:.0f} synaptic events, {out['spikes_per_sample']:.0f} "
+              f"spikes, {out['packets_per_sample']:.0f} packets")
+    return 0

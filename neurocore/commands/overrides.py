@@ -1,0 +1,30 @@
+"""`--set key=value` overrides shared by the commands that load an experiment."""
+
+from __future__ import annotations
+
+import argparse
+import tomllib
+from typing import Any
+
+from ..errors import ConfigError
+
+
+def add_set_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override an experiment key, e.g. --set train.ts=200 --set chip.device.dw_min=0.002 "
+                        "(VALUE is read as TOML: numbers, true/false, \"strings\", [lists])")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Turn ["a.b=1", "c=\"x\""] into {"a.b": 1, "c": "x"}; bare words are strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
