@@ -158,3 +158,12 @@ def test_cli_runs_lists_and_resumes(tmp_path, capsys):
     assert capsys.readouterr().out.count(" ok ") == 3
     assert main(["sweep", str(f), "-o", str(out), "--workers", "0", "--no-progress"]) == 0
     assert "ran 0 (0 failed), skipped 3" in capsys.readouterr().out
+
+
+def test_keys_set_together_make_one_plot(tmp_path):
+    s = sweep_from_dict({"runner": FAKE, "metrics": ["accuracy"], "grid": {"mapping.strategy": ["sequential", "traffic"]},
+                         "points": [{"chip.mesh.width": 2, "chip.mesh.height": 2},
+                                    {"chip.mesh.width": 4, "chip.mesh.height": 4}]},
+                        base_config={"fake": {"sleep": 0}})
+    res = run_sweep(s, tmp_path, workers=0, progress=False)
+    assert sorted(p.name for p in res.plots) == ["plot_chip.mesh.width.png", "plot_mapping.strategy.png"]

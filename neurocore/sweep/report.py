@@ -66,12 +66,16 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
     ok = [(p, latest[p.id]) for p in points if p.id in latest and latest[p.id]["status"] == "ok"]
     metrics = [m for m in metric_names(spec, [r for _, r in ok])
                if any(_is_number((r.get("metrics") or {}).get(m)) for _, r in ok)]
-    swept = [k for k in spec.swept_keys if len({_canon(p.overrides.get(k)) for p, _ in ok}) > 1]
+    varied = [k for k in spec.swept_keys if len({_canon(p.overrides.get(k)) for p, _ in ok}) > 1]
+    coupled = _coupled([p for p, _ in ok], varied)
+    swept = list(coupled)
     paths = []
     if not ok or not metrics:
         return paths
     for key in swept:
         others, averaged = _split_others(key, swept, [p for p, _ in ok])
+        tick_label = {_canon(p.overrides.get(key)): " / ".join(_show(p.overrides.get(k)) for k in [key, *coupled[key]])
+                      for p, _ in ok}
         xs_raw = []
         for p, _ in ok:
             if _canon(p.overrides.get(key)) not in [_canon(x) for x in xs_raw]:
@@ -97,10 +101,10 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
                 es = [_std(by_x[k]) for k in xk]
                 ax.errorbar([pos[k] for k in xk], ys, yerr=es if any(es) else None, marker="o", capsize=3,
                             label=g or None)
-            ax.set_xlabel(key)
+            ax.set_xlabel(" / ".join([key, *coupled[key]]))
             ax.set_ylabel(metric)
-            if not numeric:
-                ax.set_xticks(range(len(xs_raw)), [_show(x) for x in xs_raw])
+            if not numeric or coupled[key]:
+                ax.set_xticks([pos[_canon(x)] for x in xs_raw], [tick_label[_canon(x)] for x in xs_raw])
             elif len(xs_raw) > 2 and min(xs_raw) > 0 and max(xs_raw) / min(xs_raw) >= 50:
                 ax.set_xscale("log")
             ax.grid(alpha=0.3)
@@ -118,6 +122,21 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def _coupled(points: Sequence[Point], keys: list[str]) -> dict[str, list[str]]:
+    """Keys whose values pair one-to-one over the points (e.g. mesh width and height set together)
+    merge into one parameter: first key -> the keys that move with it."""
+    out: dict[str, list[str]] = {}
+    for k in keys:
+        for primary in out:
+            pairs = {(_canon(p.overrides.get(primary)), _canon(p.overrides.get(k))) for p in points}
+            if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
+                out[primary].append(k)
+                break
+        else:
+            out[k] = []
+    return out
 
 
 def _split_others(key: str, swept: list[str], points: Sequence[Point]) -> tuple[list[str], list[str]]:
