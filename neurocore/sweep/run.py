@@ -143,10 +143,22 @@ def _run_on_dask(spec: SweepSpec, pending: list[Point], finish, client, schedule
 def start_local_cluster(workers: int):
     """(Client, LocalCluster) of `workers` single-threaded worker processes that can import
     neurocore and whatever this process can import from outside site-packages."""
+    import logging
+    import signal
+    import threading
+
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env={"PYTHONPATH": os.pathsep.join(_import_paths())})
+    # workers started with SIGINT ignored keep it ignored: Ctrl-C stops the sweep here, which
+    # closes the cluster, instead of every worker printing its own KeyboardInterrupt
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+    try:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR, env={"PYTHONPATH": os.pathsep.join(_import_paths())})
+    finally:
+        if main:
+            signal.signal(signal.SIGINT, old)
     return Client(cluster), cluster
 
 
