@@ -132,7 +132,8 @@ def build(cls: type[T], data: Mapping[str, Any] | None, source: str = "<python>"
         key = f"{prefix}.{name}" if prefix else name
         if name not in data:
             if f.default is _MISSING and f.default_factory is _MISSING:
-                raise ConfigError(f"required key is missing ({f.metadata.get('doc', '')})".rstrip(" ()"), source, key)
+                doc = f.metadata.get("doc", "")
+                raise ConfigError("required key is missing" + (f" ({doc})" if doc else ""), source, key)
             continue
         value = _coerce(data[name], hints[name], source, key)
         check_value(value, f.metadata, source, key)
