@@ -328,12 +328,26 @@ def _place_traffic(pieces, netlist: Netlist, chip: Chip) -> list[Slice]:
     by_pop: dict[str, list[int]] = {}
     for k, (name, _, _) in enumerate(pieces):
         by_pop.setdefault(name, []).append(k)
-    for proj in netlist.projections.values():
-        pre, post = proj.pre, proj.post
-        for i in by_pop[pre]:
-            for j in by_pop[post]:
+
+    def add(src: str, dst: str, mode: str) -> None:
+        """all: each src neuron to every dst slice; aligned: neuron k to the slice holding
+        column k; one: one packet per slice pair (a column-read return)."""
+        for i in by_pop[src]:
+            for j in by_pop[dst]:
                 if i != j:
-                    talk[i, j] += pieces[i][2] - pieces[i][1]
+                    (_, a0, a1), (_, b0, b1) = pieces[i], pieces[j]
+                    talk[i, j] += {"all": a1 - a0, "aligned": max(0, min(a1, b1) - max(a0, b0)), "one": 1}[mode]
+
+    for proj in netlist.projections.values():
+        if proj.is_tied:  # pre drives the base crossbar's columns; the read returns to post
+            base = netlist.projections[proj.tied_to]
+            add(proj.pre, base.post, "aligned")
+            add(base.post, proj.post, "one")
+            continue
+        add(proj.pre, proj.post, "all")
+        if proj.plastic is not None:  # learning pulses drive the crossbar's columns
+            add(proj.plastic.up, proj.post, "aligned")
+            add(proj.plastic.down, proj.post, "aligned")
     talk = talk + talk.T
     cores = _Cores(chip)
     where = np.full(n, -1)
