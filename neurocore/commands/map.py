@@ -1,5 +1,7 @@
-"""`neurocore map MODEL.toml [--chip NAME_OR_PATH] [--strategy S] [--json] [-o FILE]`:
-place a network on a chip and print the mapping report."""
+"""`neurocore map MODEL.toml`: place a network on a chip and print the mapping report.
+
+Options: --chip NAME_OR_PATH, --strategy sequential|traffic, --json, -o FILE.
+"""
 
 from __future__ import annotations
 
