@@ -69,7 +69,9 @@ class SampleCost:
     latency_ns: float
     latency_source: str                 # "analytic" or "simpy"
     tick_ns: float                      # time of one tick (mean)
-    latency_by_kind: dict = field(default_factory=dict)  # per sample; compute kinds + "network"
+    # per sample, ns: analytic -> the busiest core's time per kind (crossbar_read, neuron_update,
+    # spike, write_pulse) + "network"; simpy -> "compute" (slowest core) + "network" (the rest of the tick)
+    latency_by_kind: dict = field(default_factory=dict)
 
     @property
     def energy_pj(self) -> float:
