@@ -192,7 +192,7 @@ def test_coincidence_writes_clip_to_each_devices_own_bounds():
     assert np.median(xb.w / xb.dev.w_min) > 0.9
 
 
-@njit(cache=True)
+@njit  # no cache: a test module is not importable by name from numba's cache
 def _engine_like_tick(w, dev_up, dev_down, w_max, w_min, rows, up, down, out_f, out_b):
     # what the engine does inside its compiled loop: event-driven reads, then the write
     mvm_rows(w, rows, out_f)
