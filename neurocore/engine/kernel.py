@@ -17,17 +17,9 @@ import numpy as np
 from numba import njit
 
 from ..crossbar.kernels import device_pulse, device_pulses, quantize_read
+from ..spikegen import draw_tick, new_key
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
-PROFILE_FLAT, PROFILE_FRONTLOADED = 0, 1
-
-
-@njit(cache=True, inline="always")
-def source_p(p: float, t: int, ts: int, profile: int) -> float:
-    """Spike probability of a source at tick t: flat, or front-loaded (falling linearly, same mean)."""
-    if profile == PROFILE_FRONTLOADED:
-        p = 2.0 * p * (1.0 - (t + 0.5) / ts)
-    return p
 
 
 @njit(cache=True)
@@ -52,53 +44,6 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, bias, scale, imax, vmax):
         if ref[g] == 0:
             vv = v[g] * keep_v[g] + c + bias[g]
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
-
-
-@njit(cache=True)
-def draw_sources(b, ts, src_p, src_profile, src_gid, cnt, ptr, out_gid, tmp_t, tmp_g):
-    """Draw sample b's source spikes, grouped by tick into (ptr, out_gid).
-
-    Sources are drawn in netlist order with geometric skips between candidate spikes, so
-    the work is proportional to spikes; a front-loaded source thins candidates drawn at
-    its peak probability.
-    """
-    m = 0
-    for j in range(src_gid.shape[0]):
-        p = src_p[b, j]
-        if p <= 0.0:
-            continue
-        prof = src_profile[j]
-        pmax = source_p(p, 0, ts, prof)
-        if pmax > 1.0:
-            pmax = 1.0
-        if pmax >= 0.25:
-            for t in range(ts):
-                if np.random.random() < source_p(p, t, ts, prof):
-                    tmp_t[m] = t
-                    tmp_g[m] = src_gid[j]
-                    m += 1
-            continue
-        lq = np.log1p(-pmax)
-        t = -1
-        while True:
-            t += 1 + int(np.log(1.0 - np.random.random()) / lq)
-            if t >= ts:
-                break
-            if prof != PROFILE_FLAT and np.random.random() * pmax >= source_p(p, t, ts, prof):
-                continue
-            tmp_t[m] = t
-            tmp_g[m] = src_gid[j]
-            m += 1
-    cnt[:] = 0
-    for x in range(m):
-        cnt[tmp_t[x] + 1] += 1
-    ptr[0] = 0
-    for t in range(ts):
-        ptr[t + 1] = ptr[t] + cnt[t + 1]
-        cnt[t + 1] = ptr[t]
-    for x in range(m):
-        out_gid[cnt[tmp_t[x] + 1]] = tmp_g[x]
-        cnt[tmp_t[x] + 1] += 1
 
 
 @njit(cache=True)
@@ -173,11 +118,8 @@ def run_batch(
             max_rows = t_rows[k]
     racc = np.zeros(max_rows, np.float32)
     n_probe = probe_gid.shape[0]
-    sp_cnt = np.zeros(ts + 1, np.int64)
-    sp_ptr = np.zeros(ts + 1, np.int64)
-    sp_gid = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
-    sp_tmp_t = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
-    sp_tmp_g = np.zeros(max(ts * src_gid.shape[0], 1), np.int64)
+    n_src = src_gid.shape[0]
+    hit = np.zeros(max(n_src, 1), np.uint8)
     n_rec = 0
     syn = np.int64(0)
     upd = np.int64(0)
@@ -206,7 +148,8 @@ def run_batch(
             if drop_on and drop_p[g] > 0.0:
                 if np.random.random() < drop_p[g]:
                     enabled[g] = 0
-        draw_sources(b, ts, src_p, src_profile, src_gid, sp_cnt, sp_ptr, sp_gid, sp_tmp_t, sp_tmp_g)
+        key = new_key()
+        p_b = src_p[b]
         for t in range(ts):
             slot = t % max_delay
             # -- 1. deliveries -----------------------------------------------------------
@@ -310,10 +253,10 @@ def run_batch(
                 col_n[k] = 0
             # -- 3. neuron update -----------------------------------------------------------
             n_fired = 0
-            for x in range(sp_ptr[t], sp_ptr[t + 1]):
-                g = sp_gid[x]
-                if enabled[g]:
-                    fired[n_fired] = g
+            draw_tick(key, t, p_b, src_profile, ts, hit)
+            for j in range(n_src):
+                if hit[j] and enabled[src_gid[j]]:
+                    fired[n_fired] = src_gid[j]
                     n_fired += 1
             for a in range(nr_start.shape[0]):
                 lo = nr_start[a]

@@ -17,12 +17,12 @@ from ..crossbar.kernels import MODEL_IDS
 from ..devices import DeviceSpec, ReadSpec
 from ..errors import ConfigError
 from ..mapping import Placement
+from ..spikegen import PROFILES
 from . import kernel as K
 from .compiled import Compiled, compile_placement
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
                "rate_noise": K.LEARN_RATE_NOISE}
-PROFILES = {"flat": K.PROFILE_FLAT, "frontloaded": K.PROFILE_FRONTLOADED}
 
 
 @dataclass
