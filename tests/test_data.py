@@ -230,3 +230,12 @@ def test_dataset_validates():
         Dataset(images=np.zeros((3, 2)), labels=np.array([0, 1, 5]), n_classes=3, name="x")
     with pytest.raises(DataError):
         Dataset(images=np.zeros((3, 2)), labels=np.array([0, 1]), n_classes=3, name="x")
+
+
+def test_dataset_freezes_its_own_copy():
+    images, labels = np.zeros((3, 2), np.float32), np.array([0, 1, 2])
+    d = Dataset(images=images, labels=labels, n_classes=3, name="x")
+    assert images.flags.writeable and labels.flags.writeable
+    assert not d.images.flags.writeable and not d.labels.flags.writeable
+    with pytest.raises(ValueError):
+        d.images[0, 0] = 1

@@ -73,6 +73,10 @@ class Dataset:
     def __post_init__(self) -> None:
         images = np.ascontiguousarray(self.images, dtype=np.float32)
         labels = np.ascontiguousarray(self.labels, dtype=np.int64)
+        if images is self.images and images.flags.writeable:
+            images = images.copy()  # freeze our own copy, never the caller's array
+        if labels is self.labels and labels.flags.writeable:
+            labels = labels.copy()
         if images.ndim != 2 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
             raise DataError(f"dataset {self.name}: images must be (N, n_features) and labels (N,), "
                             f"got {images.shape} and {labels.shape}")
