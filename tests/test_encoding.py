@@ -8,8 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocore.crossbar.kernels import seed_numba
-from neurocore.data.encoding import (encode_batch, encode_frontloaded, encode_profile, encode_target,
-                                     flat_profile, frontloaded_profile, target_train)
+from neurocore.data.encoding import encode_batch, encode_frontloaded, encode_target, encode_train, target_train
+from neurocore.spikegen import PROFILE_FLAT, draw_train
+
+
+def frontloaded_profile(ts: int, k: float) -> np.ndarray:
+    """The paper's input profile, written out here as the oracle: 2 k (1 - (t + 0.5) / ts)."""
+    return 2 * k * (1 - (np.arange(ts) + 0.5) / ts)
 
 
 def _kernel_trains(x: np.ndarray, ts: int, k: float, seed: int) -> np.ndarray:
@@ -27,10 +32,7 @@ def _expected(x: np.ndarray, ts: int, k: float) -> tuple[np.ndarray, np.ndarray]
 
 def test_profile_mean_is_k():
     for ts in (1, 7, 100, 1000):
-        p = frontloaded_profile(ts, 0.4)
-        assert p.mean() == pytest.approx(0.4, rel=1e-12)
-        assert np.all(np.diff(p) < 0) and p[-1] > 0
-    np.testing.assert_allclose(flat_profile(5, 0.5), 0.5)
+        assert frontloaded_profile(ts, 0.4).mean() == pytest.approx(0.4, rel=1e-12)
 
 
 @pytest.mark.parametrize("k", [0.3, 0.5])
@@ -66,9 +68,18 @@ def test_kernel_draws_are_independent_across_channels():
 
 
 def test_clipping_above_one():
+    # a base probability of 1 (k x >= 1) front-loaded: certain spikes while 2 (1 - (t + .5) / ts) >= 1
     out = _kernel_trains(np.ones(50, dtype=np.float32), 20, 2.0, seed=0)
-    p = frontloaded_profile(20, 2.0)
-    assert np.all(out[p >= 1])  # probability clipped to 1: always a spike
+    assert np.all(out[:10]) and not np.all(out[10:])
+
+
+def test_same_generator_as_the_chip_sources():
+    x = np.random.default_rng(1).random(30)
+    out = np.empty((40, 30), bool)
+    encode_train(x, 40, 0.5, PROFILE_FLAT, out, np.uint64(12345))
+    ref = np.empty((40, 30), bool)
+    draw_train(np.uint64(12345), np.clip(0.5 * x, 0, 1), np.full(30, PROFILE_FLAT), 40, ref)
+    np.testing.assert_array_equal(out, ref)
 
 
 def test_same_seed_same_trains():
@@ -110,7 +121,7 @@ def test_kernel_checks_out_shape():
     with pytest.raises(ValueError):
         encode_frontloaded(np.zeros(5, np.float32), 10, 0.5, np.zeros((10, 4), bool))
     with pytest.raises(ValueError):
-        encode_profile(np.zeros(5), np.ones(10), np.zeros((9, 5), bool))
+        encode_train(np.zeros(5), 10, 0.5, PROFILE_FLAT, np.zeros((9, 5), bool), np.uint64(1))
 
 
 def test_encode_batch_statistics():
@@ -153,3 +164,5 @@ def test_encode_target_kernel(frontloaded):
     assert (out[:1500, 7].sum() > 2 * out[1500:, 7].sum()) == frontloaded
     with pytest.raises(ValueError):
         encode_target(10, 3000, 0.5, frontloaded, out)
+    with pytest.raises(ValueError):
+        encode_target(1, 3001, 0.5, frontloaded, out)
