@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..crossbar.kernels import device_pulse, device_pulses, quantize_read
+from ..crossbar.kernels import coincidence_write, quantize_read, rate_write
 from ..spikegen import draw_tick, new_key
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -105,8 +105,9 @@ def run_batch(
         n_colbuf += t_cols[k]
     row_list = np.zeros(max(n_rowbuf, 1), np.int64)  # rows pulsed this tick, per tile
     row_n = np.zeros(n_tiles, np.int64)
-    col_list = np.zeros(max(2 * n_colbuf, 1), np.int64)  # columns pulsed this tick (+1 up / -1 down)
-    col_n = np.zeros(n_tiles, np.int64)
+    col_list = np.zeros(max(2 * n_colbuf, 1), np.int64)  # columns pulsed up, then down, this tick
+    col_nu = np.zeros(n_tiles, np.int64)
+    col_nd = np.zeros(n_tiles, np.int64)
     row_cnt = np.zeros(max(n_rowbuf, 1), np.int64)  # per-sample row pulse counts (rate modes)
     col_up = np.zeros(max(n_colbuf, 1), np.int64)
     col_dn = np.zeros(max(n_colbuf, 1), np.int64)
@@ -129,6 +130,13 @@ def run_batch(
     adc = np.int64(0)
     overflow = 0
     fixed = fx_scale > 0.0
+    has_sparse_plastic = False
+    for k in range(n_tiles):
+        if t_learn[k]:
+            for x in range(t_woff[k], t_woff[k] + t_rows[k] * t_cols[k]):
+                if syn_mask[x] == 0:
+                    has_sparse_plastic = True
+                    break
     for b in range(n_samples):
         np.random.seed(seeds[b])
         v[:] = 0.0
@@ -225,32 +233,33 @@ def run_batch(
                 k = lp_tile[e]
                 col = lp_col[e]
                 if lp_up[e]:
-                    col_list[2 * t_cbuf0[k] + col_n[k]] = col + 1
+                    col_list[2 * t_cbuf0[k] + col_nu[k]] = col
+                    col_nu[k] += 1
                     col_up[t_cbuf0[k] + col] += 1
                 else:
-                    col_list[2 * t_cbuf0[k] + col_n[k]] = -(col + 1)
+                    col_list[2 * t_cbuf0[k] + t_cols[k] + col_nd[k]] = col
+                    col_nd[k] += 1
                     col_dn[t_cbuf0[k] + col] += 1
-                col_n[k] += 1
             lq_n[slot] = 0
             # -- 2. pulse-coincidence writes ----------------------------------------------
             for k in range(n_tiles):
-                if learn_mode == LEARN_COINCIDENCE and row_n[k] > 0 and col_n[k] > 0:
-                    nc = t_cols[k]
-                    for y in range(col_n[k]):
-                        cc = col_list[2 * t_cbuf0[k] + y]
-                        up = cc > 0
-                        col = (cc - 1) if up else (-cc - 1)
-                        for x in range(row_n[k]):
-                            widx = t_woff[k] + row_list[t_row0[k] + x] * nc + col
-                            if syn_mask[widx] == 0:
-                                continue
-                            weights[widx] = device_pulse(weights[widx], up, dev_up[widx], dev_down[widx],
-                                                         dev_max[widx], dev_min[widx], dev_model,
-                                                         gamma_up, gamma_down, c2c_std)
-                            writes += 1
-                            c_core_wr[t_core[k]] += 1
+                if learn_mode == LEARN_COINCIDENCE and row_n[k] > 0 and col_nu[k] + col_nd[k] > 0:
+                    u0 = 2 * t_cbuf0[k]
+                    d0 = u0 + t_cols[k]
+                    r0 = t_row0[k]
+                    wk = t_woff[k]
+                    shape = (t_rows[k], t_cols[k])
+                    we = wk + t_rows[k] * t_cols[k]
+                    n_w = coincidence_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
+                                            dev_down[wk:we].reshape(shape), dev_max[wk:we].reshape(shape),
+                                            dev_min[wk:we].reshape(shape), row_list[r0:r0 + row_n[k]],
+                                            col_list[u0:u0 + col_nu[k]], col_list[d0:d0 + col_nd[k]],
+                                            dev_model, gamma_up, gamma_down, c2c_std)
+                    writes += n_w
+                    c_core_wr[t_core[k]] += n_w
                 row_n[k] = 0
-                col_n[k] = 0
+                col_nu[k] = 0
+                col_nd[k] = 0
             # -- 3. neuron update -----------------------------------------------------------
             n_fired = 0
             draw_tick(key, t, p_b, src_profile, ts, hit)
@@ -319,10 +328,26 @@ def run_batch(
                 ever[fired[f]] = 1
         # -- end of sample: rate-based updates ----------------------------------------------
         if learn_mode == LEARN_RATE or learn_mode == LEARN_RATE_NOISE:
-            writes += _rate_update(ts, learn_mode, noise_scale, n_tiles, t_learn, t_rows, t_cols, t_woff,
-                                   t_row0, t_cbuf0, t_core, row_cnt, col_up, col_dn, weights, syn_mask,
-                                   dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down,
-                                   c2c_std, c_core_wr)
+            ns = noise_scale if learn_mode == LEARN_RATE_NOISE else 0.0
+            for k in range(n_tiles):
+                if not t_learn[k]:
+                    continue
+                wk = t_woff[k]
+                shape = (t_rows[k], t_cols[k])
+                we = wk + t_rows[k] * t_cols[k]
+                r0 = t_row0[k]
+                c0 = t_cbuf0[k]
+                total = rate_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
+                                   dev_down[wk:we].reshape(shape), dev_max[wk:we].reshape(shape),
+                                   dev_min[wk:we].reshape(shape), row_cnt[r0:r0 + t_rows[k]],
+                                   col_up[c0:c0 + t_cols[k]], col_dn[c0:c0 + t_cols[k]], ts, ns, ts,
+                                   dev_model, gamma_up, gamma_down, c2c_std)
+                writes += np.int64(np.round(total))
+                c_core_wr[t_core[k]] += np.int64(np.round(total))
+        if learn_mode != LEARN_OFF and has_sparse_plastic:
+            for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
+                if syn_mask[x] == 0:
+                    weights[x] = 0.0
     c_scalar[0] += syn
     c_scalar[1] += upd
     c_scalar[2] += pkts
@@ -330,44 +355,3 @@ def run_batch(
     c_scalar[4] += writes
     c_scalar[5] += adc
     return n_rec, overflow
-
-
-@njit(cache=True)
-def _rate_update(ts, learn_mode, noise_scale, n_tiles, t_learn, t_rows, t_cols, t_woff, t_row0, t_cbuf0,
-                 t_core, row_cnt, col_up, col_dn, weights, syn_mask, dev_up, dev_down, dev_max, dev_min,
-                 dev_model, gamma_up, gamma_down, c2c_std, c_core_wr):
-    """Eq. 9: dw = dw_min * (n_up - n_down) * n_pre / Ts per crosspoint, applied as the equivalent
-    whole number of pulses (rounded stochastically); the noise mode adds zero-mean Gaussian noise
-    of std noise_scale * sqrt(Ts) pulses where both counts are non-zero (std 1/sqrt(Ts) in rate units)."""
-    writes = np.int64(0)
-    for k in range(n_tiles):
-        if not t_learn[k]:
-            continue
-        nc = t_cols[k]
-        for r in range(t_rows[k]):
-            npre = row_cnt[t_row0[k] + r]
-            if npre == 0:
-                continue
-            for c in range(nc):
-                nu = col_up[t_cbuf0[k] + c]
-                nd = col_dn[t_cbuf0[k] + c]
-                if nu == 0 and nd == 0:
-                    continue
-                widx = t_woff[k] + r * nc + c
-                if syn_mask[widx] == 0:
-                    continue
-                x = (nu - nd) * npre / ts
-                if learn_mode == LEARN_RATE_NOISE:
-                    x += noise_scale * np.sqrt(ts) * np.random.standard_normal()
-                up = x > 0.0
-                ax = abs(x)
-                m = int(ax)
-                if np.random.random() < ax - m:
-                    m += 1
-                if m == 0:
-                    continue
-                weights[widx] = device_pulses(weights[widx], m, up, dev_up[widx], dev_down[widx], dev_max[widx],
-                                              dev_min[widx], dev_model, gamma_up, gamma_down, c2c_std)
-                writes += m
-                c_core_wr[t_core[k]] += m
-    return writes
