@@ -55,6 +55,19 @@ def draw_tick(key, t: int, p: np.ndarray, profile: np.ndarray, ts: int, hit: np.
 
 
 @njit(cache=True)
+def draw_tick_some(key, t: int, n: int, p: np.ndarray, profile: np.ndarray, ts: int, idx: np.ndarray, m: int,
+                   hit: np.ndarray) -> None:
+    """hit[i] for the m sources idx[:m] of n (the others have p = 0): the same spikes as
+    draw_tick gives them, at a cost proportional to the sources that can fire."""
+    base = key + np.uint64(t) * np.uint64(n) * _GOLDEN
+    for i in range(m):
+        j = idx[i]
+        thr = profile_p(p[j], t, ts, profile[j]) * _TWO64
+        lim = np.uint64(thr) if thr < _TWO64 else np.uint64(0xFFFFFFFFFFFFFFFF)
+        hit[i] = _mix(base + np.uint64(j + 1) * _GOLDEN) < lim
+
+
+@njit(cache=True)
 def draw_train(key, p: np.ndarray, profile: np.ndarray, ts: int, out: np.ndarray) -> int:
     """A whole train: out[t, j] (bool, shape (ts, n)) for every tick. Returns the spike count."""
     n = p.shape[0]

@@ -138,3 +138,18 @@ def test_bad_drive_is_a_clear_error() -> None:
         eng.run(SourceDrive({"in": np.full((1, 1), 2.0)}), 10)
     with pytest.raises(ConfigError, match="learn"):
         eng.run(SourceDrive({"in": np.zeros((1, 1))}), 10, learn="magic")
+
+
+def test_silent_sources_do_not_change_the_others_spikes() -> None:
+    """Skipping p = 0 sources is an optimisation only: source j's train depends on j alone."""
+    net = Netlist("s")
+    net.add_source("in", 50)
+    net.add_population("h", 3, NeuronParams(theta=1e9))
+    net.connect("w", "in", "h", np.zeros((50, 3)))
+    p = np.full((1, 50), 0.3)
+    q = p.copy()
+    q[0, ::2] = 0.0
+    a = engine_spikes(Engine(place(net, big_core()), seed=4), SourceDrive({"in": p}), 40)["in"]
+    b = engine_spikes(Engine(place(net, big_core()), seed=4), SourceDrive({"in": q}), 40)["in"]
+    np.testing.assert_array_equal(a[:, 1::2], b[:, 1::2])
+    assert not b[:, ::2].any()

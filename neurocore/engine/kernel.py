@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ..crossbar.kernels import coincidence_write, quantize_read, rate_write
-from ..spikegen import draw_tick, new_key
+from ..spikegen import draw_tick_some, new_key
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 
@@ -121,6 +121,7 @@ def run_batch(
     n_probe = probe_gid.shape[0]
     n_src = src_gid.shape[0]
     hit = np.zeros(max(n_src, 1), np.uint8)
+    live = np.zeros(max(n_src, 1), np.int64)
     n_rec = 0
     syn = np.int64(0)
     upd = np.int64(0)
@@ -158,6 +159,11 @@ def run_batch(
                     enabled[g] = 0
         key = new_key()
         p_b = src_p[b]
+        n_live = 0  # sources that can fire in this sample
+        for j in range(n_src):
+            if p_b[j] > 0.0:
+                live[n_live] = j
+                n_live += 1
         for t in range(ts):
             slot = t % max_delay
             # -- 1. deliveries -----------------------------------------------------------
@@ -262,10 +268,10 @@ def run_batch(
                 col_nd[k] = 0
             # -- 3. neuron update -----------------------------------------------------------
             n_fired = 0
-            draw_tick(key, t, p_b, src_profile, ts, hit)
-            for j in range(n_src):
-                if hit[j] and enabled[src_gid[j]]:
-                    fired[n_fired] = src_gid[j]
+            draw_tick_some(key, t, n_src, p_b, src_profile, ts, live, n_live, hit)
+            for i in range(n_live):
+                if hit[i] and enabled[src_gid[live[i]]]:
+                    fired[n_fired] = src_gid[live[i]]
                     n_fired += 1
             for a in range(nr_start.shape[0]):
                 lo = nr_start[a]
