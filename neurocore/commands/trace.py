@@ -1,0 +1,126 @@
+"""`neurocore trace info|raster|traffic FILE`: inspect an HDF5 spike trace."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("trace", help="inspect an HDF5 trace: summary, spike raster, traffic heat map")
+    tsub = p.add_subparsers(dest="trace_command", metavar="ACTION")
+    tsub.required = True
+
+    info = tsub.add_parser("info", help="contents, sizes and span of a trace")
+    info.add_argument("file", help="trace file (.h5)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(func=_info)
+
+    raster = tsub.add_parser("raster", help="spike raster of one population in one sample (PNG)")
+    raster.add_argument("file", help="trace file (.h5)")
+    raster.add_argument("--population", "-p", help="population (default: the first recorded)")
+    raster.add_argument("--sample", "-s", type=int, help="sample index (default: the first recorded)")
+    raster.add_argument("-o", "--output", default="raster.png", help="image file to write (default raster.png)")
+    raster.set_defaults(func=_raster)
+
+    traffic = tsub.add_parser("traffic", help="core-to-core packet heat map (PNG)")
+    traffic.add_argument("file", help="trace file (.h5)")
+    traffic.add_argument("--sample", "-s", type=int, help="one sample (default: sum over all recorded samples)")
+    traffic.add_argument("--log", action="store_true", help="logarithmic colour scale")
+    traffic.add_argument("-o", "--output", default="traffic.png", help="image file to write (default traffic.png)")
+    traffic.set_defaults(func=_traffic)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from ..traces import open as open_trace
+
+    with open_trace(args.file) as tr:
+        info = tr.info()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print(format_info(info))
+    return 0
+
+
+def format_info(info: dict[str, Any]) -> str:
+    """Human summary of `Trace.info()`."""
+    meta = info["metadata"]
+    span = info["span"]
+    lines = [
+        f"{info['path']}: neurocore trace, schema {info['schema_version']}, {_size(info['bytes'])}, {info['status']}",
+        f"  written by neurocore {meta.get('neurocore_version')} on {meta.get('created')}; "
+        f"chip {meta.get('chip', '?')} ({info['n_cores']} cores), seed {meta.get('seed', '?')}; {info['flushes']} flushes",
+        f"  samples {_span(span['samples'])}, ticks {_span(span['ticks'])}",
+    ]
+    if info["populations"]:
+        lines.append("  spikes:")
+        for name, p in info["populations"].items():
+            per = f", {p['bytes'] / p['spikes']:.2f} B/spike" if p["spikes"] else ""
+            lines.append(f"    {name:<16} {p['size']:>7} neurons {p['samples']:>7} samples "
+                         f"{p['spikes']:>11} spikes {_size(p['bytes']):>10}{per}")
+    else:
+        lines.append("  spikes: none recorded")
+    for name, p in info["probes"].items():
+        lines.append(f"  membrane probe {name}: neurons {p['neurons']}, {p['samples']} samples, {p['rows']} ticks, "
+                     f"{_size(p['bytes'])}")
+    if info["packets"]:
+        p = info["packets"]
+        lines.append(f"  AER packets: {p['rows']} in {p['samples']} samples, {_size(p['bytes'])}")
+    if info["traffic"]:
+        t = info["traffic"]
+        lines.append(f"  traffic ({t['mode']}): {t['packets']} packets in {t['samples']} samples, "
+                     f"{t['rows']} non-zero entries, {_size(t['bytes'])}")
+    if info["snapshots"]:
+        labels = list(dict.fromkeys(s["label"] for s in info["snapshots"]))
+        names = sorted({f"{s['name']} {s['dtype']}{tuple(s['shape'])}" for s in info["snapshots"]})
+        lines.append(f"  snapshots at {len(labels)} points ({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}): "
+                     + "; ".join(names))
+    if info["counters"]:
+        lines.append(f"  counters at: {', '.join(info['counters'])}")
+    return "\n".join(lines)
+
+
+def _span(pair: list[int] | None) -> str:
+    return "none" if pair is None else f"{pair[0]}..{pair[1]}"
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _raster(args: argparse.Namespace) -> int:
+    from ..errors import TraceError
+    from ..traces import open as open_trace
+    from ..traces.plots import raster
+
+    with open_trace(args.file) as tr:
+        population = args.population
+        if population is None:
+            if not tr.populations:
+                raise TraceError(f"{args.file}: no population's spikes are recorded")
+            population = next(iter(tr.populations))
+        sample = args.sample
+        if sample is None:
+            samples = tr.samples(population)
+            if not len(samples):
+                raise TraceError(f"{args.file}: no sample of '{population}' is recorded")
+            sample = int(samples[0])
+        out = raster(tr, population, sample, args.output)
+    print(f"wrote {out}")
+    return 0
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    from ..traces import open as open_trace
+    from ..traces.plots import traffic
+
+    with open_trace(args.file) as tr:
+        out = traffic(tr, args.output, sample=args.sample, log=args.log)
+    print(f"wrote {out}")
+    return 0

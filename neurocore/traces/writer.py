@@ -1,0 +1,454 @@
+"""Streams the events of a run into an HDF5 trace in bounded memory.
+
+Every dataset is created when the writer opens (HDF5 SWMR forbids new objects later),
+then the file switches to SWMR mode so other processes can read it while it grows.
+Events wait in fixed-size buffers; a full buffer flushes them all to disk. A flush
+writes event rows first, flushes the file, then writes the per-sample index rows that
+point at them and flushes again: a row of an index only ever points at data already on
+disk, so a writer killed at any moment leaves a file holding every flushed sample whole.
+Layout: `traces/README.md`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import __version__
+from ..config import to_dict
+from ..errors import ConfigError
+from . import schema as S
+from .selection import TraceSelection
+
+_MIN_CHUNK, _MAX_CHUNK = 1024, 1 << 18
+_MAX_CHUNK_BYTES = 1 << 20
+_INDEX_ROWS = 4096  # index rows buffered per stream (24 bytes each)
+_EXACT_INT = 1 << 53  # float64 holds integers up to here exactly
+
+
+class _Buffer:
+    """Rows waiting to be appended to a set of equal-length, resizable datasets."""
+
+    def __init__(self, datasets: dict, capacity: int):
+        self.datasets = datasets
+        self.capacity = capacity
+        self.arrays = {k: np.empty((capacity,) + ds.shape[1:], ds.dtype) for k, ds in datasets.items()}
+        self.size = 0
+        self.written = next(iter(datasets.values())).shape[0]
+
+    @property
+    def end(self) -> int:
+        """Row number the next appended row gets in the datasets."""
+        return self.written + self.size
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.size
+
+    def put(self, columns: Mapping[str, np.ndarray], lo: int, hi: int) -> int:
+        """Copy rows lo:hi of `columns` (as many as fit); return how many were taken."""
+        n = min(hi - lo, self.free)
+        for k, a in self.arrays.items():
+            a[self.size:self.size + n] = columns[k][lo:lo + n]
+        self.size += n
+        return n
+
+    def drain(self) -> None:
+        """Append the buffered rows to the datasets."""
+        if not self.size:
+            return
+        new = self.written + self.size
+        for k, ds in self.datasets.items():
+            ds.resize(new, axis=0)
+            ds[self.written:new] = self.arrays[k][:self.size]
+        self.written, self.size = new, 0
+
+
+class _Stream:
+    """A group of event columns plus its per-sample index (sample, start, stop)."""
+
+    def __init__(self, events: _Buffer, index: _Buffer):
+        self.events = events
+        self.index = index
+
+
+class TraceWriter:
+    """Writes one run's trace: spikes, probes, packets, traffic, snapshots, counters.
+
+    `populations` maps every population of the netlist to its size; only those the
+    selection wants are recorded. Calls for samples or populations the selection does not
+    want return at once, so the engine may call unconditionally. Use as a context manager;
+    leaving it on an exception still closes the file (status "closed after error").
+    """
+
+    def __init__(self, path: str | Path, metadata: Mapping[str, Any], populations: Mapping[str, int],
+                 n_cores: int, selection: TraceSelection | None = None):
+        import h5py
+
+        self.selection = selection = selection or TraceSelection(enabled=True)
+        self.path = Path(path)
+        self.populations = {str(k): int(v) for k, v in populations.items()}
+        self.n_cores = int(n_cores)
+        self._check_selection()
+        self._tick0, self._tick1 = selection.tick_window
+        self._chunk = selection.chunk_events
+        self._filters = _filters(selection)
+        self._closed = False
+        self._dirty = False
+        self._status = np.zeros(1, S.STATUS_DTYPE)
+        for key in ("sample_first", "sample_last", "tick_first", "tick_last"):
+            self._status[key] = -1
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = h5py.File(self.path, "w", libver="latest")
+        try:
+            self._write_metadata(metadata)
+            self._create_datasets()
+            self._file.swmr_mode = True
+        except BaseException:
+            self._file.close()
+            raise
+
+    # ---- set-up -------------------------------------------------------------------
+
+    def _check_selection(self) -> None:
+        sel, known = self.selection, self.populations
+        names = ", ".join(sorted(known)) or "(none)"
+        for name in sel.populations:
+            if name not in known:
+                raise ConfigError(f"unknown population '{name}'; the netlist has: {names}", key="trace.populations")
+        for name, neurons in sel.membrane.items():
+            if name not in known:
+                raise ConfigError(f"unknown population '{name}'; the netlist has: {names}", key=f"trace.membrane.{name}")
+            bad = [n for n in neurons if n >= known[name]]
+            if bad:
+                raise ConfigError(f"neuron indices {bad} out of range; '{name}' has {known[name]} neurons (0..{known[name] - 1})",
+                                  key=f"trace.membrane.{name}")
+        if self.n_cores < 1:
+            raise ValueError(f"n_cores must be >= 1, got {self.n_cores}")
+
+    def _write_metadata(self, metadata: Mapping[str, Any]) -> None:
+        import h5py
+
+        f = self._file
+        f.attrs[S.SCHEMA_ATTR] = S.SCHEMA_VERSION
+        f.attrs["format"] = S.FORMAT
+        f.attrs["neurocore_version"] = __version__
+        f.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        f.attrs["n_cores"] = self.n_cores
+        f.attrs["populations"] = json.dumps(self.populations)
+        f.attrs["selection"] = json.dumps(to_dict(self.selection))
+        meta = f.create_group("meta")
+        for key, value in metadata.items():
+            name = S.group_name(str(key))
+            if isinstance(value, (bool, int, float, np.integer, np.floating)):
+                meta.create_dataset(name, data=value)
+            elif isinstance(value, str):
+                meta.create_dataset(name, data=value, dtype=h5py.string_dtype())
+            else:
+                ds = meta.create_dataset(name, data=json.dumps(to_dict(value), default=str), dtype=h5py.string_dtype())
+                ds.attrs["encoding"] = "json"
+            meta[name].attrs["key"] = str(key)
+
+    def _dataset(self, group, name: str, dtype, tail: tuple = (), fill=None, rows: int | None = None):
+        rows = rows or int(np.clip(self._chunk, _MIN_CHUNK, _MAX_CHUNK))
+        row_bytes = np.dtype(dtype).itemsize * int(np.prod(tail, dtype=np.int64))
+        rows = max(1, min(rows, _MAX_CHUNK_BYTES // max(1, row_bytes)))
+        return group.create_dataset(name, shape=(0,) + tail, maxshape=(None,) + tail, dtype=dtype,
+                                    chunks=(rows,) + tail, fillvalue=fill, **self._filters)
+
+    def _stream(self, group, columns: Mapping[str, Any], capacity: int,
+                tails: Mapping[str, tuple] | None = None) -> _Stream:
+        tails = tails or {}
+        events = {k: self._dataset(group, k, dt, tails.get(k, ())) for k, dt in columns.items()}
+        index = self._dataset(group, "index", S.INDEX_DTYPE, (3,), fill=S.INDEX_FILL, rows=1024)
+        return _Stream(_Buffer(events, capacity), _Buffer({"index": index}, _INDEX_ROWS))
+
+    def _create_datasets(self) -> None:
+        f, sel = self._file, self.selection
+        status = f.create_group("run").create_dataset("status", data=self._status, maxshape=(1,))
+        self._status_ds = status
+        spikes = f.create_group("spikes")
+        self._spikes: dict[str, _Stream] = {}
+        for name, size in self.populations.items():
+            if sel.wants_population(name):
+                g = spikes.create_group(S.group_name(name))
+                g.attrs["name"], g.attrs["size"] = name, size
+                self._spikes[name] = self._stream(g, S.SPIKE_COLUMNS, self._chunk)
+        probes = f.create_group("probes")
+        self._probes: dict[str, tuple[_Stream, np.ndarray]] = {}
+        for name, neurons in sel.membrane.items():
+            g = probes.create_group(S.group_name(name))
+            k = len(neurons)
+            g.attrs["name"] = name
+            g.create_dataset("neurons", data=np.asarray(neurons, np.int64))
+            cols = {**S.PROBE_COLUMNS, "v": S.PROBE_VALUE, "i": S.PROBE_VALUE}
+            stream = self._stream(g, cols, max(1, self._chunk // k), tails={"v": (k,), "i": (k,)})
+            self._probes[name] = (stream, np.asarray(neurons, np.int64))
+        self._packets = self._stream(f.create_group("packets"), S.PACKET_COLUMNS, self._chunk) if sel.packets else None
+        self._traffic = self._traffic_total = None
+        if sel.traffic != "off":
+            g = f.create_group("traffic")
+            g.attrs["mode"] = sel.traffic
+            self._traffic = self._stream(g, S.TRAFFIC_COLUMNS, self._chunk)
+            self._traffic_total = np.zeros((self.n_cores, self.n_cores), S.TOTAL_DTYPE)
+            self._traffic_total_ds = g.create_dataset("total", data=self._traffic_total, **self._filters)
+        self._blobs = {kind: _BlobStore(self, f.create_group(kind)) for kind in ("snapshots", "counters")}
+
+    # ---- recording ----------------------------------------------------------------
+
+    def _append(self, stream: _Stream, sample: int, columns: Mapping[str, np.ndarray]) -> None:
+        if self._closed:
+            raise RuntimeError(f"trace writer for {self.path} is closed")
+        n = len(next(iter(columns.values())))
+        start = stream.events.end
+        pos = 0
+        while pos < n:
+            if not stream.events.free:
+                self.flush()
+            pos += stream.events.put(columns, pos, n)
+            self._dirty = True
+        if not stream.index.free:
+            self.flush()
+        stream.index.put({"index": np.array([[sample, start, start + n]], S.INDEX_DTYPE)}, 0, 1)
+        self._dirty = True
+        st = self._status[0]
+        if st["sample_first"] < 0 or sample < st["sample_first"]:
+            st["sample_first"] = sample
+        st["sample_last"] = max(st["sample_last"], sample)
+
+    def _note_ticks(self, ticks: np.ndarray) -> None:
+        if len(ticks):
+            st = self._status[0]
+            lo, hi = int(ticks.min()), int(ticks.max())
+            if lo >= 0:
+                st["tick_first"] = lo if st["tick_first"] < 0 else min(st["tick_first"], lo)
+            st["tick_last"] = max(st["tick_last"], hi)
+
+    def _window(self, ticks: np.ndarray) -> np.ndarray | None:
+        """Boolean mask of ticks inside the selection's window, or None when all are."""
+        if self._tick0 == 0 and self._tick1 is None:
+            return None
+        mask = ticks >= self._tick0
+        if self._tick1 is not None:
+            mask &= ticks < self._tick1
+        return mask
+
+    def add_spikes(self, sample: int, population: str, ticks: np.ndarray, neurons: np.ndarray) -> None:
+        """Record the spikes of one sample of one population: parallel arrays of tick and neuron index."""
+        stream = self._spikes.get(population)
+        if stream is None:
+            if population not in self.populations:
+                raise ValueError(f"unknown population '{population}' (known: {', '.join(self.populations)})")
+            return
+        if not self.selection.wants_sample(sample):
+            return
+        ticks, neurons = np.asarray(ticks), np.asarray(neurons)
+        if ticks.shape != neurons.shape or ticks.ndim != 1:
+            raise ValueError(f"ticks and neurons must be 1-D arrays of one length, got {ticks.shape} and {neurons.shape}")
+        size = self.populations[population]
+        if len(neurons) and (neurons.min() < 0 or neurons.max() >= size):
+            raise ValueError(f"neuron index out of range for '{population}' of {size} neurons")
+        mask = self._window(ticks)
+        if mask is not None:
+            ticks, neurons = ticks[mask], neurons[mask]
+        self._note_ticks(ticks)
+        self._append(stream, sample, {"tick": ticks, "neuron": neurons})
+
+    def add_packets(self, sample: int, ticks: np.ndarray, src_core: np.ndarray, dst_core: np.ndarray,
+                    address: np.ndarray) -> None:
+        """Record the AER packets of one sample: parallel arrays (tick, source core, destination core, address)."""
+        if self._packets is None or not self.selection.wants_sample(sample):
+            return
+        cols = {"tick": np.asarray(ticks), "src": np.asarray(src_core), "dst": np.asarray(dst_core),
+                "address": np.asarray(address)}
+        if len({c.shape for c in cols.values()}) != 1 or cols["tick"].ndim != 1:
+            raise ValueError("ticks, src_core, dst_core and address must be 1-D arrays of one length")
+        mask = self._window(cols["tick"])
+        if mask is not None:
+            cols = {k: c[mask] for k, c in cols.items()}
+        self._append(self._packets, sample, cols)
+
+    def add_traffic(self, sample: int, matrix: np.ndarray) -> None:
+        """Record core-to-core packet counts of one sample: (n_cores, n_cores) summed or (ticks, n, n) per tick.
+
+        With traffic = "sum" a per-tick matrix is summed over the tick window; a summed
+        matrix is stored with tick -1 in either mode.
+        """
+        if self._traffic is None or not self.selection.wants_sample(sample):
+            return
+        m = np.asarray(matrix)
+        n = self.n_cores
+        if m.shape[-2:] != (n, n) or m.ndim not in (2, 3):
+            raise ValueError(f"traffic matrix must be ({n}, {n}) or (ticks, {n}, {n}), got {m.shape}")
+        if m.ndim == 3:
+            m = m[self._tick0:self._tick1]
+            if self.selection.traffic == "sum":
+                m = m.sum(axis=0)
+        if m.size and m.min() < 0:
+            raise ValueError("traffic counts must be >= 0")
+        nz = np.nonzero(m)
+        if m.ndim == 3:
+            tick = nz[0].astype(np.int32) + self._tick0
+            self._note_ticks(tick)
+            src, dst = nz[1], nz[2]
+            self._traffic_total += m.sum(axis=0)
+        else:
+            tick = np.full(len(nz[0]), -1, np.int32)
+            src, dst = nz
+            self._traffic_total += m
+        self._append(self._traffic, sample, {"tick": tick, "src": src, "dst": dst, "count": m[nz]})
+
+    def add_probe(self, sample: int, population: str, neurons: np.ndarray, v: np.ndarray, i: np.ndarray) -> None:
+        """Record membrane potential and current of probed neurons, one row per tick from tick 0.
+
+        `neurons` names the columns of `v` and `i` (shape (ticks, len(neurons))); it must
+        include every neuron the selection probes in this population; others are dropped.
+        """
+        entry = self._probes.get(population)
+        if entry is None or not self.selection.wants_sample(sample):
+            return
+        stream, wanted = entry
+        neurons = np.asarray(neurons)
+        v, i = np.asarray(v), np.asarray(i)
+        if v.shape != i.shape or v.ndim != 2 or v.shape[1] != len(neurons):
+            raise ValueError(f"v and i must both be (ticks, {len(neurons)}), got {v.shape} and {i.shape}")
+        if not np.array_equal(neurons, wanted):
+            pos = {int(n): k for k, n in enumerate(neurons)}
+            missing = [int(n) for n in wanted if int(n) not in pos]
+            if missing:
+                raise ValueError(f"probe of '{population}' lacks neurons {missing} the selection asks for")
+            cols = np.array([pos[int(n)] for n in wanted])
+            v, i = v[:, cols], i[:, cols]
+        t1 = v.shape[0] if self._tick1 is None else min(self._tick1, v.shape[0])
+        t0 = min(self._tick0, t1)
+        ticks = np.arange(t0, t1, dtype=np.int32)
+        self._note_ticks(ticks)
+        self._append(stream, sample, {"tick": ticks, "v": v[t0:t1], "i": i[t0:t1]})
+
+    def snapshot(self, label: str, name: str, array: np.ndarray) -> None:
+        """Store an array (weights, device states) under (label, name), e.g. ("epoch 3", "W1").
+
+        Does nothing unless the selection asks for snapshots.
+        """
+        if self.selection.snapshots:
+            self._blobs["snapshots"].write([(label, name, np.asarray(array))])
+
+    def add_counters(self, label: str, counters: Mapping[str, Any]) -> None:
+        """Store counters (numbers or arrays) under `label`, e.g. ("epoch 3", {"spikes": 1234})."""
+        self._blobs["counters"].write([(label, k, np.asarray(v)) for k, v in counters.items()])
+
+    # ---- flushing -----------------------------------------------------------------
+
+    def _streams(self) -> list[_Stream]:
+        out = list(self._spikes.values()) + [s for s, _ in self._probes.values()]
+        return out + [s for s in (self._packets, self._traffic) if s is not None]
+
+    def flush(self) -> None:
+        """Write every buffered row to disk: event rows, then the index rows that point at them."""
+        if self._closed or not self._dirty:
+            return
+        streams = self._streams()
+        for s in streams:
+            s.events.drain()
+        self._file.flush()
+        for s in streams:
+            s.index.drain()
+        if self._traffic_total is not None:
+            self._traffic_total_ds[...] = self._traffic_total
+        self._status["flushes"] += 1
+        self._status_ds[...] = self._status
+        self._file.flush()
+        self._dirty = False
+
+    def close(self, error: bool = False) -> None:
+        """Flush and close the file (idempotent); `error` marks the run as ended by an exception."""
+        if self._closed:
+            return
+        try:
+            self._dirty = True
+            self.flush()
+            self._status["closed"] = S.CLOSED_ERROR if error else S.CLOSED_OK
+            self._status_ds[...] = self._status
+        finally:
+            self._closed = True
+            self._file.close()
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(error=exc_type is not None)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def buffer_sizes(self) -> dict[str, int]:
+        """Rows waiting in each buffer (stream name -> rows); each stays <= its capacity."""
+        return {k: b.size for k, b in self._buffers().items()}
+
+    def buffer_capacities(self) -> dict[str, int]:
+        """Fixed row capacity of each buffer; event buffers hold at most chunk_events values per column."""
+        return {k: b.capacity for k, b in self._buffers().items()}
+
+    def _buffers(self) -> dict[str, _Buffer]:
+        out = {}
+        named = [(f"spikes/{k}", s) for k, s in self._spikes.items()]
+        named += [(f"probes/{k}", s) for k, (s, _) in self._probes.items()]
+        named += [(k, s) for k, s in (("packets", self._packets), ("traffic", self._traffic)) if s is not None]
+        for k, s in named:
+            out[k] = s.events
+            out[f"{k}/index"] = s.index
+        return out
+
+
+class _BlobStore:
+    """Arrays under (label, name) in two flat value datasets plus an index of where each lies."""
+
+    def __init__(self, writer: TraceWriter, group):
+        self.writer = writer
+        self.file = writer._file
+        self.data = [writer._dataset(group, name, dt, rows=1 << 16)
+                     for name, dt in zip(S.BLOB_STORES, (np.float32, np.float64))]
+        self.index = writer._dataset(group, "index", S.BLOB_INDEX_DTYPE, rows=256)
+
+    def write(self, items: list[tuple[str, str, np.ndarray]]) -> None:
+        if self.writer.closed:
+            raise RuntimeError(f"trace writer for {self.writer.path} is closed")
+        if not items:
+            return
+        rows = np.zeros(len(items), S.BLOB_INDEX_DTYPE)
+        for j, (label, name, a) in enumerate(items):
+            if a.ndim > S.MAX_NDIM:
+                raise ValueError(f"cannot store {a.ndim}-D array '{name}': at most {S.MAX_NDIM} dimensions")
+            store = S.blob_store_for(a.dtype)
+            if a.dtype.kind in "iu" and a.size and max(abs(int(a.min())), abs(int(a.max()))) > _EXACT_INT:
+                raise ValueError(f"integer array '{name}' has values beyond 2**53, which a trace cannot hold exactly")
+            ds = self.data[store]
+            offset = ds.shape[0]
+            rows["label"][j], rows["name"][j] = S.encode_label(label, "label"), S.encode_label(name, "name")
+            rows["store"][j], rows["dtype"][j], rows["offset"][j] = store, a.dtype.str.encode(), offset
+            rows["size"][j], rows["ndim"][j] = a.size, a.ndim
+            rows["shape"][j, :a.ndim] = a.shape
+            ds.resize(offset + a.size, axis=0)
+            flat = a.reshape(-1)
+            step = 1 << 20
+            for lo in range(0, a.size, step):  # cast in slices: no full-size copy
+                ds[offset + lo:offset + min(lo + step, a.size)] = flat[lo:lo + step]
+        self.file.flush()
+        n = self.index.shape[0]
+        self.index.resize(n + len(rows), axis=0)
+        self.index[n:] = rows
+        self.file.flush()
+
+
+def _filters(selection: TraceSelection) -> dict:
+    if selection.compression == "gzip":
+        return {"compression": "gzip", "compression_opts": selection.compression_level, "shuffle": True}
+    if selection.compression == "lzf":
+        return {"compression": "lzf", "shuffle": True}
+    return {}
