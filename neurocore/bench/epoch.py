@@ -1,0 +1,46 @@
+"""Training speed of SSNN-BP on the chip: a slice of a Fashion-MNIST epoch, timed.
+
+784-1280-10 with WTA and dropout (models/experiments/fmnist.toml), stochastic
+on-chip coincidence updates by default, one process, one core. Prints samples per
+second and the estimated time of a 60,000-sample epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ts", type=int, default=100, help="ticks per sample (default 100)")
+    p.add_argument("--samples", type=int, default=2000, help="training samples timed (default 2000)")
+    p.add_argument("--update", default="coincidence", choices=("coincidence", "rate", "rate_noise"))
+    p.add_argument("--experiment", default="fmnist", help="experiment to time (default fmnist)")
+    p.add_argument("--epoch-size", type=int, default=60000, help="samples of the epoch being estimated")
+
+
+def run(args: argparse.Namespace) -> dict:
+    import numpy as np
+
+    from ..experiment import load_experiment
+    from ..training import Trainer, drive_for, load_data
+
+    exp = load_experiment(args.experiment, {"train.ts": args.ts, "train.update": args.update,
+                                            "data.train": args.samples, "data.test": 100})
+    train_set, _ = load_data(exp)
+    tr = Trainer(exp, None)
+    warm = min(50, len(train_set))
+    tr.engine.run(drive_for(exp, train_set.images[:warm], train_set.labels[:warm]), args.ts,
+                  learn=args.update, dropout=True)  # loads the compiled kernel
+    tr.engine.reset_counters()
+    t0 = time.perf_counter()
+    tr.train_epoch(train_set, progress=False)
+    seconds = time.perf_counter() - t0
+    c = tr.engine.counters()
+    sps = len(train_set) / seconds
+    return {"ts": args.ts, "update": args.update, "samples": len(train_set), "seconds": seconds,
+            "samples_per_s": sps, "epoch_seconds_estimate": args.epoch_size / sps,
+            "syn_events_per_sample": c["syn_events"] / len(train_set),
+            "write_pulses_per_sample": c["write_pulses"] / len(train_set),
+            "syn_events_per_s": c["syn_events"] / seconds,
+            "running_train_acc": float(np.mean(tr._correct / max(tr._seen, 1)))}
