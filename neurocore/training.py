@@ -71,6 +71,8 @@ class Trainer:
 
     def __init__(self, exp: Experiment, run_dir: str | Path | None = None):
         self.exp = exp
+        self.tracing = bool(getattr(exp.trace, "enabled", False))
+        self.recorder = None  # set by open_trace()
         self.run_dir = Path(run_dir) if run_dir else None
         ts = exp.train.ts
         rng = np.random.default_rng([exp.seed, 1])
@@ -78,6 +80,9 @@ class Trainer:
         self.chip = dataclasses.replace(exp.chip, device=dataclasses.replace(exp.chip.device,
                                                                              dw_min=exp.train.lr / ts))
         net = build_ssnn(exp.net, ts, weights, train=True)
+        if self.tracing:
+            from .recording import add_selected_probes
+            add_selected_probes(net, exp.trace)
         self.engine = Engine(place(net, self.chip, exp.mapping.strategy), seed=exp.seed)
         infer_net = build_ssnn(exp.net, ts, weights, train=False)
         self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
@@ -88,6 +93,22 @@ class Trainer:
         self._correct = 0
         self._seen = 0
         self._train_seconds = 0.0
+
+    def open_trace(self, path: str | Path | None = None) -> Path | None:
+        """Start writing the experiment's trace (if it asks for one); returns its path."""
+        if not self.tracing:
+            return None
+        from .recording import Recorder
+        path = Path(path) if path else self.exp.trace.trace_path(self.exp.name)
+        meta = {"experiment_toml": experiment_text(self.exp), "seed": self.exp.seed, "chip": self.chip.name,
+                "run": self.exp.name}
+        self.recorder = Recorder(self.engine, self.exp.trace, path, meta)
+        return path
+
+    def close_trace(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None
 
     # -- state -------------------------------------------------------------------------
     def state(self) -> dict:
@@ -150,13 +171,21 @@ class Trainer:
             while self.position < n:
                 if stop():
                     raise KeyboardInterrupt
-                idx = order[self.position:self.position + exp.train.batch]
+                take = min(exp.train.batch, n - self.position)
+                first = self.epoch * n + self.position
+                traced = self.recorder is not None and self.recorder.wants(first)
+                if self.recorder is not None:  # a traced sample runs alone, so its counters are its own
+                    take = 1 if traced else next((k for k in range(1, take) if self.recorder.wants(first + k)), take)
+                idx = order[self.position:self.position + take]
                 t0 = time.perf_counter()
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
-                                      sample_ids=self.epoch * n + self.position + np.arange(len(idx)),
-                                      learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
-                                      readout=["output"])
+                                      sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
+                                      dropout=True, noise_scale=exp.train.noise_scale, readout=["output"],
+                                      record=traced, probes=traced,
+                                      traffic="per_tick" if traced and self.recorder.per_tick else "sum")
                 self._train_seconds += time.perf_counter() - t0
+                if traced:
+                    self.recorder.record(first, res)
                 self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
                 self._seen += len(idx)
                 self.position += len(idx)
@@ -197,6 +226,10 @@ class Trainer:
                | {"samples": infer_counters["samples"]},
                "hidden_active": self._hidden_active(c)}
         self.results.append(row)
+        if self.recorder is not None:
+            self.recorder.counters(f"epoch{self.epoch + 1}", row["train_counters"])
+            self.recorder.snapshot(f"epoch{self.epoch + 1}", weight_names(self.exp.net))
+            self.recorder.writer.flush()
         self.epoch += 1
         self.position = 0
         return row
@@ -271,6 +304,11 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
     if resume:
         tr.restore(run_dir)
         log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
+    # a resumed run starts a trace file of its own: the first one stays as it was
+    trace = tr.open_trace(exp.trace.trace_path(f"{exp.name}-from-epoch{tr.epoch + 1}-sample{tr.position}")
+                          if resume and tr.tracing else None)
+    if trace is not None:
+        log(f"writing spike trace to {trace}")
     try:
         while tr.epoch < exp.train.epochs:
             tr.train_epoch(train_set, progress)
@@ -286,4 +324,6 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
             log(f"interrupted: checkpoint saved to {where} (epoch {tr.epoch + 1}, sample {tr.position}); "
                 f"continue with --resume")
         raise
+    finally:
+        tr.close_trace()
     return tr.results

@@ -42,25 +42,24 @@ def main(args: argparse.Namespace) -> int:
     drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
                          for p, r in nf.source_rates.items()})
     pops = list(nf.netlist.populations)
-    trace = None
-    if args.trace:
-        from ..traces import TraceSelection, TraceWriter
-        from ..report import mapping_report
+    if not args.trace:
+        c = engine.run(drive, ticks, readout=pops).counters
+    else:  # one sample per call, so each sample's traffic is its own
+        from ..recording import Recorder
+        from ..traces import TraceSelection
+
         meta = {"experiment_toml": open(nf.path).read() if nf.path != "<python>" else "", "seed": seed,
-                "chip": chip.name, "mapping": json.dumps(mapping_report(placement))}
-        sel = TraceSelection(enabled=True, traffic="sum")
-        trace = TraceWriter(args.trace, meta, {p: nf.netlist.populations[p].size for p in pops},
-                            chip.cores, sel)
-    res = engine.run(drive, ticks, readout=pops, record=trace is not None)
-    if trace is not None:
-        with trace:
+                "chip": chip.name, "run": nf.netlist.name}
+        rec = Recorder(engine, TraceSelection(enabled=True, traffic="per_tick"), args.trace, meta)
+        try:
+            engine.reset_counters(ticks, per_tick=True)
             for s in range(samples):
-                for p in pops:
-                    t, n = res.spikes(p, s)
-                    trace.add_spikes(s, p, t, n)
-            trace.add_traffic(0, res.counters["traffic"])
-            trace.add_counters("run", _plain(res.counters))
-    c = res.counters
+                one = SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()})
+                rec.record(s, engine.run(one, ticks, sample_ids=[s], record=True, probes=True, traffic="per_tick"))
+            c = engine.counters()
+            rec.counters("run", c)
+        finally:
+            rec.close()
     out = {
         "network": nf.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": samples,
         "ticks": ticks, "cores_used": len(placement.cores_used),
@@ -92,7 +91,3 @@ def main(args: argparse.Namespace) -> int:
         print(f"trace written to {args.trace}")
     return 0
 
-
-def _plain(counters: dict) -> dict:
-    import numpy as np
-    return {k: v for k, v in counters.items() if isinstance(v, (int, float, np.integer))}
