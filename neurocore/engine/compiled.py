@@ -91,6 +91,7 @@ class Compiled:
     hops: np.ndarray
     max_delay: int
     probe_gid: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
+    local_of: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # gid -> index in its population
     nr_start: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
     nr_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
 
@@ -99,6 +100,9 @@ class Compiled:
         edges = np.diff(np.concatenate([[1], self.is_src, [1]]).astype(np.int8))
         self.nr_start = np.nonzero(edges == -1)[0].astype(i64)
         self.nr_stop = np.nonzero(edges == 1)[0].astype(i64)
+        self.local_of = np.zeros(self.n, i64)
+        for g in self.gid.values():
+            self.local_of[g] = np.arange(len(g))
 
     @property
     def n_cores(self) -> int:

@@ -102,19 +102,16 @@ class RunResult:
     counters: dict
 
     def spikes(self, population: str, sample: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ticks, neuron indices) of one population's spikes in one sample (needs record=True)."""
+        """(ticks, neuron indices) of one population's spikes in one sample (needs record=True),
+        in emission order: ticks ascending."""
         if self.events is None:
             raise ConfigError("spike events were not recorded: run with record=True")
         c = self.compiled
-        ev = self.events[self.events[:, 0] == sample]
+        ev = self.events if self.events[:1, 0].tolist() == [sample] and self.events[-1:, 0].tolist() == [sample] \
+            else self.events[self.events[:, 0] == sample]
         g = ev[:, 2]
-        pop = c.pop_names.index(population)
-        sel = c.pop_of[g] == pop
-        local = np.empty(c.n, np.int64)
-        local[c.gid[population]] = np.arange(len(c.gid[population]))
-        ticks, neurons = ev[sel, 1], local[g[sel]]
-        o = np.lexsort((neurons, ticks))
-        return ticks[o], neurons[o]
+        sel = c.pop_of[g] == c.pop_names.index(population)
+        return ev[sel, 1], c.local_of[g[sel]]
 
 
 def sample_seeds(seed: int, sample_ids: np.ndarray) -> np.ndarray:
@@ -152,6 +149,7 @@ class Engine:
         else:
             self._fx = (0.0, 0.0, 0.0)
         self._counters: Counters | None = None
+        self._rec_buf = np.empty((0, 3), np.int64)
 
     # -- weights -----------------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
@@ -223,7 +221,9 @@ class Engine:
         pv = np.zeros((n_samples, ticks, n_probe), np.float32)
         pi = np.zeros_like(pv)
         rec_cap = n_samples * ticks * c.n if record else 0
-        rec_buf = np.zeros((rec_cap, 3), np.int64)
+        if self._rec_buf.shape[0] < rec_cap:  # reused: a fresh 5 MB buffer per sample costs more than the run
+            self._rec_buf = np.empty((rec_cap, 3), np.int64)
+        rec_buf = self._rec_buf
         d, r = self.dev, self.read
         n_rec, overflow = K.run_batch(
             ticks, sample_seeds(self.seed, ids), src_p, src_prof, bool(dropout),
@@ -252,7 +252,7 @@ class Engine:
         delta = {k: (after[k] - before[k]) if isinstance(after[k], (int, np.ndarray)) else after[k]
                  for k in after if k != "pop_spikes"}
         delta["pop_spikes"] = {p: after["pop_spikes"][p] - before["pop_spikes"][p] for p in c.pop_names}
-        return RunResult(c, counts, rec_buf[:n_rec] if record else None, pv if probes else None,
+        return RunResult(c, counts, rec_buf[:n_rec].copy() if record else None, pv if probes else None,
                          pi if probes else None, delta)
 
     def _source_arrays(self, drive: SourceDrive, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
