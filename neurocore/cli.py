@@ -37,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     except NeurocoreError as exc:
         print(f"neurocore {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"neurocore {args.command}: interrupted", file=sys.stderr)
         return 130

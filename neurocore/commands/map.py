@@ -14,10 +14,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..mapping import STRATEGIES
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
                        description=__doc__.split("\n", 1)[0])
-    p.add_argument("model", help="network file (models/nets/*.toml) or the name of one in models/nets/")
+    p.add_argument("model", help="network file (models/nets/*.toml) or its name, or an experiment file "
+                                 "(models/experiments/*.toml: its SSNN-BP training netlist)")
     p.add_argument("--chip", help="chip name in models/chips/ or a chip .toml path (default: the one the "
                                    "network file names)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="sequential", help="placement strategy")
+    p.add_argument("--strategy", choices=STRATEGIES, default=None,
+                   help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
     p.set_defaults(func=handle)
@@ -36,7 +38,24 @@ def _chip_ref(chip: str, net_path: str) -> str:
     return chip
 
 
+def _experiment_placement(path: str, args: argparse.Namespace):
+    """The SSNN-BP training netlist of an experiment file, placed on its chip (or --chip)."""
+    import numpy as np
+
+    from ..chip import load_chip
+    from ..experiment import load_experiment
+    from ..learning.ssnn import build_ssnn, init_weights
+    from ..mapping import place
+
+    exp = load_experiment(path)
+    chip = load_chip(args.chip) if args.chip else exp.chip
+    net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(exp.seed)))
+    return place(net, chip, args.strategy if args.strategy_given else exp.mapping.strategy)
+
+
 def handle(args: argparse.Namespace) -> int:
+    args.strategy_given = args.strategy is not None
+    args.strategy = args.strategy or "sequential"
     from ..chip import load_chip
     from ..errors import ConfigError
     from ..mapping import place
@@ -46,13 +65,13 @@ def handle(args: argparse.Namespace) -> int:
     try:
         nf = load_netlist(args.model)
     except ConfigError as exc:
-        if exc.key in _EXPERIMENT_TABLES:
-            raise ConfigError("this looks like an experiment file; `neurocore map` takes a network file "
-                              "(models/nets/*.toml): mapping an experiment's SSNN-BP net is not supported yet",
-                              exc.source) from None
-        raise
-    chip = load_chip(args.chip if args.chip else _chip_ref(nf.chip, nf.path))
-    report = mapping_report(place(nf.netlist, chip, args.strategy))
+        if exc.key not in _EXPERIMENT_TABLES:
+            raise
+        placement = _experiment_placement(exc.source, args)
+    else:
+        chip = load_chip(args.chip if args.chip else _chip_ref(nf.chip, nf.path))
+        placement = place(nf.netlist, chip, args.strategy)
+    report = mapping_report(placement)
     if args.output:
         try:
             out = Path(args.output)

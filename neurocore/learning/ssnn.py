@@ -51,6 +51,9 @@ class SSNNSpec:
     target_rate: float = spec(0.5, lo=0.0, lo_open=True, hi=1.0, doc="target spike rate of the true class")
     dropout_input: float = spec(0.2, lo=0.0, hi=0.95, doc="per-sample dropout of input neurons (paper 0.2)")
     dropout_hidden: float = spec(0.3, lo=0.0, hi=0.95, doc="per-sample dropout of hidden neurons (paper 0.3)")
+    dropout_scaling: bool = spec(True, doc="at inference, scale each layer's read gain by (1 - dropout of its "
+                                           "inputs): the standard weight-scaling rule, so test activity "
+                                           "matches training")
     gate: str = spec("spiked", choices=("spiked", "none"),
                      doc="delta gate: 'spiked' = x must have spiked in the sample (paper), 'none' = open")
 
@@ -107,7 +110,10 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
     for k, wn in enumerate(wnames):
         pre, post = names[k], names[k + 1]
         plastic = Plasticity(f"{post}_dpos", f"{post}_dneg") if train else None
-        net.connect(wn, pre, post, weights[wn], gain=g_fwd, plastic=plastic)
+        keep = 1.0
+        if not train and spec_.dropout_scaling:
+            keep = 1.0 - (spec_.dropout_input if k == 0 else spec_.dropout_hidden)
+        net.connect(wn, pre, post, weights[wn], gain=g_fwd * keep, plastic=plastic)
     if spec_.wta > 0:
         n = sizes[-1]
         inhib = -spec_.wta * np.ones((n, n), np.float32)
