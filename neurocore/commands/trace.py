@@ -51,7 +51,8 @@ def format_info(info: dict[str, Any]) -> str:
     lines = [
         f"{info['path']}: neurocore trace, schema {info['schema_version']}, {_size(info['bytes'])}, {info['status']}",
         f"  written by neurocore {meta.get('neurocore_version')} on {meta.get('created')}; "
-        f"chip {meta.get('chip', '?')} ({info['n_cores']} cores), seed {meta.get('seed', '?')}; {info['flushes']} flushes",
+        f"chip {meta.get('chip', '?')} ({info['n_cores']} cores), seed {meta.get('seed', '?')}; "
+        f"{info['flushes']} flushes",
         f"  samples {_span(span['samples'])}, ticks {_span(span['ticks'])}",
     ]
     if info["populations"]:
@@ -75,8 +76,8 @@ def format_info(info: dict[str, Any]) -> str:
     if info["snapshots"]:
         labels = list(dict.fromkeys(s["label"] for s in info["snapshots"]))
         names = sorted({f"{s['name']} {s['dtype']}{tuple(s['shape'])}" for s in info["snapshots"]})
-        lines.append(f"  snapshots at {len(labels)} points ({', '.join(labels[:5])}{', ...' if len(labels) > 5 else ''}): "
-                     + "; ".join(names))
+        shown = ", ".join(labels[:5]) + (", ..." if len(labels) > 5 else "")
+        lines.append(f"  snapshots at {len(labels)} points ({shown}): " + "; ".join(names))
     if info["counters"]:
         lines.append(f"  counters at: {', '.join(info['counters'])}")
     return "\n".join(lines)

@@ -10,11 +10,12 @@ whether the writer closed and the span recorded.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -43,6 +44,17 @@ def _superblock(path: Path) -> tuple[int, int, int | None]:
     if fmt is None or len(head) < at + size_of_offsets:
         return version, flags, None
     return version, flags, struct.unpack(fmt, head[at:at + size_of_offsets])[0]
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn HDF5 read failures inside a reader method into a TraceError naming the file."""
+    @functools.wraps(method)
+    def wrapper(self: "Trace", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (OSError, KeyError) as exc:
+            raise TraceError(f"{self.path}: damaged neurocore trace, {method.__name__}() failed: {exc}") from None
+    return wrapper
 
 
 class _Index:
@@ -147,7 +159,10 @@ class Trace:
                                "created": _text(f.attrs["created"]), "n_cores": int(f.attrs["n_cores"])}
         for ds in f["meta"].values():
             value = ds[()]
-            value = _text(value) if isinstance(value, (bytes, str)) else value.item() if hasattr(value, "item") else value
+            if isinstance(value, (bytes, str)):
+                value = _text(value)
+            elif hasattr(value, "item"):
+                value = value.item()
             if ds.attrs.get("encoding") == "json":
                 value = json.loads(value)
             out[_text(ds.attrs["key"])] = value
@@ -200,16 +215,19 @@ class Trace:
 
     # ---- spikes -------------------------------------------------------------------
 
+    @_guarded
     def samples(self, population: str) -> np.ndarray:
         """Sorted sample indices recorded for a population."""
         return np.unique(self._index(self._spike_group(population))[:, 0])
 
+    @_guarded
     def spikes(self, population: str, sample: int) -> tuple[np.ndarray, np.ndarray]:
         """(ticks, neurons) of every spike of a population in one sample, in the order recorded."""
         g = self._spike_group(population)
         ticks, neurons = self._read(g, ("tick", "neuron"), self._rows(g, sample, f"'{population}'"))
         return ticks, neurons
 
+    @_guarded
     def spike_counts(self, population: str, sample: int | None = None) -> np.ndarray:
         """Spikes per neuron of a population in one sample, or over every recorded sample."""
         g = self._spike_group(population)
@@ -227,24 +245,29 @@ class Trace:
 
     # ---- probes, packets, traffic --------------------------------------------------
 
+    @_guarded
     def probe(self, population: str, sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(ticks, neurons, v, i) of a population's probed neurons in one sample; v and i are (ticks, neurons)."""
         g = self._probes.get(population)
         if g is None:
-            raise TraceError(f"{self.path}: no membrane probes of '{population}'; probed: {', '.join(self._probes) or 'none'}")
+            raise TraceError(f"{self.path}: no membrane probes of '{population}'; "
+                             f"probed: {', '.join(self._probes) or 'none'}")
         ticks, v, i = self._read(g, ("tick", "v", "i"), self._rows(g, sample, f"probe '{population}'"))
         return ticks, g["neurons"][:], v, i
 
+    @_guarded
     def probed(self) -> dict[str, np.ndarray]:
         """Population -> probed neuron indices."""
         return {k: g["neurons"][:] for k, g in self._probes.items()}
 
+    @_guarded
     def packets(self, sample: int) -> dict[str, np.ndarray]:
         """AER packets of one sample: arrays tick, src, dst, address."""
         g = self._group("packets", "AER packets")
         cols = tuple(S.PACKET_COLUMNS)
         return dict(zip(cols, self._read(g, cols, self._rows(g, sample, "packets"))))
 
+    @_guarded
     def traffic(self, sample: int | None = None) -> np.ndarray:
         """Core-to-core packet counts (n_cores, n_cores), rows = source, columns = destination.
 
@@ -258,6 +281,7 @@ class Trace:
         np.add.at(m, (src, dst), count)
         return m
 
+    @_guarded
     def traffic_per_tick(self, sample: int) -> np.ndarray:
         """(ticks, n_cores, n_cores) counts of one sample of a trace recorded with traffic = "per_tick"."""
         g = self._group("traffic", "traffic counts")
@@ -286,14 +310,17 @@ class Trace:
         shape = tuple(int(x) for x in row["shape"][:int(row["ndim"])])
         return ds[off:off + size].astype(np.dtype(row["dtype"].decode()), copy=False).reshape(shape)
 
+    @_guarded
     def snapshot_labels(self) -> list[str]:
         """Labels of the snapshots, in the order they were taken."""
         return list(dict.fromkeys(r["label"].decode() for r in self._blobs("snapshots")))
 
+    @_guarded
     def snapshot_names(self, label: str) -> list[str]:
         """Names of the arrays stored under a snapshot label."""
         return [r["name"].decode() for r in self._blobs("snapshots") if r["label"].decode() == label]
 
+    @_guarded
     def snapshot(self, label: str, name: str) -> np.ndarray:
         """The array stored under (label, name), with its original shape and dtype."""
         rows = self._blobs("snapshots")
@@ -303,6 +330,7 @@ class Trace:
             raise TraceError(f"{self.path}: no snapshot '{name}' at '{label}'; snapshots: {', '.join(have) or 'none'}")
         return self._blob("snapshots", hit[-1])
 
+    @_guarded
     def counters(self) -> dict[str, dict[str, Any]]:
         """label -> {name: value}: numbers as Python scalars, arrays as numpy arrays."""
         out: dict[str, dict[str, Any]] = {}
@@ -314,11 +342,13 @@ class Trace:
     # ---- summary ------------------------------------------------------------------
 
     @property
+    @_guarded
     def status(self) -> str:
         """"complete", "closed after error" or "open or killed" (writer still running or killed)."""
         closed = int(self._ds(self._file["run/status"])[0]["closed"])
         return {S.CLOSED_OK: "complete", S.CLOSED_ERROR: "closed after error"}.get(closed, "open or killed")
 
+    @_guarded
     def info(self) -> dict[str, Any]:
         """Contents, sizes and span of the trace as a JSON-ready dict."""
         st = self._ds(self._file["run/status"])[0]

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import __version__
 from ..config import to_dict
-from ..errors import ConfigError
+from ..errors import ConfigError, TraceError
 from . import schema as S
 from .selection import TraceSelection
 
@@ -102,8 +102,11 @@ class TraceWriter:
         self._status = np.zeros(1, S.STATUS_DTYPE)
         for key in ("sample_first", "sample_last", "tick_first", "tick_last"):
             self._status[key] = -1
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.path, "w", libver="latest")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = h5py.File(self.path, "w", libver="latest")
+        except OSError as exc:
+            raise TraceError(f"{self.path}: cannot create the trace file: {exc}") from None
         try:
             self._write_metadata(metadata)
             self._create_datasets()
@@ -122,11 +125,12 @@ class TraceWriter:
                 raise ConfigError(f"unknown population '{name}'; the netlist has: {names}", key="trace.populations")
         for name, neurons in sel.membrane.items():
             if name not in known:
-                raise ConfigError(f"unknown population '{name}'; the netlist has: {names}", key=f"trace.membrane.{name}")
+                raise ConfigError(f"unknown population '{name}'; the netlist has: {names}",
+                                  key=f"trace.membrane.{name}")
             bad = [n for n in neurons if n >= known[name]]
             if bad:
-                raise ConfigError(f"neuron indices {bad} out of range; '{name}' has {known[name]} neurons (0..{known[name] - 1})",
-                                  key=f"trace.membrane.{name}")
+                raise ConfigError(f"neuron indices {bad} out of range; '{name}' has {known[name]} neurons "
+                                  f"(0..{known[name] - 1})", key=f"trace.membrane.{name}")
         if self.n_cores < 1:
             raise ValueError(f"n_cores must be >= 1, got {self.n_cores}")
 
@@ -248,7 +252,8 @@ class TraceWriter:
             return
         ticks, neurons = np.asarray(ticks), np.asarray(neurons)
         if ticks.shape != neurons.shape or ticks.ndim != 1:
-            raise ValueError(f"ticks and neurons must be 1-D arrays of one length, got {ticks.shape} and {neurons.shape}")
+            raise ValueError(f"ticks and neurons must be 1-D arrays of one length, "
+                             f"got {ticks.shape} and {neurons.shape}")
         size = self.populations[population]
         if len(neurons) and (neurons.min() < 0 or neurons.max() >= size):
             raise ValueError(f"neuron index out of range for '{population}' of {size} neurons")
