@@ -167,3 +167,16 @@ def test_keys_set_together_make_one_plot(tmp_path):
                         base_config={"fake": {"sleep": 0}})
     res = run_sweep(s, tmp_path, workers=0, progress=False)
     assert sorted(p.name for p in res.plots) == ["plot_chip.mesh.width.png", "plot_mapping.strategy.png"]
+
+
+def test_shipped_sweeps_give_valid_experiment_configs():
+    from pathlib import Path
+    experiment = pytest.importorskip("neurocore.experiment")
+    files = sorted((Path(__file__).resolve().parent.parent / "models" / "sweeps").glob("*.toml"))
+    assert len(files) >= 4
+    for f in files:
+        s = load_sweep(f)
+        if s.runner != "neurocore.experiment:run_point":
+            continue
+        for p in s.expand():
+            experiment.experiment_from_dict(s.config(p), f"{f.name} point {p.id}")

@@ -113,12 +113,25 @@ def test_replay_from_counters_uses_per_tick_compute_and_caches_repeated_ticks():
     assert replay(chip, c, ticks=slice(1, 3)).tick_index.tolist() == [1, 2]
 
 
+def test_per_tick_rows_summed_over_samples_replay_the_mean_sample():
+    # The engine's layout: one row per tick of a sample, summed over samples. 2 samples of 1 tick,
+    # 6 packets 0 -> 1 in all: the mean sample sends 3, so its tick takes 3 + 2 = 5 ns as above.
+    chip = make_chip(2, 1, bw=1.0, hop=2.0)
+    c = counters_for(chip, np.array([[[0, 6], [0, 0]]]), np.zeros((1, 2)))
+    c.update(samples=2, ticks=2)
+    t = replay(chip, c)
+    assert t.averaged == "samples" and t.tick_ns.tolist() == [5.0]
+    c.update(ticks=3)
+    with pytest.raises(ValueError, match="per-tick counters have 1 rows"):
+        replay(chip, c)
+
+
 def test_replay_without_per_tick_traffic_uses_a_mean_tick():
     chip = make_chip(2, 1, bw=1.0, hop=2.0)
-    c = {"ticks": 2, "traffic": np.array([[0, 6], [0, 0]]),
+    c = {"ticks": 2, "samples": 1, "traffic": np.array([[0, 6], [0, 0]]),
          **{k: np.zeros(2) for k in ("core_syn_events", "core_neuron_updates", "core_spikes", "core_write_pulses")}}
     t = replay(chip, c)
-    assert t.averaged and t.tick_ns.tolist() == [5.0]  # 3 packets per tick, as above
+    assert t.averaged == "ticks" and t.tick_ns.tolist() == [5.0]  # 3 packets per tick, as above
 
 
 def test_chunk_grows_when_packets_are_many():

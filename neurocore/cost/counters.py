@@ -2,6 +2,8 @@
 
 A run's counters are a plain dict (see `TOTALS`, `PER_CORE`, `PER_TICK`). Totals cover the
 whole run: `samples` samples of `ticks` ticks in all (so ticks per sample = ticks / samples).
+Per-tick arrays have one row either per tick of the run (`ticks` rows) or per tick of a
+sample, summed over the samples (`ticks / samples` rows, as the engine records them).
 """
 
 from __future__ import annotations
@@ -60,9 +62,7 @@ def core_compute_ns(chip: Chip, counters: Mapping, per_tick: bool = False) -> np
     ticks = int(counters["ticks"])
     if ticks < 1:
         raise ValueError("counter 'ticks' must be >= 1")
-    T = None
-    if per_tick:
-        T = _n_ticks(counters)
+    T, summed = tick_layout(counters) if per_tick else (None, 1)
     total = np.zeros((T, chip.cores) if per_tick else chip.cores)
     for key, field in COMPUTE_TIME.items():
         unit = float(getattr(chip.costs, field))
@@ -73,15 +73,24 @@ def core_compute_ns(chip: Chip, counters: Mapping, per_tick: bool = False) -> np
             pt = np.asarray(pt, dtype=np.float64)
             if pt.shape != (T, chip.cores):
                 raise ValueError(f"counter '{key}_per_tick' has shape {pt.shape}; expected ({T}, {chip.cores})")
-            total += unit * pt
+            total += unit * pt / summed
         else:
             total += unit * np.asarray(counters[key], dtype=np.float64) / ticks
     return total
 
 
-def _n_ticks(counters: Mapping) -> int:
-    """Ticks covered by the per-tick arrays (those of traffic_per_tick when given)."""
+def tick_layout(counters: Mapping) -> tuple[int, int]:
+    """(rows of the per-tick arrays, samples summed in each row): (ticks, 1) when a row is one
+    tick of the run, (ticks / samples, samples) when a row sums one tick position over samples."""
+    ticks, samples = int(counters["ticks"]), int(counters.get("samples", 1))
+    T = ticks
     for k in PER_TICK:
         if counters.get(k) is not None:
-            return int(np.shape(counters[k])[0])
-    return int(counters["ticks"])
+            T = int(np.shape(counters[k])[0])
+            break
+    if T == ticks:
+        return T, 1
+    if T * samples == ticks:
+        return T, samples
+    raise ValueError(f"per-tick counters have {T} rows; expected one per tick ({ticks}) or one per tick "
+                     f"of a sample summed over the {samples} samples ({ticks / samples:g})")

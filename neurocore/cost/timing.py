@@ -28,8 +28,11 @@ packets of different flows would interleave). Ticks with identical traffic and c
 are replayed once. simpy handles about 1e5 events per second and a packet costs about
 three events per hop, so the default `max_trains = 20_000` keeps a replay to seconds.
 
-Without `traffic_per_tick` in the counters, one mean tick (traffic / ticks, fractional
-packets) is replayed as trains and the result is marked `averaged`.
+When the per-tick arrays sum each tick of a sample over the run's samples (the engine's
+`traffic="per_tick"` layout: ticks / samples rows), the replay is of the mean sample: row t
+divided by the number of samples (fractional packets ride as a last, shorter train), marked
+`averaged = "samples"`. Without `traffic_per_tick`, one mean tick (traffic / ticks) is
+replayed as one train per flow, marked `averaged = "ticks"`.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from typing import Mapping
 import numpy as np
 
 from ..chip import Chip
-from .counters import check_counters, core_compute_ns
+from .counters import check_counters, core_compute_ns, tick_layout
 from .mesh import _check_square, links, route
 
 
@@ -57,7 +60,7 @@ class TimingResult:
     link_packets: np.ndarray     # (L,) packets each link carried, over all ticks
     deadline_ns: float           # the chip's tick_ns
     chunk: float                 # packets per simpy train (1 = exact packet-level replay)
-    averaged: bool = False       # True when one mean tick stood for the run
+    averaged: str = ""           # "": every tick; "samples": the mean sample; "ticks": one mean tick
     tick_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # run tick of each row
 
     @property
@@ -111,18 +114,22 @@ def replay(chip: Chip, counters: Mapping, ticks: slice | np.ndarray | None = Non
         traffic = np.asarray(counters["traffic"], dtype=np.float64)[None] / int(counters["ticks"])
         compute = core_compute_ns(chip, counters)[None]
         index = np.zeros(1, np.int64)
-        averaged = True
+        averaged = "ticks"
     else:
         traffic = np.asarray(per_tick)
         _check_square(chip, traffic, "traffic_per_tick")
+        check_counters(counters, chip, need=("ticks", "samples"))
+        _, summed = tick_layout(counters)
+        if summed > 1:
+            traffic = traffic / summed
         compute = core_compute_ns(chip, counters, per_tick=True)
         index = np.arange(len(traffic))
         if ticks is not None:
             traffic, compute, index = traffic[ticks], compute[ticks], index[ticks]
-        averaged = False
+        averaged = "samples" if summed > 1 else ""
     if chunk is None:
-        # averaged: one train per flow, as fractional packets only make sense as trains
-        chunk = math.inf if averaged else max(1.0, math.ceil(float(traffic.sum()) / max_trains))
+        # one mean tick: one train per flow, as its fractional packets only make sense as trains
+        chunk = math.inf if averaged == "ticks" else max(1.0, math.ceil(float(traffic.sum()) / max_trains))
     return _replay(chip, traffic, compute, index, float(chunk), averaged)
 
 
@@ -138,11 +145,11 @@ def replay_traffic(chip: Chip, traffic_per_tick: np.ndarray, compute_ns: np.ndar
         compute = compute[None]
     if compute.shape != traffic.shape[:2]:
         raise ValueError(f"compute_ns has shape {compute.shape}; expected {traffic.shape[:2]}")
-    return _replay(chip, traffic, compute, np.arange(len(traffic)), float(chunk), False)
+    return _replay(chip, traffic, compute, np.arange(len(traffic)), float(chunk), "")
 
 
 def _replay(chip: Chip, traffic: np.ndarray, compute: np.ndarray, index: np.ndarray,
-            chunk: float, averaged: bool) -> TimingResult:
+            chunk: float, averaged: str) -> TimingResult:
     import simpy  # heavy import kept here
 
     n_links = len(links(chip))
