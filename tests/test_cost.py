@@ -91,6 +91,13 @@ def test_cost_metrics_and_table():
     assert "inference" in text and "training" in text
 
 
+def test_totals_alone_give_energy_and_no_latency():
+    c = {k: v for k, v in counters().items() if not k.startswith("core_") and k != "traffic"}
+    cost = sample_cost(c, tiny_chip())
+    assert cost.energy_pj == sample_cost(counters(), tiny_chip()).energy_pj
+    assert np.isnan(cost.latency_ns) and "core_syn_events" in cost.latency_source
+
+
 def test_missing_counter_is_named():
     c = counters()
     del c["packet_hops"]

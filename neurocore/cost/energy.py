@@ -104,7 +104,9 @@ def sample_cost(counters: Mapping, chip: Chip, phase: str = "inference",
     """Energy and latency per sample of the run that produced `counters` on `chip`.
 
     `phase` labels the run ("inference" or "training"): give the counters of an inference
-    run for the inference cost, those of a training run for the training cost.
+    run for the inference cost, those of a training run for the training cost. Energy needs
+    only the totals; latency also needs the per-core arrays and `traffic` (or `timing`): without
+    them it is NaN, with `latency_source` naming what is missing.
     """
     if phase not in PHASES:
         raise ValueError(f"phase = {phase!r}; allowed: {', '.join(PHASES)}")
@@ -121,6 +123,9 @@ def sample_cost(counters: Mapping, chip: Chip, phase: str = "inference",
         by_kind = {"compute": float(np.mean(timing.compute_ns)) * ticks_per_sample,
                    "network": float(np.mean(np.maximum(timing.tick_ns - timing.compute_ns, 0.0))) * ticks_per_sample}
         source = "simpy"
+    elif any(k not in counters for k in PER_CORE + ("traffic",)):
+        missing = [k for k in PER_CORE + ("traffic",) if k not in counters]
+        tick_ns, by_kind, source = float("nan"), {}, f"unavailable: counters lack {', '.join(missing)}"
     else:
         tick_ns, per_tick_by_kind = _analytic_tick(counters, chip)
         by_kind = {k: v * ticks_per_sample for k, v in per_tick_by_kind.items()}
