@@ -263,10 +263,12 @@ def test_buffers_never_exceed_chunk_events(tmp_path):
 WRITER_SRC = EVENTS_SRC + textwrap.dedent("""
     import sys
     from neurocore.traces import TraceSelection, TraceWriter
-    w = TraceWriter(sys.argv[1], {"seed": 0}, {"pop": 50}, 4, TraceSelection(enabled=True, chunk_events=256))
+    sel = TraceSelection(enabled=True, chunk_events=256)
+    w = TraceWriter(sys.argv[1], {"seed": 0}, {"pop": 50, "few": 50}, 4, sel)
     s = 0
-    while True:
+    while True:  # 'pop' fills its buffer often, 'few' (a tenth of the events) rarely
         w.add_spikes(s, "pop", *events(s))
+        w.add_spikes(s, "few", *(a[::10] for a in events(s)))
         w.add_traffic(s, np.ones((4, 4), int))
         if s % 5 == 4:
             w.flush()
@@ -289,13 +291,16 @@ def test_sigkilled_writer_leaves_a_readable_file_with_every_flushed_event(tmp_pa
         proc.wait()
     with traces.open(path) as tr:
         assert tr.status == "open or killed"
-        samples = tr.samples("pop")
-        assert samples.tolist() == list(range(len(samples))) and samples[-1] >= last_flushed
-        for s in samples:  # every committed sample is whole
-            t, n = tr.spikes("pop", s)
-            np.testing.assert_array_equal(t, events(s)[0])
-            np.testing.assert_array_equal(n, events(s)[1])
-        assert tr.traffic().sum() >= 16 * (last_flushed + 1)
+        for pop, step in (("pop", 1), ("few", 10)):
+            samples = tr.samples(pop)
+            assert samples.tolist() == list(range(len(samples))) and samples[-1] >= last_flushed
+            for s in samples:  # every committed sample is whole
+                t, n = tr.spikes(pop, s)
+                np.testing.assert_array_equal(t, events(s)[0][::step])
+                np.testing.assert_array_equal(n, events(s)[1][::step])
+        info = tr.info()
+        assert info["traffic"]["samples"] >= last_flushed + 1
+        assert tr.traffic().sum() == 16 * info["traffic"]["samples"]
     # A copy cut short is refused, and quickly (HDF5's SWMR reader alone would retry for minutes).
     raw = path.read_bytes()
     cut = tmp_path / "cut.h5"

@@ -225,7 +225,7 @@ class Trace:
         """(ticks, neurons) of every spike of a population in one sample, in the order recorded."""
         g = self._spike_group(population)
         ticks, neurons = self._read(g, ("tick", "neuron"), self._rows(g, sample, f"'{population}'"))
-        return ticks, neurons
+        return ticks.astype(np.int32, copy=False), neurons.astype(np.int32, copy=False)
 
     @_guarded
     def spike_counts(self, population: str, sample: int | None = None) -> np.ndarray:
@@ -274,10 +274,18 @@ class Trace:
         One sample's, or the sum over every recorded sample.
         """
         g = self._group("traffic", "traffic counts")
-        if sample is None:
-            return self._ds(g["total"])[...].astype(np.int64)
-        _, src, dst, count = self._read(g, tuple(S.TRAFFIC_COLUMNS), self._rows(g, sample, "traffic"))
         m = np.zeros((self.n_cores, self.n_cores), np.int64)
+        if sample is None:
+            if self.status == "complete":
+                return self._ds(g["total"])[...].astype(np.int64)
+            # `total` is rewritten at full flushes only: sum the committed entries instead
+            rows = self._index(g)
+            end = int(rows[:, 2].max()) if len(rows) else 0
+            for lo in range(0, end, _READ_ROWS):
+                _, src, dst, count = self._read(g, tuple(S.TRAFFIC_COLUMNS), [(lo, min(lo + _READ_ROWS, end))])
+                np.add.at(m, (src, dst), count)
+            return m
+        _, src, dst, count = self._read(g, tuple(S.TRAFFIC_COLUMNS), self._rows(g, sample, "traffic"))
         np.add.at(m, (src, dst), count)
         return m
 

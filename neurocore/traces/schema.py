@@ -13,7 +13,12 @@ FORMAT = "neurocore-trace"
 SCHEMA_ATTR = "neurocore_schema"
 
 # Event columns of each streamed group: name -> dtype.
-SPIKE_COLUMNS = {"tick": np.int32, "neuron": np.int32}
+SPIKE_COLUMNS = {"tick": np.int32, "neuron": np.int32}  # neuron: uint16 for populations of <= 65536
+
+
+def spike_columns(size: int) -> dict:
+    """Spike event columns of a population of `size` neurons (narrow neuron indices when they fit)."""
+    return {**SPIKE_COLUMNS, "neuron": np.uint16 if size <= 1 << 16 else np.int32}
 PACKET_COLUMNS = {"tick": np.int32, "src": np.int32, "dst": np.int32, "address": np.int64}
 TRAFFIC_COLUMNS = {"tick": np.int32, "src": np.int32, "dst": np.int32, "count": np.int64}
 PROBE_COLUMNS = {"tick": np.int32}  # plus "v" and "i": float32 (rows, k)

@@ -2,10 +2,11 @@
 
 Every dataset is created when the writer opens (HDF5 SWMR forbids new objects later),
 then the file switches to SWMR mode so other processes can read it while it grows.
-Events wait in fixed-size buffers; a full buffer flushes them all to disk. A flush
-writes event rows first, flushes the file, then writes the per-sample index rows that
-point at them and flushes again: a row of an index only ever points at data already on
-disk, so a writer killed at any moment leaves a file holding every flushed sample whole.
+Events wait in fixed-size buffers, one per stream; a full buffer (one compressed chunk)
+goes to disk alone, `flush()` writes them all. Each write puts event rows first, flushes
+the file, then writes the per-sample index rows that point at them and flushes again: an
+index row only ever points at data already on disk, so a writer killed at any moment
+leaves a file holding every flushed sample whole.
 Layout: `traces/README.md`.
 """
 
@@ -31,7 +32,11 @@ _EXACT_INT = 1 << 53  # float64 holds integers up to here exactly
 
 
 class _Buffer:
-    """Rows waiting to be appended to a set of equal-length, resizable datasets."""
+    """Rows waiting to be appended to a set of equal-length, resizable datasets.
+
+    It reports itself full at each chunk boundary of the datasets, so full buffers write
+    whole chunks: each chunk is compressed once, not again at every flush.
+    """
 
     def __init__(self, datasets: dict, capacity: int):
         self.datasets = datasets
@@ -39,6 +44,7 @@ class _Buffer:
         self.arrays = {k: np.empty((capacity,) + ds.shape[1:], ds.dtype) for k, ds in datasets.items()}
         self.size = 0
         self.written = next(iter(datasets.values())).shape[0]
+        self.chunk_rows = min(ds.chunks[0] for ds in datasets.values())
 
     @property
     def end(self) -> int:
@@ -47,7 +53,8 @@ class _Buffer:
 
     @property
     def free(self) -> int:
-        return self.capacity - self.size
+        """Rows that still fit before the buffer is full or the datasets reach a chunk boundary."""
+        return min(self.capacity - self.size, self.chunk_rows - self.end % self.chunk_rows)
 
     def put(self, columns: Mapping[str, np.ndarray], lo: int, hi: int) -> int:
         """Copy rows lo:hi of `columns` (as many as fit); return how many were taken."""
@@ -157,18 +164,19 @@ class TraceWriter:
                 ds.attrs["encoding"] = "json"
             meta[name].attrs["key"] = str(key)
 
-    def _dataset(self, group, name: str, dtype, tail: tuple = (), fill=None, rows: int | None = None):
-        rows = rows or int(np.clip(self._chunk, _MIN_CHUNK, _MAX_CHUNK))
-        row_bytes = np.dtype(dtype).itemsize * int(np.prod(tail, dtype=np.int64))
-        rows = max(1, min(rows, _MAX_CHUNK_BYTES // max(1, row_bytes)))
+    def _dataset(self, group, name: str, dtype, tail: tuple = (), fill=None, rows: int = _MIN_CHUNK):
         return group.create_dataset(name, shape=(0,) + tail, maxshape=(None,) + tail, dtype=dtype,
                                     chunks=(rows,) + tail, fillvalue=fill, **self._filters)
 
     def _stream(self, group, columns: Mapping[str, Any], capacity: int,
                 tails: Mapping[str, tuple] | None = None) -> _Stream:
         tails = tails or {}
-        events = {k: self._dataset(group, k, dt, tails.get(k, ())) for k, dt in columns.items()}
-        index = self._dataset(group, "index", S.INDEX_DTYPE, (3,), fill=S.INDEX_FILL, rows=1024)
+        widest = max(np.dtype(dt).itemsize * int(np.prod(tails.get(k, ()), dtype=np.int64))
+                     for k, dt in columns.items())
+        rows = int(np.clip(capacity, _MIN_CHUNK, _MAX_CHUNK))  # one chunk = one full buffer
+        rows = max(1, min(rows, _MAX_CHUNK_BYTES // widest))
+        events = {k: self._dataset(group, k, dt, tails.get(k, ()), rows=rows) for k, dt in columns.items()}
+        index = self._dataset(group, "index", S.INDEX_DTYPE, (3,), fill=S.INDEX_FILL, rows=_INDEX_ROWS)
         return _Stream(_Buffer(events, capacity), _Buffer({"index": index}, _INDEX_ROWS))
 
     def _create_datasets(self) -> None:
@@ -181,7 +189,7 @@ class TraceWriter:
             if sel.wants_population(name):
                 g = spikes.create_group(S.group_name(name))
                 g.attrs["name"], g.attrs["size"] = name, size
-                self._spikes[name] = self._stream(g, S.SPIKE_COLUMNS, self._chunk)
+                self._spikes[name] = self._stream(g, S.spike_columns(size), self._chunk)
         probes = f.create_group("probes")
         self._probes: dict[str, tuple[_Stream, np.ndarray]] = {}
         for name, neurons in sel.membrane.items():
@@ -212,11 +220,11 @@ class TraceWriter:
         pos = 0
         while pos < n:
             if not stream.events.free:
-                self.flush()
+                self._flush_stream(stream)
             pos += stream.events.put(columns, pos, n)
             self._dirty = True
         if not stream.index.free:
-            self.flush()
+            self._flush_stream(stream)
         stream.index.put({"index": np.array([[sample, start, start + n]], S.INDEX_DTYPE)}, 0, 1)
         self._dirty = True
         st = self._status[0]
@@ -293,19 +301,20 @@ class TraceWriter:
             m = m[self._tick0:self._tick1]
             if self.selection.traffic == "sum":
                 m = m.sum(axis=0)
-        if m.size and m.min() < 0:
-            raise ValueError("traffic counts must be >= 0")
         nz = np.nonzero(m)
+        count = m[nz]
+        if (count < 0).any():
+            raise ValueError("traffic counts must be >= 0")
         if m.ndim == 3:
             tick = nz[0].astype(np.int32) + self._tick0
             self._note_ticks(tick)
             src, dst = nz[1], nz[2]
-            self._traffic_total += m.sum(axis=0)
+            np.add.at(self._traffic_total, (src, dst), count)
         else:
-            tick = np.full(len(nz[0]), -1, np.int32)
+            tick = np.full(len(count), -1, np.int32)
             src, dst = nz
-            self._traffic_total += m
-        self._append(self._traffic, sample, {"tick": tick, "src": src, "dst": dst, "count": m[nz]})
+            self._traffic_total[src, dst] += count  # (src, dst) pairs are distinct here
+        self._append(self._traffic, sample, {"tick": tick, "src": src, "dst": dst, "count": count})
 
     def add_probe(self, sample: int, population: str, neurons: np.ndarray, v: np.ndarray, i: np.ndarray) -> None:
         """Record membrane potential and current of probed neurons, one row per tick from tick 0.
@@ -351,6 +360,15 @@ class TraceWriter:
     def _streams(self) -> list[_Stream]:
         out = list(self._spikes.values()) + [s for s, _ in self._probes.values()]
         return out + [s for s in (self._packets, self._traffic) if s is not None]
+
+    def _flush_stream(self, stream: _Stream) -> None:
+        """Write one stream's buffered events, then its index rows (a full buffer: other streams wait)."""
+        stream.events.drain()
+        self._file.flush()
+        stream.index.drain()
+        self._status["flushes"] += 1
+        self._status_ds[...] = self._status
+        self._file.flush()
 
     def flush(self) -> None:
         """Write every buffered row to disk: event rows, then the index rows that point at them."""
@@ -419,7 +437,7 @@ class _BlobStore:
         self.file = writer._file
         self.data = [writer._dataset(group, name, dt, rows=1 << 16)
                      for name, dt in zip(S.BLOB_STORES, (np.float32, np.float64))]
-        self.index = writer._dataset(group, "index", S.BLOB_INDEX_DTYPE, rows=256)
+        self.index = writer._dataset(group, "index", S.BLOB_INDEX_DTYPE, rows=64)
 
     def write(self, items: list[tuple[str, str, np.ndarray]]) -> None:
         if self.writer.closed:
