@@ -121,6 +121,7 @@ def runs(draw):
         "ticks": draw(st.one_of(st.just([]), st.just([t0, t0 + draw(st.integers(1, 15))]))),
         "chunk_events": draw(st.integers(16, 64)),
         "compression": draw(st.sampled_from(["gzip", "lzf", "none"])),
+        "background": draw(st.booleans()),
     }
     if draw(st.booleans()):
         table["stop"] = start + draw(st.integers(1, 8))
@@ -406,6 +407,24 @@ def test_writer_checks_its_inputs(tmp_path):
         1 / 0
     with traces.open(tmp_path / "e.h5") as tr:
         assert tr.status == "closed after error" and tr.spikes("pop", 0)[1].tolist() == [1]
+
+
+def test_a_failed_background_write_surfaces_as_a_trace_error(tmp_path, monkeypatch):
+    from neurocore.traces import writer as writer_module
+
+    def broken(self):
+        raise OSError("No space left on device")
+
+    w = TraceWriter(tmp_path / "t.h5", META, {"pop": 50}, 1, TraceSelection(chunk_events=16))
+    monkeypatch.setattr(writer_module._Chunk, "write", broken)
+    with pytest.raises(TraceError, match="writing the trace failed: No space left on device"):
+        for s in range(100):
+            w.add_spikes(s, "pop", *events(s))
+        w.flush()
+    monkeypatch.undo()
+    with pytest.raises(TraceError):
+        w.close()
+    assert w.closed
 
 
 # ---- CLI ----------------------------------------------------------------------------

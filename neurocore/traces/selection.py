@@ -40,6 +40,7 @@ class TraceSelection:
     snapshots: bool = spec(False, doc="record weight / device-state snapshots (e.g. every epoch)")
     chunk_events: int = spec(1 << 16, lo=16, hi=1 << 24, doc="events buffered per stream before a flush to disk")
     compression: str = spec("gzip", choices=COMPRESSIONS, doc="HDF5 compression filter of every dataset")
+    background: bool = spec(True, doc="compress and write chunks on a background thread while the run goes on")
     compression_level: int = spec(1, lo=0, hi=9, doc="gzip level (1: fastest; 4 saves ~10 % space at 1.5x the time)")
 
     @cached_property

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import queue
+import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -45,6 +47,9 @@ class _Buffer:
         self.size = 0
         self.written = next(iter(datasets.values())).shape[0]
         self.chunk_rows = min(ds.chunks[0] for ds in datasets.values())
+        self._spare: dict | None = None  # the arrays of the chunk being written, once one was handed off
+        self._spare_free = threading.Event()
+        self._spare_free.set()
 
     @property
     def end(self) -> int:
@@ -64,15 +69,86 @@ class _Buffer:
         self.size += n
         return n
 
-    def drain(self) -> None:
-        """Append the buffered rows to the datasets."""
-        if not self.size:
-            return
-        new = self.written + self.size
-        for k, ds in self.datasets.items():
-            ds.resize(new, axis=0)
-            ds[self.written:new] = self.arrays[k][:self.size]
-        self.written, self.size = new, 0
+    def take(self) -> "_Chunk":
+        """Hand the buffered rows over for writing and go on filling the spare arrays.
+
+        Waits while the previous chunk is still being written: at most two chunks per
+        buffer are ever in memory.
+        """
+        self._spare_free.wait()
+        self._spare_free.clear()
+        chunk = _Chunk(self, self.arrays, self.written, self.size)
+        if self._spare is None:
+            self._spare = {k: np.empty_like(a) for k, a in self.arrays.items()}
+        self.arrays, self._spare = self._spare, self.arrays
+        self.written += self.size
+        self.size = 0
+        return chunk
+
+
+class _Chunk:
+    """Rows start:start+n of a buffer's datasets, waiting in `arrays` to be written."""
+
+    def __init__(self, buffer: _Buffer, arrays: dict, start: int, n: int):
+        self.buffer, self.arrays, self.start, self.n = buffer, arrays, start, n
+
+    def write(self) -> None:
+        end = self.start + self.n
+        for k, ds in self.buffer.datasets.items():
+            ds.resize(end, axis=0)
+            ds[self.start:end] = self.arrays[k][:self.n]
+
+    def release(self) -> None:
+        self.buffer._spare_free.set()
+
+
+class _Flusher:
+    """Runs disk writes in order, on one background thread (h5py releases the GIL in HDF5
+    calls, so compression and I/O overlap the run) or at once when `threaded` is false."""
+
+    def __init__(self, path: Path, threaded: bool):
+        self.path = path
+        self.error: BaseException | None = None
+        self.queue: queue.Queue | None = None
+        if threaded:
+            self.queue = queue.Queue()
+            self.thread = threading.Thread(target=self._loop, name=f"trace writer {path.name}", daemon=True)
+            self.thread.start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.check()
+        if self.queue is None:
+            job()
+        else:
+            self.queue.put(job)
+
+    def _loop(self) -> None:
+        while True:
+            job = self.queue.get()
+            try:
+                if job is None:
+                    return
+                if self.error is None:
+                    job()
+            except BaseException as exc:  # re-raised in the writer's thread by check()
+                self.error = exc
+            finally:
+                self.queue.task_done()
+
+    def wait(self) -> None:
+        """Return once every submitted write is done."""
+        if self.queue is not None:
+            self.queue.join()
+        self.check()
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise TraceError(f"{self.path}: writing the trace failed: {self.error}") from self.error
+
+    def stop(self) -> None:
+        if self.queue is not None and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
 
 
 class _Stream:
@@ -121,6 +197,7 @@ class TraceWriter:
         except BaseException:
             self._file.close()
             raise
+        self._flusher = _Flusher(self.path, selection.background)
 
     # ---- set-up -------------------------------------------------------------------
 
@@ -301,18 +378,20 @@ class TraceWriter:
             m = m[self._tick0:self._tick1]
             if self.selection.traffic == "sum":
                 m = m.sum(axis=0)
-        nz = np.nonzero(m)
-        count = m[nz]
+        flat = m.reshape(-1)
+        at = np.flatnonzero(flat)  # faster than a 2-D nonzero
+        count = flat[at]
         if (count < 0).any():
             raise ValueError("traffic counts must be >= 0")
+        cell, dst = np.divmod(at, n)
         if m.ndim == 3:
-            tick = nz[0].astype(np.int32) + self._tick0
+            tick, src = np.divmod(cell, n)
+            tick = tick.astype(np.int32) + self._tick0
             self._note_ticks(tick)
-            src, dst = nz[1], nz[2]
             np.add.at(self._traffic_total, (src, dst), count)
         else:
             tick = np.full(len(count), -1, np.int32)
-            src, dst = nz
+            src = cell
             self._traffic_total[src, dst] += count  # (src, dst) pairs are distinct here
         self._append(self._traffic, sample, {"tick": tick, "src": src, "dst": dst, "count": count})
 
@@ -361,31 +440,47 @@ class TraceWriter:
         out = list(self._spikes.values()) + [s for s, _ in self._probes.values()]
         return out + [s for s in (self._packets, self._traffic) if s is not None]
 
-    def _flush_stream(self, stream: _Stream) -> None:
-        """Write one stream's buffered events, then its index rows (a full buffer: other streams wait)."""
-        stream.events.drain()
-        self._file.flush()
-        stream.index.drain()
+    def _hand_off(self, streams: list[_Stream], full: bool = False) -> None:
+        """Queue the write of these streams' buffered events, then of their index rows.
+
+        `full` also rewrites the traffic total; `/run/status` is rewritten every time.
+        """
+        events = [s.events.take() for s in streams if s.events.size]
+        index = [s.index.take() for s in streams if s.index.size]
         self._status["flushes"] += 1
-        self._status_ds[...] = self._status
-        self._file.flush()
+        status = self._status.copy()
+        total = self._traffic_total.copy() if full and self._traffic_total is not None else None
+        f = self._file
+
+        def job() -> None:
+            try:
+                for c in events:
+                    c.write()
+                f.flush()
+                for c in index:
+                    c.write()
+                if total is not None:
+                    self._traffic_total_ds[...] = total
+                self._status_ds[...] = status
+                f.flush()
+            finally:
+                for c in events + index:
+                    c.release()
+
+        self._flusher.submit(job)
+
+    def _flush_stream(self, stream: _Stream) -> None:
+        """Write one stream's full buffer (and its index rows) while the others keep filling."""
+        self._hand_off([stream])
 
     def flush(self) -> None:
-        """Write every buffered row to disk: event rows, then the index rows that point at them."""
-        if self._closed or not self._dirty:
+        """Write every buffered row to disk (event rows, then the index rows that point at them); returns when done."""
+        if self._closed:
             return
-        streams = self._streams()
-        for s in streams:
-            s.events.drain()
-        self._file.flush()
-        for s in streams:
-            s.index.drain()
-        if self._traffic_total is not None:
-            self._traffic_total_ds[...] = self._traffic_total
-        self._status["flushes"] += 1
-        self._status_ds[...] = self._status
-        self._file.flush()
-        self._dirty = False
+        if self._dirty:
+            self._hand_off(self._streams(), full=True)
+            self._dirty = False
+        self._flusher.wait()
 
     def close(self, error: bool = False) -> None:
         """Flush and close the file (idempotent); `error` marks the run as ended by an exception."""
@@ -398,6 +493,7 @@ class TraceWriter:
             self._status_ds[...] = self._status
         finally:
             self._closed = True
+            self._flusher.stop()
             self._file.close()
 
     def __enter__(self) -> "TraceWriter":
@@ -444,6 +540,7 @@ class _BlobStore:
             raise RuntimeError(f"trace writer for {self.writer.path} is closed")
         if not items:
             return
+        self.writer._flusher.wait()  # the file is ours alone while the arrays go in
         rows = np.zeros(len(items), S.BLOB_INDEX_DTYPE)
         for j, (label, name, a) in enumerate(items):
             if a.ndim > S.MAX_NDIM:
