@@ -57,14 +57,14 @@ def draw_tick(key, t: int, p: np.ndarray, profile: np.ndarray, ts: int, hit: np.
 @njit(cache=True)
 def draw_tick_some(key, t: int, n: int, p: np.ndarray, profile: np.ndarray, ts: int, idx: np.ndarray, m: int,
                    hit: np.ndarray) -> None:
-    """hit[i] for the m sources idx[:m] of n (the others have p = 0): the same spikes as
-    draw_tick gives them, at a cost proportional to the sources that can fire."""
+    """hit[i] for the m live sources i < m, whose base probabilities p[i] and profiles are packed
+    contiguously and whose indices among all n sources are idx[i]: the same spikes as
+    draw_tick gives source idx[i], at a cost proportional to the sources that can fire."""
     base = key + np.uint64(t) * np.uint64(n) * _GOLDEN
     for i in range(m):
-        j = idx[i]
-        thr = profile_p(p[j], t, ts, profile[j]) * _TWO64
+        thr = profile_p(p[i], t, ts, profile[i]) * _TWO64
         lim = np.uint64(thr) if thr < _TWO64 else np.uint64(0xFFFFFFFFFFFFFFFF)
-        hit[i] = _mix(base + np.uint64(j + 1) * _GOLDEN) < lim
+        hit[i] = _mix(base + np.uint64(idx[i] + 1) * _GOLDEN) < lim
 
 
 @njit(cache=True)

@@ -67,7 +67,7 @@ def run_batch(
     # tiles
     t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, syn_mask,
     # forward, transposed, learning entries
-    fw_ptr, fw_tile, fw_row, fw_delay,
+    fw_ptr, fw_tile, fw_row, fw_base, fw_delay,
     tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
     lp_ptr, lp_tile, lp_col, lp_up, lp_delay,
     pk_ptr, pk_dst, hops, max_delay,
@@ -122,6 +122,8 @@ def run_batch(
     n_src = src_gid.shape[0]
     hit = np.zeros(max(n_src, 1), np.uint8)
     live = np.zeros(max(n_src, 1), np.int64)
+    live_p = np.zeros(max(n_src, 1), src_p.dtype)
+    live_prof = np.zeros(max(n_src, 1), np.int64)
     n_rec = 0
     syn = np.int64(0)
     upd = np.int64(0)
@@ -163,6 +165,8 @@ def run_batch(
         for j in range(n_src):
             if p_b[j] > 0.0:
                 live[n_live] = j
+                live_p[n_live] = p_b[j]
+                live_prof[n_live] = src_profile[j]
                 n_live += 1
         for t in range(ts):
             slot = t % max_delay
@@ -170,9 +174,8 @@ def run_batch(
             for q in range(fq_n[slot]):
                 e = fq[slot, q]
                 k = fw_tile[e]
-                r = fw_row[e]
                 nc = t_cols[k]
-                base = t_woff[k] + r * nc
+                base = fw_base[e]
                 if read_exact:
                     c0 = t_col0[k]
                     add_row(iin[c0:c0 + nc], weights[base:base + nc], t_gain[k])
@@ -185,6 +188,7 @@ def run_batch(
                 if per_tick:
                     c_core_syn_t[t, t_core[k]] += nc
                 if t_learn[k]:
+                    r = fw_row[e]
                     row_list[t_row0[k] + row_n[k]] = r
                     row_n[k] += 1
                     row_cnt[t_row0[k] + r] += 1
@@ -268,11 +272,11 @@ def run_batch(
                 col_nd[k] = 0
             # -- 3. neuron update -----------------------------------------------------------
             n_fired = 0
-            draw_tick_some(key, t, n_src, p_b, src_profile, ts, live, n_live, hit)
-            for i in range(n_live):
-                if hit[i] and enabled[src_gid[live[i]]]:
-                    fired[n_fired] = src_gid[live[i]]
-                    n_fired += 1
+            draw_tick_some(key, t, n_src, live_p, live_prof, ts, live, n_live, hit)
+            for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
+                g = src_gid[live[i]]
+                fired[n_fired] = g
+                n_fired += hit[i] & enabled[g]
             for a in range(nr_start.shape[0]):
                 lo = nr_start[a]
                 hi = nr_stop[a]
@@ -319,15 +323,21 @@ def run_batch(
                     if per_tick:
                         c_traffic_t[t, src, dst] += 1
                 for x in range(fw_ptr[g], fw_ptr[g + 1]):
-                    s2 = (t + fw_delay[x]) % max_delay
+                    s2 = slot + fw_delay[x]
+                    if s2 >= max_delay:
+                        s2 -= max_delay
                     fq[s2, fq_n[s2]] = x
                     fq_n[s2] += 1
                 for x in range(tr_ptr[g], tr_ptr[g + 1]):
-                    s2 = (t + tr_delay[x]) % max_delay
+                    s2 = slot + tr_delay[x]
+                    if s2 >= max_delay:
+                        s2 -= max_delay
                     tq[s2, tq_n[s2]] = x
                     tq_n[s2] += 1
                 for x in range(lp_ptr[g], lp_ptr[g + 1]):
-                    s2 = (t + lp_delay[x]) % max_delay
+                    s2 = slot + lp_delay[x]
+                    if s2 >= max_delay:
+                        s2 -= max_delay
                     lq[s2, lq_n[s2]] = x
                     lq_n[s2] += 1
             for f in range(n_fired):

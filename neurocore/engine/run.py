@@ -231,7 +231,7 @@ class Engine:
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
             c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
             c.weights, c.syn_mask,
-            c.fw_ptr, c.fw_tile, c.fw_row, c.fw_delay,
+            c.fw_ptr, c.fw_tile, c.fw_row, c.fw_base, c.fw_delay,
             c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
             c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
             c.pk_ptr, c.pk_dst, c.hops, c.max_delay,
