@@ -55,6 +55,9 @@ class TrainSpec:
                            "(Eq. 9); rate_noise: rate plus Gaussian noise ~ 1/sqrt(Ts)")
     noise_scale: float = spec(0.373, lo=0.0, doc="rate_noise: std of the product error times sqrt(Ts) "
                                                  "(0.373 from `neurocore bench product`)")
+    learn_start: float = spec(0.0, lo=0.0, hi=0.9, doc="write enable from this fraction of Ts on (0 = the "
+                                                        "paper: learn from the first tick); later writes "
+                                                        "skip the settling of the synaptic kernel")
     batch: int = spec(100, lo=1, doc="samples per engine call (learning stays online, sample by sample)")
     eval_batch: int = spec(500, lo=1, doc="samples per engine call at test time")
 

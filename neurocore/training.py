@@ -181,6 +181,7 @@ class Trainer:
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
                                       sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
                                       dropout=True, noise_scale=exp.train.noise_scale, readout=["output"],
+                                      learn_start=int(exp.train.learn_start * exp.train.ts),
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
                 self._train_seconds += time.perf_counter() - t0

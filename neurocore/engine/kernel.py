@@ -72,7 +72,7 @@ def run_batch(
     lp_ptr, lp_tile, lp_col, lp_up, lp_delay,
     pk_ptr, pk_dst, hops, max_delay,
     # devices and reads
-    learn_mode, dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down, c2c_std, noise_scale,
+    learn_mode, learn_t0, dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down, c2c_std, noise_scale,
     read_exact, read_noise, adc_bits, out_bound, w_nominal,
     # outputs
     read_idx, out_counts, rec_spikes, rec_buf, probe_gid, probe_v, probe_i,
@@ -187,7 +187,7 @@ def run_batch(
                 c_core_syn[t_core[k]] += nc
                 if per_tick:
                     c_core_syn_t[t, t_core[k]] += nc
-                if t_learn[k]:
+                if t_learn[k] and t >= learn_t0:
                     r = fw_row[e]
                     row_list[t_row0[k] + row_n[k]] = r
                     row_n[k] += 1
@@ -238,7 +238,7 @@ def run_batch(
                     if per_tick:
                         c_traffic_t[t, src, dst] += 1
             tq_n[slot] = 0
-            for q in range(lq_n[slot]):
+            for q in range(lq_n[slot] if t >= learn_t0 else 0):
                 e = lq[slot, q]
                 k = lp_tile[e]
                 col = lp_col[e]

@@ -189,10 +189,13 @@ class Engine:
 
     # -- running -----------------------------------------------------------------------
     def run(self, drive: SourceDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
-            learn: str = "off", dropout: bool = False, noise_scale: float = 0.0,
+            learn: str = "off", dropout: bool = False, noise_scale: float = 0.0, learn_start: int = 0,
             readout: Iterable[str] = (), record: bool = False, probes: bool = False,
             traffic: str = "sum") -> RunResult:
-        """Run every sample of `drive` for `ticks` ticks in one compiled call."""
+        """Run every sample of `drive` for `ticks` ticks in one compiled call.
+
+        Learning pulses (row and column) count from tick `learn_start` on: the crossbar's
+        write enable, so that writes can wait for the network to settle."""
         c = self.c
         if learn not in LEARN_MODES:
             raise ConfigError(f"learn = {learn!r}: must be one of {', '.join(LEARN_MODES)}")
@@ -235,7 +238,7 @@ class Engine:
             c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
             c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
             c.pk_ptr, c.pk_dst, c.hops, c.max_delay,
-            LEARN_MODES[learn], d.dw_up, d.dw_down, d.w_max, d.w_min, MODEL_IDS[self.device.model],
+            LEARN_MODES[learn], int(learn_start), d.dw_up, d.dw_down, d.w_max, d.w_min, MODEL_IDS[self.device.model],
             self.device.gamma_up, self.device.gamma_down, self.device.dw_min_std, float(noise_scale),
             r.is_exact, r.noise_std, r.adc_bits, r.out_bound, self.device.w_max,
             read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
