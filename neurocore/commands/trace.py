@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     traffic.add_argument("file", help="trace file (.h5)")
     traffic.add_argument("--sample", "-s", type=int, help="one sample (default: sum over all recorded samples)")
     traffic.add_argument("--log", action="store_true", help="logarithmic colour scale")
+    traffic.add_argument("--all-cores", action="store_true", help="show every core, not only up to the last busy one")
     traffic.add_argument("-o", "--output", default="traffic.png", help="image file to write (default traffic.png)")
     traffic.set_defaults(func=_traffic)
 
@@ -122,6 +123,6 @@ def _traffic(args: argparse.Namespace) -> int:
     from ..traces.plots import traffic
 
     with open_trace(args.file) as tr:
-        out = traffic(tr, args.output, sample=args.sample, log=args.log)
+        out = traffic(tr, args.output, sample=args.sample, log=args.log, all_cores=args.all_cores)
     print(f"wrote {out}")
     return 0

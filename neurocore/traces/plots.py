@@ -34,14 +34,22 @@ def raster(trace: Trace, population: str, sample: int, path: str | Path) -> Path
     return out
 
 
-def traffic(trace: Trace, path: str | Path, sample: int | None = None, log: bool = False) -> Path:
-    """Save a heat map of packets sent from each source core (rows) to each destination core (columns)."""
+def traffic(trace: Trace, path: str | Path, sample: int | None = None, log: bool = False,
+            all_cores: bool = False) -> Path:
+    """Save a heat map of packets sent from each source core (rows) to each destination core (columns).
+
+    Unless `all_cores`, the map stops at the highest-numbered core that sent or received a packet.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
 
     m = trace.traffic(sample)
+    total = m.shape[0]
+    active = np.flatnonzero(m.any(axis=0) | m.any(axis=1))
+    if not all_cores and len(active):
+        m = m[:active[-1] + 1, :active[-1] + 1]
     n = m.shape[0]
     side = min(10.0, 4.0 + n / 8)
     fig, ax = plt.subplots(figsize=(side + 1.5, side), constrained_layout=True)
@@ -61,6 +69,8 @@ def traffic(trace: Trace, path: str | Path, sample: int | None = None, log: bool
             ax.text(c, r, str(value), ha="center", va="center", fontsize=9, color="white" if dark else "black")
     what = "all recorded samples" if sample is None else f"sample {sample}"
     ax.set_title(f"core-to-core traffic, {what}: {int(m.sum())} packets")
+    if n < total:
+        ax.set_xlabel(f"destination core (cores {n}..{total - 1} of {total} carry no packets, not shown)")
     out = Path(path)
     fig.savefig(out, dpi=120)
     plt.close(fig)
