@@ -27,8 +27,6 @@ _READ_ROWS = 1 << 20  # rows read at a time when scanning a whole column
 _NOT_EVENTS = ("index", "neurons", "total")  # datasets of a streamed group that are not event columns
 
 
-
-
 def _superblock(path: Path) -> tuple[int, int, int | None]:
     """(superblock version, consistency flags, stored end-of-file address or None) of an HDF5 file."""
     with path.open("rb") as fh:
@@ -60,16 +58,15 @@ def _guarded(method: Callable) -> Callable:
 class _Index:
     """A per-sample index (rows of sample, start, stop), read incrementally as the file grows."""
 
-    def __init__(self, ds, limit: int):
+    def __init__(self, ds):
         self.ds = ds
-        self.limit = limit  # number of event rows it may point into
         self.rows = np.empty((0, 3), np.int64)
         self._read = 0
 
     def update(self, swmr: bool, limit: int) -> np.ndarray:
+        """All committed rows; `limit` is the number of event rows on disk they may point into."""
         if swmr:
             self.ds.refresh()
-        self.limit = limit
         n = self.ds.shape[0]
         if n > self._read:
             new = self.ds[self._read:n]
@@ -181,7 +178,7 @@ class Trace:
         limit = min(self._ds(ds).shape[0] for name, ds in group.items() if name not in _NOT_EVENTS)
         idx = self._indexes.get(key)
         if idx is None:
-            idx = self._indexes[key] = _Index(group["index"], limit)
+            idx = self._indexes[key] = _Index(group["index"])
         return idx.update(self._swmr, limit)
 
     def _rows(self, group, sample: int, what: str) -> list[tuple[int, int]]:
@@ -360,24 +357,22 @@ class Trace:
     def info(self) -> dict[str, Any]:
         """Contents, sizes and span of the trace as a JSON-ready dict."""
         st = self._ds(self._file["run/status"])[0]
+        recorded = [np.empty(0, np.int64)]
+
+        def summary(g) -> dict[str, int]:
+            rows = self._index(g)
+            recorded.append(rows[:, 0])
+            return {"samples": int(len(np.unique(rows[:, 0]))), "rows": int((rows[:, 2] - rows[:, 1]).sum()),
+                    "bytes": _stored(g)}
+
         pops = {}
         for name, g in self._spikes.items():
-            rows = self._index(g)
-            samples = np.unique(rows[:, 0])
-            pops[name] = {"size": self.populations[name], "samples": int(len(samples)),
-                          "spikes": int((rows[:, 2] - rows[:, 1]).sum()), "bytes": _stored(g)}
-        probes = {}
-        for name, g in self._probes.items():
-            rows = self._index(g)
-            probes[name] = {"neurons": g["neurons"][:].tolist(), "samples": int(len(np.unique(rows[:, 0]))),
-                            "rows": int((rows[:, 2] - rows[:, 1]).sum()), "bytes": _stored(g)}
-        extra = {}
-        for key in ("packets", "traffic"):
-            if key in self._file:
-                g = self._file[key]
-                rows = self._index(g)
-                extra[key] = {"samples": int(len(np.unique(rows[:, 0]))),
-                              "rows": int((rows[:, 2] - rows[:, 1]).sum()), "bytes": _stored(g)}
+            s = summary(g)
+            pops[name] = {"size": self.populations[name], "samples": s["samples"], "spikes": s["rows"],
+                          "bytes": s["bytes"]}
+        probes = {name: {"neurons": g["neurons"][:].tolist(), **summary(g)} for name, g in self._probes.items()}
+        extra = {key: summary(self._file[key]) for key in ("packets", "traffic") if key in self._file}
+        samples = np.concatenate(recorded)
         if "traffic" in extra:
             extra["traffic"]["mode"] = self.traffic_mode
             extra["traffic"]["packets"] = int(self.traffic().sum())
@@ -387,13 +382,12 @@ class Trace:
         if "experiment_toml" in self.metadata:
             meta["experiment_toml"] = f"<{len(str(self.metadata['experiment_toml']))} characters>"
 
-        def span(a: str, b: str) -> list[int] | None:
-            return None if st[a] < 0 else [int(st[a]), int(st[b])]
-
+        ticks = None if st["tick_first"] < 0 else [int(st["tick_first"]), int(st["tick_last"])]
         return {
             "path": str(self.path), "bytes": os.path.getsize(self.path), "schema_version": self.schema_version,
             "status": self.status, "flushes": int(st["flushes"]), "metadata": meta, "n_cores": self.n_cores,
-            "span": {"samples": span("sample_first", "sample_last"), "ticks": span("tick_first", "tick_last")},
+            "span": {"samples": [int(samples.min()), int(samples.max())] if len(samples) else None,
+                     "ticks": ticks},
             "populations": pops, "probes": probes, "packets": extra.get("packets"), "traffic": extra.get("traffic"),
             "snapshots": snaps, "counters": list(self.counters()), "selection": self.selection,
         }

@@ -237,8 +237,8 @@ class TraceWriter:
             elif isinstance(value, str):
                 meta.create_dataset(name, data=value, dtype=h5py.string_dtype())
             else:
-                ds = meta.create_dataset(name, data=json.dumps(to_dict(value), default=str), dtype=h5py.string_dtype())
-                ds.attrs["encoding"] = "json"
+                text = json.dumps(to_dict(value), default=str)
+                meta.create_dataset(name, data=text, dtype=h5py.string_dtype()).attrs["encoding"] = "json"
             meta[name].attrs["key"] = str(key)
 
     def _dataset(self, group, name: str, dtype, tail: tuple = (), fill=None, rows: int = _MIN_CHUNK):
