@@ -16,6 +16,7 @@ import datetime as _dt
 import json
 import queue
 import threading
+import weakref
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -198,6 +199,7 @@ class TraceWriter:
             self._file.close()
             raise
         self._flusher = _Flusher(self.path, selection.background)
+        weakref.finalize(self, self._flusher.stop)  # a writer dropped without close() leaves no thread behind
 
     # ---- set-up -------------------------------------------------------------------
 
