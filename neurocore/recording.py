@@ -48,9 +48,9 @@ class Recorder:
     def record(self, sample_id: int, res: RunResult, b: int = 0) -> None:
         """Write sample b of a run (made with record=True; probes=True if membranes are probed)."""
         w = self.writer
+        spikes = res.spikes_by_population(b)
         for p in self.populations:
-            t, n = res.spikes(p, b)
-            w.add_spikes(sample_id, p, t, n)
+            w.add_spikes(sample_id, p, *spikes[p])
         if res.probe_v is not None and self._probe_pop:
             by_pop: dict[str, list[int]] = {}
             for k, (pop, _) in enumerate(self._probe_pop):

@@ -62,4 +62,4 @@ def run(args: argparse.Namespace) -> dict:
             size = path.stat().st_size
     return {"seconds_untraced": min(base), "seconds_traced": min(full), "slowdown": min(full) / min(base),
             "spikes": spikes, "bytes": size, "bytes_per_spike": size / max(spikes, 1),
-            "compression": args.compression}
+            "compressed": args.compression != "none"}

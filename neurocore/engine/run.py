@@ -96,19 +96,37 @@ class RunResult:
 
     compiled: Compiled
     counts: dict[str, np.ndarray]  # population -> (samples, size) spike counts
-    events: np.ndarray | None  # (n, 3) rows of (sample, tick, gid) when recorded
+    events: np.ndarray | None  # (n, 3) int32 rows of (sample, tick, gid) when recorded
     probe_v: np.ndarray | None
     probe_i: np.ndarray | None
     counters: dict
 
+    def spikes_by_population(self, sample: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Every population's (ticks, neuron indices) of one sample, split in one pass (int32)."""
+        c = self.compiled
+        ev = self._sample_events(sample)
+        g = ev[:, 2]
+        pop = c.pop_of[g]
+        order = np.argsort(pop, kind="stable")  # stable: ticks stay ascending within a population
+        bounds = np.searchsorted(pop[order], np.arange(len(c.pop_names) + 1))
+        ticks = ev[order, 1]
+        neurons = c.local_of[g[order]].astype(np.int32)
+        return {name: (ticks[bounds[k]:bounds[k + 1]], neurons[bounds[k]:bounds[k + 1]])
+                for k, name in enumerate(c.pop_names)}
+
+    def _sample_events(self, sample: int) -> np.ndarray:
+        if self.events is None:
+            raise ConfigError("spike events were not recorded: run with record=True")
+        ev = self.events
+        if len(ev) and ev[0, 0] == sample and ev[-1, 0] == sample:
+            return ev
+        return ev[ev[:, 0] == sample]
+
     def spikes(self, population: str, sample: int) -> tuple[np.ndarray, np.ndarray]:
         """(ticks, neuron indices) of one population's spikes in one sample (needs record=True),
         in emission order: ticks ascending."""
-        if self.events is None:
-            raise ConfigError("spike events were not recorded: run with record=True")
         c = self.compiled
-        ev = self.events if self.events[:1, 0].tolist() == [sample] and self.events[-1:, 0].tolist() == [sample] \
-            else self.events[self.events[:, 0] == sample]
+        ev = self._sample_events(sample)
         g = ev[:, 2]
         sel = c.pop_of[g] == c.pop_names.index(population)
         return ev[sel, 1], c.local_of[g[sel]]
@@ -149,7 +167,7 @@ class Engine:
         else:
             self._fx = (0.0, 0.0, 0.0)
         self._counters: Counters | None = None
-        self._rec_buf = np.empty((0, 3), np.int64)
+        self._rec_buf = np.empty((0, 3), np.int32)
 
     # -- weights -----------------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
@@ -224,8 +242,8 @@ class Engine:
         pv = np.zeros((n_samples, ticks, n_probe), np.float32)
         pi = np.zeros_like(pv)
         rec_cap = n_samples * ticks * c.n if record else 0
-        if self._rec_buf.shape[0] < rec_cap:  # reused: a fresh 5 MB buffer per sample costs more than the run
-            self._rec_buf = np.empty((rec_cap, 3), np.int64)
+        if self._rec_buf.shape[0] < rec_cap:  # reused: a fresh large buffer per sample costs more than the run
+            self._rec_buf = np.empty((rec_cap, 3), np.int32)
         rec_buf = self._rec_buf
         d, r = self.dev, self.read
         n_rec, overflow = K.run_batch(
