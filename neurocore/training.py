@@ -22,7 +22,7 @@ from .data import Dataset, load_dataset, subset
 from .engine import Engine, SourceDrive
 from .errors import ConfigError, NeurocoreError
 from .experiment import Experiment, experiment_text
-from .learning.ssnn import build_ssnn, init_weights, weight_names
+from .learning.ssnn import build_ssnn, hidden_names, init_weights, weight_names
 from .mapping import place
 
 CHECKPOINT = "checkpoint.npz"
@@ -112,7 +112,8 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"weights": self.engine.c.weights.copy(), "epoch": self.epoch, "position": self.position,
+        return {"weights": self.engine.c.weights.copy(), "bias": self.engine.c.bias.copy(),
+                "epoch": self.epoch, "position": self.position,
                 "results": json.dumps(self.results), "correct": self._correct, "seen": self._seen,
                 "train_seconds": self._train_seconds}
 
@@ -139,12 +140,27 @@ class Trainer:
                     raise NeurocoreError(f"{p}: checkpoint holds {w.size} weights, this experiment's chip "
                                          f"mapping has {self.engine.c.weights.size}: not the same experiment")
                 self.engine.c.weights[:] = w
+                self.engine.c.bias[:] = z["bias"]
                 self.epoch, self.position = int(z["epoch"]), int(z["position"])
                 self.results = json.loads(str(z["results"]))
                 self._correct, self._seen = int(z["correct"]), int(z["seen"])
                 self._train_seconds = float(z["train_seconds"])
         except (OSError, KeyError, ValueError) as exc:
             raise NeurocoreError(f"{p}: not a readable neurocore checkpoint ({exc})") from None
+
+    @property
+    def _homeostatic(self) -> list[str]:
+        return hidden_names(self.exp.net) if self.exp.net.homeostasis > 0 else []
+
+    def _homeostasis(self, res) -> None:
+        """Move each hidden bias toward the target activity (spikes per sample, discounted by dropout):
+        a bias b adds Ts * b / theta spikes per sample, so the step is gain * error * theta / Ts."""
+        net = self.exp.net
+        target = net.target_activity * (1.0 - net.dropout_hidden)
+        for pop in self._homeostatic:
+            err = target - res.counts[pop].mean(axis=0)
+            g = self.engine.c.gid[pop]
+            self.engine.c.bias[g] += np.float32(net.homeostasis * net.theta / self.exp.train.ts) * err.astype(np.float32)
 
     def _set_epoch_steps(self, epoch: int) -> None:
         f = np.float32(self.exp.train.lr_decay ** epoch)
@@ -180,7 +196,8 @@ class Trainer:
                 t0 = time.perf_counter()
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
                                       sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
-                                      dropout=True, noise_scale=exp.train.noise_scale, readout=["output"],
+                                      dropout=True, noise_scale=exp.train.noise_scale,
+                                      readout=["output", *self._homeostatic],
                                       learn_start=int(exp.train.learn_start * exp.train.ts),
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
@@ -188,6 +205,7 @@ class Trainer:
                 if traced:
                     self.recorder.record(first, res)
                 self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
+                self._homeostasis(res)
                 self._seen += len(idx)
                 self.position += len(idx)
                 bar.update(len(idx))
@@ -204,6 +222,8 @@ class Trainer:
 
         for wn in weight_names(self.exp.net):
             self.infer_engine.set_weights(wn, self.engine.weights(wn))
+        for pop in hidden_names(self.exp.net):  # homeostatic biases travel with the weights
+            self.infer_engine.c.bias[self.infer_engine.c.gid[pop]] = self.engine.c.bias[self.engine.c.gid[pop]]
         self.infer_engine.reset_counters()
         correct = 0
         b = self.exp.train.eval_batch

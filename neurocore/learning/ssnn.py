@@ -54,6 +54,10 @@ class SSNNSpec:
     dropout_scaling: bool = spec(True, doc="at inference, scale each layer's read gain by (1 - dropout of its "
                                            "inputs): the standard weight-scaling rule, so test activity "
                                            "matches training")
+    homeostasis: float = spec(0.0, lo=0.0, hi=1.0,
+                              doc="hidden bias homeostasis gain (0 = off, the paper): after each batch a hidden "
+                                  "neuron's bias moves toward target_activity, reviving neurons that fell silent")
+    target_activity: float = spec(5.0, lo=0.0, doc="homeostasis: target spikes per hidden neuron per sample")
     gate: str = spec("spiked", choices=("spiked", "none"),
                      doc="delta gate: 'spiked' = x must have spiked in the sample (paper), 'none' = open")
 
@@ -64,6 +68,10 @@ class SSNNSpec:
     @property
     def layers(self) -> list[int]:
         return [self.inputs, *self.hidden, self.classes]
+
+
+def hidden_names(spec_: SSNNSpec) -> list[str]:
+    return layer_names(spec_)[1:-1]
 
 
 def layer_names(spec_: SSNNSpec) -> list[str]:
