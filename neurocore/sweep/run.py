@@ -154,7 +154,8 @@ def start_local_cluster(workers: int):
     main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        # dashboard_address ":0": dask's HTTP server always starts; a free port, not a clash on 8787
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR, env={"PYTHONPATH": os.pathsep.join(_import_paths())})
     finally:
         if main:
