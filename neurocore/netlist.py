@@ -60,10 +60,12 @@ class Population:
 @dataclass(frozen=True)
 class Plasticity:
     """On-chip learning of a projection's crossbar: columns are pulsed up by spikes of
-    population `up` and down by spikes of `down` (both sized like the post population)."""
+    population `up` and down by spikes of `down` (both sized like the post population);
+    `step_scale` scales this crossbar's pulse amplitude (its device steps)."""
 
     up: str
     down: str
+    step_scale: float = 1.0  # this crossbar's write pulses move weights by step_scale * dw_min
 
 
 @dataclass

@@ -157,8 +157,13 @@ class Engine:
         self.dev = draw_devices(self.device, (len(self.c.weights),), rng)
         # Only plastic tiles are bounded RPU devices; static tiles hold their programmed values.
         self._plastic = np.zeros(len(self.c.weights), bool)
+        net = placement.netlist
         for k in np.nonzero(self.c.t_learn)[0]:
-            self._plastic[self.c.t_woff[k]:self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k]] = True
+            sl = slice(self.c.t_woff[k], self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k])
+            self._plastic[sl] = True
+            scale = np.float32(net.projections[self.c.t_proj[k]].plastic.step_scale)
+            self.dev.dw_up[sl] *= scale
+            self.dev.dw_down[sl] *= scale
         self._clip_plastic()
         p = chip.precision
         if p.state == "fixed":

@@ -11,7 +11,9 @@ spike rate the ANN activation:
   current into the paper's kernel 1 - exp(-t / tau)); the rate out is sum(w * r), a ReLU
   capped at one spike per tick;
 * backward delta^{l+1} -> delta^l through the same crossbar transposed: gain =
-  +-theta_hidden_delta * di, so delta rates are W^T delta in the same units;
+  +-hidden_delta_gain * theta_hidden_delta * di, so delta rates are W^T delta times
+  hidden_delta_gain (the paper's theta / theta_b = 5: finer rate resolution); the write
+  step of the crossbar below is divided by that gain (`delta_gains`);
 * output error: label and output spikes reach delta+ / delta- with weight
   theta_output_delta * di, so delta+ fires at max(0, label - output) and delta- at
   max(0, output - label) (Eq. 6, 7);
@@ -41,6 +43,13 @@ class SSNNSpec:
     theta: float = spec(5.0, lo=0.0, lo_open=True, doc="threshold of forward neurons (paper 5)")
     theta_hidden_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of hidden delta neurons")
     theta_output_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of output delta neurons")
+    hidden_delta_gain: float = spec(5.0, lo=0.0, lo_open=True,
+                                    doc="hidden delta rates are this multiple of W^T delta (the paper's theta / "
+                                        "theta_b = 5 / 1); the write step of the crossbars below is divided by it, "
+                                        "so updates keep their expectation while deltas spike more often")
+    output_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
+                                    doc="output delta rates are this multiple of (label - output); write steps "
+                                        "compensate likewise")
     tau_fraction: float = spec(0.1, lo=0.0, lo_open=True, hi=1.0,
                                doc="synaptic time constant as a fraction of Ts (paper tau = Ts/10)")
     wta: float = spec(1.0, lo=0.0, doc="strength of lateral inhibition among outputs "
@@ -85,6 +94,14 @@ def weight_names(spec_: SSNNSpec) -> list[str]:
     return [f"{a}_{b}" for a, b in zip(names[:-1], names[1:])]
 
 
+def delta_gains(spec_: SSNNSpec) -> dict[str, float]:
+    """Per weight matrix, how many times its post delta rates exceed the ANN delta (so its
+    write step must be that many times smaller for the same expected update)."""
+    names = weight_names(spec_)
+    n = len(names)
+    return {wn: spec_.output_delta_gain * spec_.hidden_delta_gain ** (n - 1 - k) for k, wn in enumerate(names)}
+
+
 def init_weights(spec_: SSNNSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """He-initialised ANN-equivalent weights of every layer."""
     sizes = spec_.layers
@@ -115,9 +132,10 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
             for sign in ("pos", "neg"):
                 net.add_population(f"{name}_d{sign}", sizes[k], d_out if last else d_hid, gate=gate)
     g_fwd = spec_.theta * di
+    gains = delta_gains(spec_)
     for k, wn in enumerate(wnames):
         pre, post = names[k], names[k + 1]
-        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg") if train else None
+        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg", 1.0 / gains[wn]) if train else None
         keep = 1.0
         if not train and spec_.dropout_scaling:
             keep = 1.0 - (spec_.dropout_input if k == 0 else spec_.dropout_hidden)
@@ -132,13 +150,13 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
     out = names[-1]
     n = sizes[-1]
     eye = np.eye(n, dtype=np.float32)
-    g_err = spec_.theta_output_delta * di
+    g_err = spec_.theta_output_delta * di * spec_.output_delta_gain
     net.connect("label_dpos", "label", f"{out}_dpos", eye, gain=g_err)
     net.connect("label_dneg", "label", f"{out}_dneg", -eye, gain=g_err)
     net.connect("output_dpos", out, f"{out}_dpos", -eye, gain=g_err)
     net.connect("output_dneg", out, f"{out}_dneg", eye, gain=g_err)
     # backward: delta of layer l+1 drives delta of layer l through W_l transposed
-    ratio = spec_.theta_hidden_delta / spec_.theta  # tied gain = ratio * (theta * di)
+    ratio = spec_.hidden_delta_gain * spec_.theta_hidden_delta / spec_.theta  # tied gain = ratio * theta * di
     for k in range(len(wnames) - 1, 0, -1):
         wn, pre_layer, post_layer = wnames[k], names[k + 1], names[k]
         for src, dst, sign in (("pos", "pos", 1.0), ("neg", "pos", -1.0), ("neg", "neg", 1.0),
