@@ -10,6 +10,7 @@ pass does.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -245,12 +246,6 @@ class _PopEntry:
     name: str = spec(doc="population name")
     size: int = spec(doc="number of neurons", lo=1)
     kind: str = spec("if", choices=("if", "source"), doc="IF neurons or an external spike source")
-    di: float = spec(1.0, lo=0.0, hi=1.0, doc="current decay")
-    dv: float = spec(0.0, lo=0.0, hi=1.0, doc="voltage decay")
-    theta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold")
-    reset: str = spec("subtract", choices=("subtract", "zero"), doc="reset mode")
-    bias: float = spec(0.0, doc="bias")
-    refractory: int = spec(0, lo=0, doc="refractory ticks")
     rate: float = spec(0.1, lo=0.0, hi=1.0, doc="source: Bernoulli spike probability per tick for `run`")
     dropout: float = spec(0.0, lo=0.0, hi=0.99, doc="per-sample dropout probability")
 
@@ -314,15 +309,27 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
     rng = np.random.default_rng(f.seed)
     net = Netlist(f.name)
     rates: dict[str, float] = {}
+    neuron_keys = {fl.name for fl in dataclasses.fields(NeuronParams)}
     for k, raw in enumerate(f.population):
-        e = build(_PopEntry, raw, source, f"population[{k}]")
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"expected a table, got {raw!r}", source, f"population[{k}]")
+        # a [[population]] table holds the entry's own keys plus NeuronParams' fields, flat
+        allowed = neuron_keys | {fl.name for fl in dataclasses.fields(_PopEntry)}
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown key; allowed keys here: {', '.join(sorted(allowed))}", source,
+                              f"population[{k}].{unknown[0]}")
+        entry = build(_PopEntry, {key: v for key, v in raw.items() if key not in neuron_keys}, source,
+                      f"population[{k}]")
+        params = build(NeuronParams, {key: v for key, v in raw.items() if key in neuron_keys}, source,
+                       f"population[{k}]")
+        e = entry
         try:
             if e.kind == "source":
                 net.add_source(e.name, e.size, e.dropout)
                 rates[e.name] = e.rate
             else:
-                net.add_population(e.name, e.size, NeuronParams(e.di, e.dv, e.theta, e.reset, e.bias,
-                                                                 e.refractory), dropout=e.dropout)
+                net.add_population(e.name, e.size, params, dropout=e.dropout)
         except ConfigError as exc:
             raise ConfigError(str(exc).split(": ", 1)[-1], source, f"population[{k}]") from None
     for k, raw in enumerate(f.projection):

@@ -46,6 +46,17 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, bias, scale, imax, vmax):
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
 
 
+@njit(cache=True, inline="always")
+def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
+    """Queue neuron g's entries (ptr[g]..ptr[g+1]) for delivery `delay` ticks after `slot`."""
+    for x in range(ptr[g], ptr[g + 1]):
+        s2 = slot + delay[x]
+        if s2 >= max_delay:  # a ring of max_delay slots; cheaper than a modulo per packet
+            s2 -= max_delay
+        queue[s2, queue_n[s2]] = x
+        queue_n[s2] += 1
+
+
 @njit(cache=True)
 def add_row(dst, src, g):
     """dst += g * src: one crossbar row read into its columns' neurons. As a function of two
@@ -322,24 +333,9 @@ def run_batch(
                     c_traffic[src, dst] += 1
                     if per_tick:
                         c_traffic_t[t, src, dst] += 1
-                for x in range(fw_ptr[g], fw_ptr[g + 1]):
-                    s2 = slot + fw_delay[x]
-                    if s2 >= max_delay:
-                        s2 -= max_delay
-                    fq[s2, fq_n[s2]] = x
-                    fq_n[s2] += 1
-                for x in range(tr_ptr[g], tr_ptr[g + 1]):
-                    s2 = slot + tr_delay[x]
-                    if s2 >= max_delay:
-                        s2 -= max_delay
-                    tq[s2, tq_n[s2]] = x
-                    tq_n[s2] += 1
-                for x in range(lp_ptr[g], lp_ptr[g + 1]):
-                    s2 = slot + lp_delay[x]
-                    if s2 >= max_delay:
-                        s2 -= max_delay
-                    lq[s2, lq_n[s2]] = x
-                    lq_n[s2] += 1
+                enqueue(fw_ptr, fw_delay, fq, fq_n, g, slot, max_delay)
+                enqueue(tr_ptr, tr_delay, tq, tq_n, g, slot, max_delay)
+                enqueue(lp_ptr, lp_delay, lq, lq_n, g, slot, max_delay)
             for f in range(n_fired):
                 ever[fired[f]] = 1
         # -- end of sample: rate-based updates ----------------------------------------------
