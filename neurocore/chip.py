@@ -44,6 +44,10 @@ class Precision:
     v_bits: int = spec(24, lo=2, hi=32, doc="fixed: membrane voltage width, bits including sign")
     i_bits: int = spec(24, lo=2, hi=32, doc="fixed: synaptic current width, bits including sign")
     frac_bits: int = spec(12, lo=0, hi=30, doc="fixed: fractional bits of v and i")
+    static_weight_bits: int = spec(0, choices=(0, 16),
+                                   doc="storage of crossbar tiles that do not learn: 0 = float32 (exact), 16 = "
+                                       "16-bit fixed point with a power-of-two scale per tile (dyadic weights "
+                                       "stay exact; Loihi stores 8-9 bit weights)")
 
     def validate(self) -> None:
         if self.state == "fixed" and self.frac_bits >= min(self.v_bits, self.i_bits):

@@ -92,6 +92,7 @@ class Compiled:
     max_delay: int
     probe_gid: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
     local_of: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # gid -> index in its population
+    core_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # IF neurons per core
     fw_base: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # weight offset of each forward row
     nr_start: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
     nr_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
@@ -102,6 +103,7 @@ class Compiled:
         self.nr_start = np.nonzero(edges == -1)[0].astype(i64)
         self.nr_stop = np.nonzero(edges == 1)[0].astype(i64)
         self.fw_base = self.t_woff[self.fw_tile] + self.fw_row * self.t_cols[self.fw_tile]
+        self.core_neurons = np.bincount(self.core_of[self.is_src == 0], minlength=self.placement.chip.cores)
         self.local_of = np.zeros(self.n, i64)
         for g in self.gid.values():
             self.local_of[g] = np.arange(len(g))

@@ -46,6 +46,17 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, bias, scale, imax, vmax):
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
 
 
+@njit(cache=True)
+def sample_seed(seed: int, sample_id: int) -> int:
+    """A 31-bit RNG seed for one sample from the run seed and the sample's global id (SplitMix64),
+    so a sample's draws do not depend on how samples are batched."""
+    x = np.uint64(sample_id) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return np.int64(x & np.uint64(0x7FFFFFFF))
+
+
 @njit(cache=True, inline="always")
 def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
     """Queue neuron g's entries (ptr[g]..ptr[g+1]) for delivery `delay` ticks after `slot`."""
@@ -69,7 +80,7 @@ def add_row(dst, src, g):
 @njit(cache=True)
 def run_batch(
     # sample inputs
-    ts, seeds, src_p, src_profile, drop_on,
+    ts, seed, sample_ids, src_p, src_profile, drop_on,
     # neurons
     n, order, nr_start, nr_stop, keep_i, keep_v, theta, bias, reset_zero, refrac, gate, drop_p, pop_of, core_of,
     src_gid,
@@ -77,6 +88,7 @@ def run_batch(
     fx_scale, fx_vmax, fx_imax,
     # tiles
     t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, syn_mask,
+    t_qscale, qweights,
     # forward, transposed, learning entries
     fw_ptr, fw_tile, fw_row, fw_base, fw_delay,
     tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
@@ -90,7 +102,7 @@ def run_batch(
     c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_core_wr, c_traffic,
     per_tick, c_traffic_t, c_core_syn_t,
 ):
-    n_samples = seeds.shape[0]
+    n_samples = sample_ids.shape[0]
     n_tiles = t_core.shape[0]
     n_cores = hops.shape[0]
     v = np.zeros(n, np.float32)
@@ -152,7 +164,7 @@ def run_batch(
                     has_sparse_plastic = True
                     break
     for b in range(n_samples):
-        np.random.seed(seeds[b])
+        np.random.seed(sample_seed(seed, sample_ids[b]))
         v[:] = 0.0
         cur[:] = 0.0
         iin[:] = 0.0
@@ -187,12 +199,19 @@ def run_batch(
                 k = fw_tile[e]
                 nc = t_cols[k]
                 base = fw_base[e]
+                qs = t_qscale[k]
                 if read_exact:
                     c0 = t_col0[k]
-                    add_row(iin[c0:c0 + nc], weights[base:base + nc], t_gain[k])
+                    if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
+                        add_row(iin[c0:c0 + nc], qweights[base:base + nc], t_gain[k] * qs)
+                    else:
+                        add_row(iin[c0:c0 + nc], weights[base:base + nc], t_gain[k])
                 else:
                     a0 = t_cbuf0[k]
-                    add_row(acc[a0:a0 + nc], weights[base:base + nc], np.float32(1.0))
+                    if qs > 0.0:
+                        add_row(acc[a0:a0 + nc], qweights[base:base + nc], qs)
+                    else:
+                        add_row(acc[a0:a0 + nc], weights[base:base + nc], np.float32(1.0))
                     touched[k] = 1
                 syn += nc
                 c_core_syn[t_core[k]] += nc
@@ -225,12 +244,17 @@ def run_batch(
                 base = t_woff[k] + col
                 rm = tr_rmoff[e]
                 s = tr_sign[e]
+                qs = t_qscale[k]
                 if read_exact:
-                    for r in range(nr):
-                        iin[rowmap[rm + r]] += s * weights[base + r * nc]
+                    if qs > 0.0:
+                        for r in range(nr):
+                            iin[rowmap[rm + r]] += (s * qs) * qweights[base + r * nc]
+                    else:
+                        for r in range(nr):
+                            iin[rowmap[rm + r]] += s * weights[base + r * nc]
                 else:
                     for r in range(nr):
-                        racc[r] = weights[base + r * nc]
+                        racc[r] = weights[base + r * nc] if qs == 0.0 else qs * qweights[base + r * nc]
                     quantize_read(racc[:nr], read_noise, adc_bits, out_bound, w_nominal)
                     for r in range(nr):
                         iin[rowmap[rm + r]] += s * racc[r]

@@ -70,24 +70,37 @@ class Counters:
         self.traffic_t = z(shape_t + (self.n_cores,), np.int64)
         self.core_syn_t = z(shape_t, np.int64)
 
+    def raw(self) -> tuple:
+        """The counter arrays, in the order `counters_dict` takes them."""
+        return (self.scalar, self.pop_spikes, self.core_syn, self.core_spk, self.core_wr, self.traffic,
+                self.traffic_t, self.core_syn_t)
+
+    def add(self, other: "Counters") -> None:
+        for mine, theirs in zip(self.raw(), other.raw()):
+            mine += theirs
+
     def to_dict(self, compiled: Compiled) -> dict:
-        """The counters as plain values (the contract of the cost model and the traces)."""
-        s = self.scalar
-        n_neur = np.bincount(compiled.core_of[compiled.is_src == 0], minlength=self.n_cores)
-        d = {
-            "samples": self.samples, "ticks": self.ticks,
-            "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
-            "packet_hops": int(s[3]), "write_pulses": int(s[4]), "adc_conversions": int(s[5]),
-            "spikes": int(self.pop_spikes.sum()),
-            "pop_spikes": {p: int(x) for p, x in zip(compiled.pop_names, self.pop_spikes)},
-            "core_syn_events": self.core_syn.copy(), "core_spikes": self.core_spk.copy(),
-            "core_write_pulses": self.core_wr.copy(), "core_neuron_updates": n_neur * self.ticks,
-            "traffic": self.traffic.copy(),
-        }
-        if self.per_tick:
-            d["traffic_per_tick"] = self.traffic_t.copy()
-            d["core_syn_events_per_tick"] = self.core_syn_t.copy()
-        return d
+        """The counters as plain values (copies; the contract of the cost model and the traces)."""
+        return counters_dict(compiled, self.samples, self.ticks, tuple(a.copy() for a in self.raw()),
+                             self.per_tick)
+
+
+def counters_dict(compiled: Compiled, samples: int, ticks: int, arrays: tuple, per_tick: bool) -> dict:
+    """Plain counters from raw arrays (as `Counters.arrays` returns them, or differences of them)."""
+    s, pop, core_syn, core_spk, core_wr, traffic, traffic_t, core_syn_t = arrays
+    d = {
+        "samples": samples, "ticks": ticks,
+        "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
+        "packet_hops": int(s[3]), "write_pulses": int(s[4]), "adc_conversions": int(s[5]),
+        "spikes": int(pop.sum()),
+        "pop_spikes": {p: int(x) for p, x in zip(compiled.pop_names, pop)},
+        "core_syn_events": core_syn, "core_spikes": core_spk, "core_write_pulses": core_wr,
+        "core_neuron_updates": compiled.core_neurons * ticks, "traffic": traffic,
+    }
+    if per_tick:
+        d["traffic_per_tick"] = traffic_t
+        d["core_syn_events_per_tick"] = core_syn_t
+    return d
 
 
 @dataclass
@@ -132,16 +145,6 @@ class RunResult:
         return ev[sel, 1], c.local_of[g[sel]]
 
 
-def sample_seeds(seed: int, sample_ids: np.ndarray) -> np.ndarray:
-    """One 32-bit seed per sample from the run seed and the sample's global id (splitmix64)."""
-    with np.errstate(over="ignore"):
-        x = np.asarray(sample_ids, np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x = x ^ (x >> np.uint64(31))
-    return (x & np.uint64(0x7FFFFFFF)).astype(np.int64)
-
-
 class Engine:
     """A mapped netlist loaded onto the simulated chip, ready to run."""
 
@@ -166,6 +169,11 @@ class Engine:
             self.dev.dw_down[sl] *= scale
         self._clip_plastic()
         p = chip.precision
+        self._qscale = np.zeros(len(self.c.t_core), np.float32)
+        self._qweights = np.zeros(len(self.c.weights) if p.static_weight_bits else 0, np.int16)
+        if p.static_weight_bits:
+            for k in np.nonzero(self.c.t_learn == 0)[0]:
+                self._quantize_tile(k)
         if p.state == "fixed":
             scale = float(2 ** p.frac_bits)
             self._fx = (scale, (2 ** (p.v_bits - 1) - 1) / scale, (2 ** (p.i_bits - 1) - 1) / scale)
@@ -173,6 +181,19 @@ class Engine:
             self._fx = (0.0, 0.0, 0.0)
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
+
+    def _tile_slice(self, k: int) -> slice:
+        return slice(self.c.t_woff[k], self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k])
+
+    def _quantize_tile(self, k: int) -> None:
+        """Store static tile k as int16 with a power-of-two scale (dyadic weights stay exact)."""
+        sl = self._tile_slice(k)
+        w = self.c.weights[sl]
+        peak = float(np.abs(w).max()) if w.size else 0.0
+        scale = 2.0 ** np.ceil(np.log2(peak / 32767.0)) if peak > 0 else 1.0
+        self._qweights[sl] = np.clip(np.round(w / scale), -32767, 32767).astype(np.int16)
+        self._qscale[k] = scale
+        self.c.weights[sl] = self._qweights[sl] * np.float32(scale)  # what the chip holds
 
     # -- weights -----------------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
@@ -193,6 +214,8 @@ class Engine:
                 s = self.placement.slices[t.slice]
                 blk = self.c.tile_block(k)
                 blk[:] = w[t.row_start:t.row_stop, s.start:s.stop]
+                if self._qscale[k] > 0:
+                    self._quantize_tile(k)
         self._clip_plastic()
 
     def _clip_plastic(self) -> None:
@@ -234,7 +257,7 @@ class Engine:
                                                       or self._counters.ticks_per_sample != ticks))):
             self.reset_counters(ticks, per_tick)
         cnt = self._counters
-        before = cnt.to_dict(c)
+        fresh = Counters(cnt.n_pops, cnt.n_cores, cnt.ticks_per_sample, cnt.per_tick)  # this call's counts
         readout = list(readout)
         read_idx = np.full(c.n, -1, np.int64)
         off = 0
@@ -252,11 +275,11 @@ class Engine:
         rec_buf = self._rec_buf
         d, r = self.dev, self.read
         n_rec, overflow = K.run_batch(
-            ticks, sample_seeds(self.seed, ids), src_p, src_prof, bool(dropout),
+            ticks, self.seed, ids, src_p, src_prof, bool(dropout),
             c.n, c.order, c.nr_start, c.nr_stop, c.keep_i, c.keep_v, c.theta, c.bias, c.reset_zero, c.refrac, c.gate,
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
             c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
-            c.weights, c.syn_mask,
+            c.weights, c.syn_mask, self._qscale, self._qweights,
             c.fw_ptr, c.fw_tile, c.fw_row, c.fw_base, c.fw_delay,
             c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
             c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
@@ -265,8 +288,9 @@ class Engine:
             self.device.gamma_up, self.device.gamma_down, self.device.dw_min_std, float(noise_scale),
             r.is_exact, r.noise_std, r.adc_bits, r.out_bound, self.device.w_max,
             read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
-            cnt.scalar, cnt.pop_spikes, cnt.core_syn, cnt.core_spk, cnt.core_wr,
-            cnt.traffic, per_tick, cnt.traffic_t, cnt.core_syn_t)
+            fresh.scalar, fresh.pop_spikes, fresh.core_syn, fresh.core_spk, fresh.core_wr,
+            fresh.traffic, per_tick, fresh.traffic_t, fresh.core_syn_t)
+        cnt.add(fresh)
         cnt.samples += n_samples
         cnt.ticks += n_samples * ticks
         counts, o = {}, 0
@@ -274,10 +298,7 @@ class Engine:
             k = len(c.gid[p])
             counts[p] = out_counts[:, o:o + k]
             o += k
-        after = cnt.to_dict(c)
-        delta = {k: (after[k] - before[k]) if isinstance(after[k], (int, np.ndarray)) else after[k]
-                 for k in after if k != "pop_spikes"}
-        delta["pop_spikes"] = {p: after["pop_spikes"][p] - before["pop_spikes"][p] for p in c.pop_names}
+        delta = counters_dict(c, n_samples, n_samples * ticks, fresh.raw(), cnt.per_tick)
         return RunResult(c, counts, rec_buf[:n_rec].copy() if record else None, pv if probes else None,
                          pi if probes else None, delta)
 
