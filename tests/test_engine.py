@@ -124,7 +124,13 @@ def test_coincidence_learning_equals_reference() -> None:
                         dw_min=chip.device.dw_min)
     np.testing.assert_array_equal(spikes["y"], ref["spikes"]["y"])
     np.testing.assert_allclose(eng.weights("w"), ref["weights"]["w"], atol=1e-6)
-    assert eng.counters()["write_pulses"] > 0
+    c = eng.counters()
+    assert c["write_pulses"] > 0
+    # per crossbar tile and per core, the same pulses
+    assert c["tile_write_pulses"].sum() == c["write_pulses"] == c["core_write_pulses"].sum()
+    ups = (spikes["x"][:-1, :, None] & spikes["up"][:-1, None, :]).sum()
+    downs = (spikes["x"][:-1, :, None] & spikes["down"][:-1, None, :]).sum()
+    assert c["write_pulses"] == ups + downs  # one pulse per coincidence of arrivals (delay 1)
 
 
 def test_bad_drive_is_a_clear_error() -> None:

@@ -99,7 +99,7 @@ def run_batch(
     read_exact, read_noise, adc_bits, out_bound, w_nominal,
     # outputs
     read_idx, out_counts, rec_spikes, rec_buf, probe_gid, probe_v, probe_i,
-    c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_core_wr, c_traffic,
+    c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_tile_wr, c_traffic,
     per_tick, c_traffic_t, c_core_syn_t,
 ):
     n_samples = sample_ids.shape[0]
@@ -301,7 +301,7 @@ def run_batch(
                                             col_list[u0:u0 + col_nu[k]], col_list[d0:d0 + col_nd[k]],
                                             dev_model, gamma_up, gamma_down, c2c_std)
                     writes += n_w
-                    c_core_wr[t_core[k]] += n_w
+                    c_tile_wr[k] += n_w
                 row_n[k] = 0
                 col_nu[k] = 0
                 col_nd[k] = 0
@@ -379,7 +379,7 @@ def run_batch(
                                    col_up[c0:c0 + t_cols[k]], col_dn[c0:c0 + t_cols[k]], ts, ns, ts,
                                    dev_model, gamma_up, gamma_down, c2c_std)
                 writes += np.int64(np.round(total))
-                c_core_wr[t_core[k]] += np.int64(np.round(total))
+                c_tile_wr[k] += np.int64(np.round(total))
         if learn_mode != LEARN_OFF and has_sparse_plastic:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:

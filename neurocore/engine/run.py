@@ -47,6 +47,7 @@ class Counters:
 
     n_pops: int
     n_cores: int
+    n_tiles: int
     ticks_per_sample: int = 0
     per_tick: bool = False
     samples: int = 0
@@ -55,7 +56,7 @@ class Counters:
     pop_spikes: np.ndarray = field(default=None)
     core_syn: np.ndarray = field(default=None)
     core_spk: np.ndarray = field(default=None)
-    core_wr: np.ndarray = field(default=None)
+    tile_wr: np.ndarray = field(default=None)
     traffic: np.ndarray = field(default=None)
     traffic_t: np.ndarray = field(default=None)
     core_syn_t: np.ndarray = field(default=None)
@@ -64,7 +65,8 @@ class Counters:
         z = np.zeros
         self.scalar = z(6, np.int64)
         self.pop_spikes = z(self.n_pops, np.int64)
-        self.core_syn, self.core_spk, self.core_wr = (z(self.n_cores, np.int64) for _ in range(3))
+        self.core_syn, self.core_spk = z(self.n_cores, np.int64), z(self.n_cores, np.int64)
+        self.tile_wr = z(self.n_tiles, np.int64)
         self.traffic = z((self.n_cores, self.n_cores), np.int64)
         shape_t = (self.ticks_per_sample if self.per_tick else 0, self.n_cores)
         self.traffic_t = z(shape_t + (self.n_cores,), np.int64)
@@ -72,7 +74,7 @@ class Counters:
 
     def raw(self) -> tuple:
         """The counter arrays, in the order `counters_dict` takes them."""
-        return (self.scalar, self.pop_spikes, self.core_syn, self.core_spk, self.core_wr, self.traffic,
+        return (self.scalar, self.pop_spikes, self.core_syn, self.core_spk, self.tile_wr, self.traffic,
                 self.traffic_t, self.core_syn_t)
 
     def add(self, other: "Counters") -> None:
@@ -87,7 +89,8 @@ class Counters:
 
 def counters_dict(compiled: Compiled, samples: int, ticks: int, arrays: tuple, per_tick: bool) -> dict:
     """Plain counters from raw arrays (as `Counters.arrays` returns them, or differences of them)."""
-    s, pop, core_syn, core_spk, core_wr, traffic, traffic_t, core_syn_t = arrays
+    s, pop, core_syn, core_spk, tile_wr, traffic, traffic_t, core_syn_t = arrays
+    core_wr = np.bincount(compiled.t_core, weights=tile_wr, minlength=len(core_syn)).astype(np.int64)
     d = {
         "samples": samples, "ticks": ticks,
         "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
@@ -95,6 +98,7 @@ def counters_dict(compiled: Compiled, samples: int, ticks: int, arrays: tuple, p
         "spikes": int(pop.sum()),
         "pop_spikes": {p: int(x) for p, x in zip(compiled.pop_names, pop)},
         "core_syn_events": core_syn, "core_spikes": core_spk, "core_write_pulses": core_wr,
+        "tile_write_pulses": tile_wr,
         "core_neuron_updates": compiled.core_neurons * ticks, "traffic": traffic,
     }
     if per_tick:
@@ -225,7 +229,7 @@ class Engine:
 
     # -- counters ----------------------------------------------------------------------
     def reset_counters(self, ticks: int = 0, per_tick: bool = False) -> None:
-        self._counters = Counters(len(self.c.pop_names), self.c.n_cores, ticks, per_tick)
+        self._counters = Counters(len(self.c.pop_names), self.c.n_cores, len(self.c.t_core), ticks, per_tick)
 
     def counters(self) -> dict:
         """Counters accumulated since the last reset."""
@@ -257,7 +261,7 @@ class Engine:
                                                       or self._counters.ticks_per_sample != ticks))):
             self.reset_counters(ticks, per_tick)
         cnt = self._counters
-        fresh = Counters(cnt.n_pops, cnt.n_cores, cnt.ticks_per_sample, cnt.per_tick)  # this call's counts
+        fresh = Counters(cnt.n_pops, cnt.n_cores, cnt.n_tiles, cnt.ticks_per_sample, cnt.per_tick)  # this call's counts
         readout = list(readout)
         read_idx = np.full(c.n, -1, np.int64)
         off = 0
@@ -288,7 +292,7 @@ class Engine:
             self.device.gamma_up, self.device.gamma_down, self.device.dw_min_std, float(noise_scale),
             r.is_exact, r.noise_std, r.adc_bits, r.out_bound, self.device.w_max,
             read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
-            fresh.scalar, fresh.pop_spikes, fresh.core_syn, fresh.core_spk, fresh.core_wr,
+            fresh.scalar, fresh.pop_spikes, fresh.core_syn, fresh.core_spk, fresh.tile_wr,
             fresh.traffic, per_tick, fresh.traffic_t, fresh.core_syn_t)
         cnt.add(fresh)
         cnt.samples += n_samples
