@@ -1,7 +1,7 @@
 """A design-space sweep from Python, on two dask workers, with the stand-in runner.
 
 The real studies (models/sweeps/fig6_ts.toml, device.toml, mesh.toml) call the experiment
-runner neurocore.experiment:run_point; this one uses neurocore.sweep.testing:fake_run so it
+runner neurocore.study:run_point; this one uses neurocore.sweep.testing:fake_run so it
 runs anywhere. Run: python examples/sweep_standin.py   (results in runs/sweeps/standin_py/)
 """
 

@@ -133,16 +133,16 @@ def test_local_cluster_gives_the_same_numbers_as_one_by_one(tmp_path):
 
 
 def test_unimportable_runner_says_so(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "neurocore.experiment", None)  # as if it did not exist
-    with pytest.raises(RunnerError, match="neurocore.experiment:run_point.*not in this installation.*runner ="):
-        resolve_runner("neurocore.experiment:run_point")
+    monkeypatch.setitem(sys.modules, "neurocore.study", None)  # as if it could not be imported
+    with pytest.raises(RunnerError, match="neurocore.study:run_point.*could not be imported.*runner ="):
+        resolve_runner("neurocore.study:run_point")
     with pytest.raises(RunnerError, match="has no 'nothing'"):
         resolve_runner("neurocore.sweep.testing:nothing")
     f = tmp_path / "s.toml"
     f.write_text('[grid]\n"train.ts" = [1, 2]\n')
     assert main(["sweep", str(f), "-o", str(tmp_path / "out"), "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert "cannot import the sweep runner 'neurocore.experiment:run_point'" in err
+    assert "cannot import the sweep runner 'neurocore.study:run_point'" in err
 
 
 def test_cli_runs_lists_and_resumes(tmp_path, capsys):
@@ -176,7 +176,7 @@ def test_shipped_sweeps_give_valid_experiment_configs():
     assert len(files) >= 4
     for f in files:
         s = load_sweep(f)
-        if s.runner != "neurocore.experiment:run_point":
+        if s.runner != "neurocore.study:run_point":
             continue
         for p in s.expand():
             experiment.experiment_from_dict(s.config(p), f"{f.name} point {p.id}")

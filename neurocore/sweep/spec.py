@@ -2,7 +2,7 @@
 
     name = "fig6"                                # optional; default: the file's stem
     base = "../experiments/quick.toml"           # relative to this file, else to the cwd
-    runner = "neurocore.experiment:run_point"    # optional: module:function(config) -> metrics
+    runner = "neurocore.study:run_point"    # optional: module:function(config) -> metrics
     metrics = ["accuracy", "train_energy_pj"]    # what to record (default: every scalar returned)
     repeats = 3                                  # optional; or seeds = [1, 2, 3]
     seed_key = "seed"                            # the config key that receives the seed
@@ -32,7 +32,7 @@ from typing import Any, Mapping
 from ..config import build, load_toml, set_key, spec
 from ..errors import ConfigError
 
-DEFAULT_RUNNER = "neurocore.experiment:run_point"
+DEFAULT_RUNNER = "neurocore.study:run_point"
 
 
 @dataclass(frozen=True)

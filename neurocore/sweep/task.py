@@ -28,10 +28,10 @@ def resolve_runner(path: str) -> Callable[[dict], Mapping]:
         mod = importlib.import_module(mod_name)
     except ImportError as exc:
         hint = ""
-        if path == DEFAULT_RUNNER and getattr(exc, "name", None) in ("neurocore.experiment", mod_name):
-            hint = (" The experiment entry point neurocore.experiment:run_point is not in this installation "
-                    "yet. To sweep something else, set runner = \"module:function\" in the sweep file, e.g. "
-                    "the stand-in runner = \"neurocore.sweep.testing:fake_run\".")
+        if path == DEFAULT_RUNNER:
+            hint = (" The experiment entry point neurocore.study:run_point could not be imported (a broken "
+                    "installation?). To sweep something else, set runner = \"module:function\" in the sweep "
+                    "file, e.g. the stand-in runner = \"neurocore.sweep.testing:fake_run\".")
         raise RunnerError(f"cannot import the sweep runner '{path}': {type(exc).__name__}: {exc}.{hint}") from exc
     fn = getattr(mod, fn_name, None)
     if fn is None:

@@ -1,6 +1,6 @@
 """Stand-in runners for sweeps, importable by dask workers: for tests, examples and the benchmark.
 
-`fake_run(config)` mimics `neurocore.experiment:run_point`: deterministic numbers derived from
+`fake_run(config)` mimics `neurocore.study:run_point`: deterministic numbers derived from
 the config keys a real sweep would vary, after a short sleep. `cpu_run(config)` does real numpy
 work (no sleep) for the benchmark.
 """
