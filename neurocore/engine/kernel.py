@@ -112,6 +112,7 @@ def run_batch(
     ever = np.zeros(n, np.uint8)
     enabled = np.ones(n, np.uint8)
     fired = np.zeros(n, np.int64)
+    spk_cnt = np.zeros(n, np.int64)
     n_fw = fw_tile.shape[0]
     n_tr = tr_tile.shape[0]
     n_lp = lp_tile.shape[0]
@@ -337,11 +338,7 @@ def run_batch(
             # -- 4. emit --------------------------------------------------------------------
             for f in range(n_fired):
                 g = fired[f]
-                c_pop_spikes[pop_of[g]] += 1
-                if read_idx[g] >= 0:
-                    out_counts[b, read_idx[g]] += 1
-                src = core_of[g]
-                c_core_spk[src] += 1
+                spk_cnt[g] += 1  # per-neuron counts: the per-spike counters are summed at the sample's end
                 if rec_spikes:
                     if n_rec < rec_buf.shape[0]:
                         rec_buf[n_rec, 0] = b
@@ -350,18 +347,31 @@ def run_batch(
                         n_rec += 1
                     else:
                         overflow = 1
-                for x in range(pk_ptr[g], pk_ptr[g + 1]):
-                    dst = pk_dst[x]
-                    pkts += 1
-                    hop_sum += hops[src, dst]
-                    c_traffic[src, dst] += 1
-                    if per_tick:
-                        c_traffic_t[t, src, dst] += 1
+                if per_tick:
+                    src = core_of[g]
+                    for x in range(pk_ptr[g], pk_ptr[g + 1]):
+                        c_traffic_t[t, src, pk_dst[x]] += 1
                 enqueue(fw_ptr, fw_delay, fq, fq_n, g, slot, max_delay)
                 enqueue(tr_ptr, tr_delay, tq, tq_n, g, slot, max_delay)
                 enqueue(lp_ptr, lp_delay, lq, lq_n, g, slot, max_delay)
             for f in range(n_fired):
                 ever[fired[f]] = 1
+        # -- end of sample: spike, packet and traffic counters from per-neuron counts ---------
+        for g in range(n):
+            k = spk_cnt[g]
+            if k == 0:
+                continue
+            spk_cnt[g] = 0
+            c_pop_spikes[pop_of[g]] += k
+            src = core_of[g]
+            c_core_spk[src] += k
+            if read_idx[g] >= 0:
+                out_counts[b, read_idx[g]] += k
+            for x in range(pk_ptr[g], pk_ptr[g + 1]):
+                dst = pk_dst[x]
+                pkts += k
+                hop_sum += k * hops[src, dst]
+                c_traffic[src, dst] += k
         # -- end of sample: rate-based updates ----------------------------------------------
         if learn_mode == LEARN_RATE or learn_mode == LEARN_RATE_NOISE:
             ns = noise_scale if learn_mode == LEARN_RATE_NOISE else 0.0
