@@ -15,9 +15,9 @@ from neurocore.mapping import place
 from neurocore.training import CHECKPOINT, Trainer, load_data, train
 
 
-def _update_vs_backprop(mode: str, seed: int, ts: int = 2000, lr: float = 0.01) -> tuple[float, float]:
+def _update_vs_backprop(mode: str, seed: int, ts: int = 2000, lr: float = 0.01, **spec_kw) -> tuple[float, float]:
     """(cosine between the chip's one-sample update and exact backprop, norm of the output error)."""
-    spec = SSNNSpec(inputs=20, hidden=[30], classes=5, wta=0.0, dropout_input=0.0, dropout_hidden=0.0)
+    spec = SSNNSpec(inputs=20, hidden=[30], classes=5, wta=0.0, dropout_input=0.0, dropout_hidden=0.0, **spec_kw)
     rng = np.random.default_rng(seed)
     chip = load_chip("loihi_like")
     chip = dataclasses.replace(chip, device=dataclasses.replace(chip.device, dw_min=lr / ts))
@@ -91,3 +91,10 @@ def test_resume_after_interruption_is_bit_identical(tmp_path) -> None:
     np.testing.assert_array_equal(resumed.engine.c.weights, full.engine.c.weights)
     assert resumed.results[-1]["test_acc"] == full.results[-1]["test_acc"]
     assert resumed.results[-1]["train_acc"] == full.results[-1]["train_acc"]
+
+
+def test_hidden_scale_keeps_the_update_direction() -> None:
+    """Scaling hidden rates (read gains) and compensating the write steps leaves the one-sample
+    update pointing like backprop."""
+    cos, err = _update_vs_backprop("rate", 1, hidden_scale=3.0)
+    assert err > 0.3 and cos > 0.9, cos

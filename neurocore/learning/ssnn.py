@@ -50,6 +50,10 @@ class SSNNSpec:
     output_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
                                     doc="output delta rates are this multiple of (label - output); write steps "
                                         "compensate likewise")
+    hidden_scale: float = spec(1.0, lo=0.0, lo_open=True,
+                               doc="hidden rates are this multiple of the ANN activations (the first crossbar's "
+                                   "read gain times it, the last one's divided by it: the same function, more "
+                                   "hidden spikes, so less rate noise); write steps compensate")
     tau_fraction: float = spec(0.1, lo=0.0, lo_open=True, hi=1.0,
                                doc="synaptic time constant as a fraction of Ts (paper tau = Ts/10)")
     wta: float = spec(1.0, lo=0.0, doc="strength of lateral inhibition among outputs "
@@ -99,7 +103,9 @@ def delta_gains(spec_: SSNNSpec) -> dict[str, float]:
     write step must be that many times smaller for the same expected update)."""
     names = weight_names(spec_)
     n = len(names)
-    return {wn: spec_.output_delta_gain * spec_.hidden_delta_gain ** (n - 1 - k) for k, wn in enumerate(names)}
+    # every crossbar but the first sees hidden rates scaled by hidden_scale on its rows
+    return {wn: spec_.output_delta_gain * spec_.hidden_delta_gain ** (n - 1 - k) * (spec_.hidden_scale if k else 1.0)
+            for k, wn in enumerate(names)}
 
 
 def init_weights(spec_: SSNNSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -139,7 +145,8 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
         keep = 1.0
         if not train and spec_.dropout_scaling:
             keep = 1.0 - (spec_.dropout_input if k == 0 else spec_.dropout_hidden)
-        net.connect(wn, pre, post, weights[wn], gain=g_fwd * keep, plastic=plastic)
+        scale = (spec_.hidden_scale if k == 0 else 1.0) / (spec_.hidden_scale if k == len(wnames) - 1 else 1.0)
+        net.connect(wn, pre, post, weights[wn], gain=g_fwd * keep * scale, plastic=plastic)
     if spec_.wta > 0:
         n = sizes[-1]
         inhib = -spec_.wta * np.ones((n, n), np.float32)
@@ -159,8 +166,10 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
     ratio = spec_.hidden_delta_gain * spec_.theta_hidden_delta / spec_.theta  # tied gain = ratio * theta * di
     for k in range(len(wnames) - 1, 0, -1):
         wn, pre_layer, post_layer = wnames[k], names[k + 1], names[k]
+        # the last crossbar's forward gain carries 1 / hidden_scale; its transposed read must not
+        undo = spec_.hidden_scale if k == len(wnames) - 1 else 1.0
         for src, dst, sign in (("pos", "pos", 1.0), ("neg", "pos", -1.0), ("neg", "neg", 1.0),
                                ("pos", "neg", -1.0)):
             net.connect_transposed(f"{wn}_T_{src}{dst}", wn, f"{pre_layer}_d{src}", f"{post_layer}_d{dst}",
-                                   sign=sign * ratio)
+                                   sign=sign * ratio * undo)
     return net
