@@ -166,7 +166,8 @@ def test_keys_set_together_make_one_plot(tmp_path):
                                     {"chip.mesh.width": 4, "chip.mesh.height": 4}]},
                         base_config={"fake": {"sleep": 0}})
     res = run_sweep(s, tmp_path, workers=0, progress=False)
-    assert sorted(p.name for p in res.plots) == ["plot_chip.mesh.width.png", "plot_mapping.strategy.png"]
+    assert sorted(p.name for p in res.plots) == ["plot_chip.mesh.width+chip.mesh.height.png",
+                                                 "plot_mapping.strategy.png"]
 
 
 def test_shipped_sweeps_give_valid_experiment_configs():

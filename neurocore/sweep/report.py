@@ -57,8 +57,25 @@ def write_csv(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict],
     return path
 
 
+def parameters(spec: SweepSpec, points: Sequence[Point]) -> list[tuple[str, ...]]:
+    """What the plots put on their x axes: the keys that the [[points]] tables vary (one
+    parameter, set together: e.g. mesh width and height), then each varied grid key."""
+    def varies(k: str) -> bool:
+        return len({_canon(p.overrides.get(k)) for p in points}) > 1
+    point_keys = []
+    for table in spec.points:
+        point_keys += [k for k in table if k not in point_keys and varies(k)]
+    params = [tuple(point_keys)] if point_keys else []
+    return params + [(k,) for k in spec.grid if varies(k)]
+
+
+def _value(p: Point, param: tuple[str, ...]) -> Any:
+    return p.overrides.get(param[0]) if len(param) == 1 else [p.overrides.get(k) for k in param]
+
+
 def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict], out_dir: str | Path) -> list[Path]:
-    """One PNG per swept parameter: each metric (mean +- std over repeats) against it."""
+    """One PNG per swept parameter: each metric (mean +- std over repeats) against it, one line per
+    combination of the other parameters (their mean when that would be more than MAX_GROUPS lines)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -66,24 +83,21 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
     ok = [(p, latest[p.id]) for p in points if p.id in latest and latest[p.id]["status"] == "ok"]
     metrics = [m for m in metric_names(spec, [r for _, r in ok])
                if any(_is_number((r.get("metrics") or {}).get(m)) for _, r in ok)]
-    varied = [k for k in spec.swept_keys if len({_canon(p.overrides.get(k)) for p, _ in ok}) > 1]
-    coupled = _coupled([p for p, _ in ok], varied)
-    swept = list(coupled)
+    params = parameters(spec, [p for p, _ in ok])
     paths = []
     if not ok or not metrics:
         return paths
-    for key in swept:
-        others, averaged = _split_others(key, swept, [p for p, _ in ok])
-        tick_label = {_canon(p.overrides.get(key)): " / ".join(_show(p.overrides.get(k)) for k in [key, *coupled[key]])
-                      for p, _ in ok}
+    for param in params:
+        others, averaged = _split_others(param, params, [p for p, _ in ok])
         xs_raw = []
         for p, _ in ok:
-            if _canon(p.overrides.get(key)) not in [_canon(x) for x in xs_raw]:
-                xs_raw.append(p.overrides.get(key))
+            if _canon(_value(p, param)) not in [_canon(x) for x in xs_raw]:
+                xs_raw.append(_value(p, param))
         numeric = all(_is_number(x) for x in xs_raw)
         if numeric:
             xs_raw = sorted(xs_raw)
         pos = {_canon(x): (x if numeric else i) for i, x in enumerate(xs_raw)}
+        name = " / ".join(param)
         ncols = min(3, len(metrics))
         nrows = math.ceil(len(metrics) / ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.5 * nrows), squeeze=False)
@@ -93,18 +107,18 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
                 v = (rec.get("metrics") or {}).get(metric)
                 if not _is_number(v):
                     continue
-                g = ", ".join(f"{k}={_show(p.overrides.get(k))}" for k in others)
-                series.setdefault(g, {}).setdefault(_canon(p.overrides.get(key)), []).append(float(v))
+                g = ", ".join(f"{' / '.join(o)}={_label(_value(p, o))}" for o in others)
+                series.setdefault(g, {}).setdefault(_canon(_value(p, param)), []).append(float(v))
             for g, by_x in series.items():
                 xk = [k for k in (_canon(x) for x in xs_raw) if k in by_x]
                 ys = [sum(by_x[k]) / len(by_x[k]) for k in xk]
                 es = [_std(by_x[k]) for k in xk]
                 ax.errorbar([pos[k] for k in xk], ys, yerr=es if any(es) else None, marker="o", capsize=3,
                             label=g or None)
-            ax.set_xlabel(" / ".join([key, *coupled[key]]))
+            ax.set_xlabel(name)
             ax.set_ylabel(metric)
-            if not numeric or coupled[key]:
-                ax.set_xticks([pos[_canon(x)] for x in xs_raw], [tick_label[_canon(x)] for x in xs_raw])
+            if not numeric:
+                ax.set_xticks(range(len(xs_raw)), [_label(x) for x in xs_raw])
             elif len(xs_raw) > 2 and min(xs_raw) > 0 and max(xs_raw) / min(xs_raw) >= 50:
                 ax.set_xscale("log")
             ax.grid(alpha=0.3)
@@ -112,46 +126,36 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
                 ax.legend(fontsize=7)
         for ax in list(axes.flat)[len(metrics):]:
             ax.set_visible(False)
-        spread = (["repeats"] if spec.seeds and len(spec.seeds) > 1 else []) + averaged
-        note = f"; mean over {', '.join(averaged)}" if averaged else ""
+        avg_names = [" / ".join(o) for o in averaged]
+        spread = (["repeats"] if spec.seeds and len(spec.seeds) > 1 else []) + avg_names
+        note = f"; mean over {', '.join(avg_names)}" if averaged else ""
         note += f"; error bars: std over {', '.join(spread)}" if spread else ""
-        fig.suptitle(f"{spec.name}: metrics against {key}{note}", fontsize=10)
+        fig.suptitle(f"{spec.name}: metrics against {name}{note}", fontsize=10)
         fig.tight_layout()
-        path = Path(out_dir) / f"plot_{_safe(key)}.png"
+        path = Path(out_dir) / f"plot_{_safe('+'.join(param))}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
     return paths
 
 
-def _coupled(points: Sequence[Point], keys: list[str]) -> dict[str, list[str]]:
-    """Keys whose values pair one-to-one over the points (e.g. mesh width and height set together)
-    merge into one parameter: first key -> the keys that move with it."""
-    out: dict[str, list[str]] = {}
-    for k in keys:
-        for primary in out:
-            pairs = {(_canon(p.overrides.get(primary)), _canon(p.overrides.get(k))) for p in points}
-            if len(pairs) == len({a for a, _ in pairs}) == len({b for _, b in pairs}):
-                out[primary].append(k)
-                break
-        else:
-            out[k] = []
-    return out
+def _label(v: Any) -> str:
+    return " / ".join(_show(x) for x in v) if isinstance(v, list) else _show(v)
 
 
-def _split_others(key: str, swept: list[str], points: Sequence[Point]) -> tuple[list[str], list[str]]:
-    """The other swept keys to draw one line per value combination of (fewest values first, at
+def _split_others(param: tuple, params: list[tuple], points: Sequence[Point]) -> tuple[list[tuple], list[tuple]]:
+    """The other parameters to draw one line per value combination of (fewest values first, at
     most MAX_GROUPS lines), and those to average over."""
-    others = [k for k in swept if k != key]
-    n_values = {k: len({_canon(p.overrides.get(k)) for p in points}) for k in others}
+    others = [o for o in params if o != param]
+    n_values = {o: len({_canon(_value(p, o)) for p in points}) for o in others}
     lines, averaged, product = [], [], 1
-    for k in sorted(others, key=lambda k: n_values[k]):
-        if product * n_values[k] <= MAX_GROUPS:
-            lines.append(k)
-            product *= n_values[k]
+    for o in sorted(others, key=lambda o: n_values[o]):
+        if product * n_values[o] <= MAX_GROUPS:
+            lines.append(o)
+            product *= n_values[o]
         else:
-            averaged.append(k)
-    return [k for k in others if k in lines], [k for k in others if k in averaged]
+            averaged.append(o)
+    return [o for o in others if o in lines], [o for o in others if o in averaged]
 
 
 def _std(vs: list[float]) -> float:
@@ -174,4 +178,4 @@ def _cell(v: Any) -> Any:
 
 
 def _safe(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", key)
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", key)

@@ -99,6 +99,8 @@ def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, 
     result.records = table.latest()
     if report:
         result.csv_path = write_csv(spec, points, result.records, out / "results.csv")
+        for stale in out.glob("plot_*.png"):  # plots of parameters this sweep no longer has
+            stale.unlink()
         result.plots = plot_sweep(spec, points, result.records, out)
     return result
 
