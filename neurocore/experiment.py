@@ -47,8 +47,8 @@ class TrainSpec:
 
     ts: int = spec(100, lo=2, hi=100000, doc="ticks per sample (the spike-train length Ts)")
     epochs: int = spec(1, lo=1, doc="passes over the training set")
-    lr: float = spec(0.01, lo=0.0, lo_open=True, doc="ANN-equivalent learning rate; the device step is "
-                                                     "dw_min = lr / Ts")
+    lr: float = spec(0.01, lo=0.0, doc="ANN-equivalent learning rate; the device step is dw_min = lr / Ts "
+                                       "(0: keep the chip's own device dw_min, e.g. to sweep chip.device.dw_min)")
     lr_decay: float = spec(1.0, lo=0.0, lo_open=True, hi=1.0, doc="lr multiplier per epoch (1 = constant)")
     update: str = spec("coincidence", choices=UPDATE_MODES,
                        doc="coincidence: on-chip stochastic pulses (Eq. 10); rate: outer product of counts "

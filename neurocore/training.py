@@ -77,8 +77,8 @@ class Trainer:
         ts = exp.train.ts
         rng = np.random.default_rng([exp.seed, 1])
         weights = init_weights(exp.net, rng)
-        self.chip = dataclasses.replace(exp.chip, device=dataclasses.replace(exp.chip.device,
-                                                                             dw_min=exp.train.lr / ts))
+        self.chip = exp.chip if exp.train.lr == 0 else dataclasses.replace(
+            exp.chip, device=dataclasses.replace(exp.chip.device, dw_min=exp.train.lr / ts))
         net = build_ssnn(exp.net, ts, weights, train=True)
         if self.tracing:
             from .recording import add_selected_probes
