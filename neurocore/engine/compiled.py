@@ -93,6 +93,7 @@ class Compiled:
     probe_gid: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
     local_of: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # gid -> index in its population
     core_neurons: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # IF neurons per core
+    sparse_plastic: bool = False  # some plastic tile has absent synapses (held at zero after writes)
     fw_base: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))  # weight offset of each forward row
     nr_start: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
     nr_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
@@ -103,6 +104,9 @@ class Compiled:
         self.nr_start = np.nonzero(edges == -1)[0].astype(i64)
         self.nr_stop = np.nonzero(edges == 1)[0].astype(i64)
         self.fw_base = self.t_woff[self.fw_tile] + self.fw_row * self.t_cols[self.fw_tile]
+        self.sparse_plastic = bool(any(
+            self.t_learn[k] and not self.syn_mask[self.t_woff[k]:self.t_woff[k] + self.t_rows[k] * self.t_cols[k]].all()
+            for k in range(len(self.t_core))))
         self.core_neurons = np.bincount(self.core_of[self.is_src == 0], minlength=self.placement.chip.cores)
         self.local_of = np.zeros(self.n, i64)
         for g in self.gid.values():

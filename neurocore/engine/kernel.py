@@ -88,7 +88,7 @@ def run_batch(
     fx_scale, fx_vmax, fx_imax,
     # tiles
     t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, syn_mask,
-    t_qscale, qweights,
+    t_qscale, qweights, has_sparse_plastic,
     # forward, transposed, learning entries
     fw_ptr, fw_tile, fw_row, fw_base, fw_delay,
     tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
@@ -104,7 +104,6 @@ def run_batch(
 ):
     n_samples = sample_ids.shape[0]
     n_tiles = t_core.shape[0]
-    n_cores = hops.shape[0]
     v = np.zeros(n, np.float32)
     cur = np.zeros(n, np.float32)
     iin = np.zeros(n, np.float32)
@@ -157,13 +156,6 @@ def run_batch(
     adc = np.int64(0)
     overflow = 0
     fixed = fx_scale > 0.0
-    has_sparse_plastic = False
-    for k in range(n_tiles):
-        if t_learn[k]:
-            for x in range(t_woff[k], t_woff[k] + t_rows[k] * t_cols[k]):
-                if syn_mask[x] == 0:
-                    has_sparse_plastic = True
-                    break
     for b in range(n_samples):
         np.random.seed(sample_seed(seed, sample_ids[b]))
         v[:] = 0.0

@@ -283,7 +283,7 @@ class Engine:
             c.n, c.order, c.nr_start, c.nr_stop, c.keep_i, c.keep_v, c.theta, c.bias, c.reset_zero, c.refrac, c.gate,
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
             c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
-            c.weights, c.syn_mask, self._qscale, self._qweights,
+            c.weights, c.syn_mask, self._qscale, self._qweights, c.sparse_plastic,
             c.fw_ptr, c.fw_tile, c.fw_row, c.fw_base, c.fw_delay,
             c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
             c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
@@ -294,6 +294,8 @@ class Engine:
             read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
             fresh.scalar, fresh.pop_spikes, fresh.core_syn, fresh.core_spk, fresh.tile_wr,
             fresh.traffic, per_tick, fresh.traffic_t, fresh.core_syn_t)
+        if overflow:  # cannot happen: the buffer holds a spike of every neuron at every tick
+            raise RuntimeError("spike recording buffer overflowed")
         cnt.add(fresh)
         cnt.samples += n_samples
         cnt.ticks += n_samples * ticks
