@@ -17,16 +17,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--update", default="coincidence", choices=("coincidence", "rate", "rate_noise"))
     p.add_argument("--experiment", default="fmnist", help="experiment to time (default fmnist)")
     p.add_argument("--epoch-size", type=int, default=60000, help="samples of the epoch being estimated")
+    from ..commands.overrides import add_set_argument
+    add_set_argument(p)
 
 
 def run(args: argparse.Namespace) -> dict:
     import numpy as np
 
+    from ..commands.overrides import parse_overrides
     from ..experiment import load_experiment
     from ..training import Trainer, drive_for, load_data
 
     exp = load_experiment(args.experiment, {"train.ts": args.ts, "train.update": args.update,
-                                            "data.train": args.samples, "data.test": 100})
+                                            "data.train": args.samples, "data.test": 100,
+                                            **parse_overrides(args.set)})
     train_set, _ = load_data(exp)
     tr = Trainer(exp, None)
     warm = min(50, len(train_set))

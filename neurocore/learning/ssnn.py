@@ -12,8 +12,8 @@ spike rate the ANN activation:
   capped at one spike per tick;
 * backward delta^{l+1} -> delta^l through the same crossbar transposed: gain =
   +-hidden_delta_gain * theta_hidden_delta * di, so delta rates are W^T delta times
-  hidden_delta_gain (the paper's theta / theta_b = 5: finer rate resolution); the write
-  step of the crossbar below is divided by that gain (`delta_gains`);
+  hidden_delta_gain (default 1; 5 gives finer rate resolution at more write pulses); the
+  write step of the crossbar below is divided by that gain (`delta_gains`);
 * output error: label and output spikes reach delta+ / delta- with weight
   theta_output_delta * di, so delta+ fires at max(0, label - output) and delta- at
   max(0, output - label) (Eq. 6, 7);
@@ -43,10 +43,11 @@ class SSNNSpec:
     theta: float = spec(5.0, lo=0.0, lo_open=True, doc="threshold of forward neurons (paper 5)")
     theta_hidden_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of hidden delta neurons")
     theta_output_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of output delta neurons")
-    hidden_delta_gain: float = spec(5.0, lo=0.0, lo_open=True,
-                                    doc="hidden delta rates are this multiple of W^T delta (the paper's theta / "
-                                        "theta_b = 5 / 1); the write step of the crossbars below is divided by it, "
-                                        "so updates keep their expectation while deltas spike more often")
+    hidden_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
+                                    doc="hidden delta rates are this multiple of W^T delta (a reproduction's "
+                                        "theta / theta_b = 5 / 1 is 5); the write step of the crossbars below is "
+                                        "divided by it, so updates keep their expectation while deltas spike more "
+                                        "often: finer gradients for about 7x the write pulses")
     output_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
                                     doc="output delta rates are this multiple of (label - output); write steps "
                                         "compensate likewise")
