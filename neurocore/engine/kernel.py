@@ -393,3 +393,26 @@ def run_batch(
     c_scalar[4] += writes
     c_scalar[5] += adc
     return n_rec, overflow
+
+
+@njit(cache=True)
+def group_events(events, pop_of, local_of, n_pops):
+    """Counting sort of recorded (sample, tick, gid) rows by population, keeping tick order:
+    returns (bounds[n_pops + 1], ticks, neuron indices within the population)."""
+    n = events.shape[0]
+    bounds = np.zeros(n_pops + 1, np.int64)
+    for x in range(n):
+        bounds[pop_of[events[x, 2]] + 1] += 1
+    for k in range(n_pops):
+        bounds[k + 1] += bounds[k]
+    fill = bounds[:-1].copy()
+    ticks = np.empty(n, np.int32)
+    neurons = np.empty(n, np.int32)
+    for x in range(n):
+        g = events[x, 2]
+        k = pop_of[g]
+        ticks[fill[k]] = events[x, 1]
+        neurons[fill[k]] = local_of[g]
+        fill[k] += 1
+    return bounds, ticks, neurons
+

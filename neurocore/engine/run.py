@@ -121,13 +121,8 @@ class RunResult:
     def spikes_by_population(self, sample: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Every population's (ticks, neuron indices) of one sample, split in one pass (int32)."""
         c = self.compiled
-        ev = self._sample_events(sample)
-        g = ev[:, 2]
-        pop = c.pop_of[g]
-        order = np.argsort(pop, kind="stable")  # stable: ticks stay ascending within a population
-        bounds = np.searchsorted(pop[order], np.arange(len(c.pop_names) + 1))
-        ticks = ev[order, 1]
-        neurons = c.local_of[g[order]].astype(np.int32)
+        bounds, ticks, neurons = K.group_events(self._sample_events(sample), c.pop_of, c.local_of,
+                                                len(c.pop_names))
         return {name: (ticks[bounds[k]:bounds[k + 1]], neurons[bounds[k]:bounds[k + 1]])
                 for k, name in enumerate(c.pop_names)}
 
