@@ -68,7 +68,7 @@ def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
         queue_n[s2] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_row(dst, src, g):
     """dst += g * src: one crossbar row read into its columns' neurons. As a function of two
     slices it compiles to a vectorised loop (LLVM cannot prove non-aliasing of a single array's
