@@ -380,9 +380,11 @@ class TraceWriter:
             m = m[self._tick0:self._tick1]
             if self.selection.traffic == "sum":
                 m = m.sum(axis=0)
-        flat = m.reshape(-1)
-        at = np.flatnonzero(flat)  # faster than a 2-D nonzero
-        count = flat[at]
+        rows = np.flatnonzero(m.reshape(-1, n).any(axis=1))  # busy (tick, source) rows first: a traffic
+        flat = m.reshape(-1, n)[rows]                        # matrix is mostly zeros, nonzero() is slow
+        at_r, dst_only = np.nonzero(flat)
+        at = rows[at_r] * n + dst_only
+        count = flat[at_r, dst_only]
         if (count < 0).any():
             raise ValueError("traffic counts must be >= 0")
         cell, dst = np.divmod(at, n)
