@@ -77,7 +77,7 @@ def add_row(dst, src, g):
         dst[c] += g * src[c]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # lets a trace writer compress on the other core meanwhile
 def run_batch(
     # sample inputs
     ts, seed, sample_ids, src_p, src_profile, drop_on,
