@@ -55,6 +55,10 @@ class SSNNSpec:
                                doc="hidden rates are this multiple of the ANN activations (the first crossbar's "
                                    "read gain times it, the last one's divided by it: the same function, more "
                                    "hidden spikes, so less rate noise); write steps compensate")
+    output_lr_scale: float = spec(1.0, lo=0.0, lo_open=True,
+                                  doc="learning rate of the last crossbar relative to the others (its pulse "
+                                      "amplitude); a reproduction used 5 (output 3e-5, hidden scaled by "
+                                      "theta_b / theta)")
     tau_fraction: float = spec(0.1, lo=0.0, lo_open=True, hi=1.0,
                                doc="synaptic time constant as a fraction of Ts (paper tau = Ts/10)")
     wta: float = spec(1.0, lo=0.0, doc="strength of lateral inhibition among outputs "
@@ -142,7 +146,8 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
     gains = delta_gains(spec_)
     for k, wn in enumerate(wnames):
         pre, post = names[k], names[k + 1]
-        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg", 1.0 / gains[wn]) if train else None
+        lr_scale = spec_.output_lr_scale if k == len(wnames) - 1 else 1.0
+        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg", lr_scale / gains[wn]) if train else None
         keep = 1.0
         if not train and spec_.dropout_scaling:
             keep = 1.0 - (spec_.dropout_input if k == 0 else spec_.dropout_hidden)
