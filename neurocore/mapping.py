@@ -101,7 +101,7 @@ class Placement:
         for t in self.tiles:
             proj = self.netlist.projections[t.projection]
             out[proj.pre][t.row_start:t.row_stop, t.core] = True
-        for name, proj in self.netlist.projections.items():
+        for name in self.netlist.projections:
             base = self._column_base(name)
             if base is None:
                 continue

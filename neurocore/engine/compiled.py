@@ -205,10 +205,9 @@ def compile_placement(pl: Placement) -> Compiled:
         tiles_of.setdefault(t.projection, []).append(k)
     rk, rt, rc, rs, rm, rd, rr = [], [], [], [], [], [], []
     rowmap_parts, rm_off = [], 0
-    ret_lists = []
-    ret_index = {(k, name): j for j, (k, name, _) in enumerate(pl.return_routes())}
-    for k, name, dst in pl.return_routes():
-        ret_lists.append(np.nonzero(dst)[0])
+    returns = pl.return_routes()
+    ret_index = {(k, name): j for j, (k, name, _) in enumerate(returns)}
+    ret_lists = [np.nonzero(dst)[0] for _, _, dst in returns]
     for name, proj in net.projections.items():
         if not proj.is_tied:
             continue
