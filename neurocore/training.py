@@ -299,12 +299,14 @@ def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     ep = [r["epoch"] for r in results]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     ax.plot(ep, [100 * r["train_acc"] for r in results], "o-", label="train (running, in-sample)")
     ax.plot(ep, [100 * r["test_acc"] for r in results], "s-", label="test")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"SSNN-BP on chip: {title}")
     ax.grid(alpha=0.3)
