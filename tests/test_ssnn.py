@@ -98,3 +98,24 @@ def test_hidden_scale_keeps_the_update_direction() -> None:
     update pointing like backprop."""
     cos, err = _update_vs_backprop("rate", 1, hidden_scale=3.0)
     assert err > 0.3 and cos > 0.9, cos
+
+
+def test_train_and_infer_commands(tmp_path, capsys, monkeypatch) -> None:
+    """The CLI path a user takes: train writes a run folder and a trace, infer reads the checkpoint."""
+    import json
+
+    from neurocore.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    assert main(["train", "digits", "--run-dir", str(run), "--no-progress", "--set", "train.epochs=1",
+                 "--set", "trace.enabled=true", "--set", "trace.every=500"]) == 0
+    for name in ("checkpoint.npz", "results.json", "learning_curve.png", "experiment.toml"):
+        assert (run / name).is_file(), name
+    assert (tmp_path / "traces" / "digits.h5").is_file()
+    capsys.readouterr()
+    assert main(["infer", str(run), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    results = json.loads((run / "results.json").read_text())["results"]
+    assert out["accuracy"] == results[-1]["test_acc"]
+    assert main(["infer", str(tmp_path / "nowhere")]) == 2
