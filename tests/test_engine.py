@@ -159,3 +159,16 @@ def test_silent_sources_do_not_change_the_others_spikes() -> None:
     b = engine_spikes(Engine(place(net, big_core()), seed=4), SourceDrive({"in": q}), 40)["in"]
     np.testing.assert_array_equal(a[:, 1::2], b[:, 1::2])
     assert not b[:, ::2].any()
+
+
+def test_fixed_point_state_lies_on_its_grid() -> None:
+    """With fixed-point precision, v and i are multiples of 2^-frac_bits and saturate at their width."""
+    net = _chain(0.1, 0.3)
+    chip = make_chip(1, 1, neurons=8, axons=8, precision={"state": "fixed", "v_bits": 8, "i_bits": 8,
+                                                          "frac_bits": 4})
+    res = Engine(place(net, chip), seed=2).run(SourceDrive({"in": np.full((1, 1), 0.5)}), 60, probes=True)
+    v, i = res.probe_v[0, :, 0], res.probe_i[0, :, 0]
+    for x in (v, i):
+        np.testing.assert_array_equal(x * 16, np.round(x * 16))
+        assert np.all(np.abs(x) <= 127 / 16)
+    assert v.max() == 127 / 16  # theta is unreachable: v climbs until it saturates
