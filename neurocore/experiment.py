@@ -145,6 +145,21 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
 
 
 def experiment_text(exp: Experiment) -> str:
-    """The experiment as TOML text (with overrides applied), for run folders and traces."""
+    """The whole experiment as TOML, every default written out (so a run folder or trace still
+    says what ran if defaults change), for run folders and traces. Unset optional keys are left out."""
     import tomli_w
-    return tomli_w.dumps(exp.raw)
+
+    from .config import to_dict
+
+    def drop_none(x):
+        if isinstance(x, dict):
+            return {k: drop_none(v) for k, v in x.items() if v is not None}
+        return x
+
+    chip = {k: v for k, v in dict(exp.raw.get("chip", {})).items()}
+    chip.setdefault("name", exp.chip.name)
+    full = {"name": exp.name, "seed": exp.seed, "chip": chip,
+            **{k: to_dict(getattr(exp, k)) for k in ("data", "net", "train", "mapping")}}
+    if not isinstance(exp.trace, dict):
+        full["trace"] = to_dict(exp.trace)
+    return tomli_w.dumps(drop_none(full))
