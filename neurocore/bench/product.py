@@ -13,40 +13,18 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from numba import njit
 
-from ..crossbar.kernels import seed_numba
 from ..errors import ConfigError
 
 DEFAULT_TS = (50, 100, 200, 400, 1000)
 SLOPE_TOLERANCE = 0.05
 
 
-@njit(cache=True)
-def coincidence_products(values, ts, repeats):
-    """Estimates of values[i] * values[j] by coincidences of two Bernoulli trains of length ts,
-    shape (repeats, n, n), drawn from numba's generator."""
-    n = values.shape[0]
-    est = np.empty((repeats, n, n), dtype=np.float64)
-    for r in range(repeats):
-        for i in range(n):
-            a = values[i]
-            for j in range(n):
-                b = values[j]
-                c = 0
-                for _ in range(ts):
-                    # both draws every tick: the two trains are independent
-                    x = np.random.random() < a
-                    y = np.random.random() < b
-                    if x and y:
-                        c += 1
-                est[r, i, j] = c / ts
-    return est
-
-
 def product_errors(ts_list: tuple[int, ...] = DEFAULT_TS, seed: int = 0, repeats: int = 1,
                    step: float = 0.02) -> dict[int, np.ndarray]:
     """Errors (estimate - a*b) of all products of the grid [0, step, ..., 1 - step], per Ts."""
+    from ..crossbar.kernels import coincidence_products, seed_numba  # numba: only when the bench runs
+
     values = np.arange(0.0, 1.0 - 1e-9, step)
     exact = np.multiply.outer(values, values)
     seed_numba(seed)

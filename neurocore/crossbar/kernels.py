@@ -269,3 +269,25 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
             w[i, j] = _clip(x, w_max[i, j], w_min[i, j])
             total += ap
     return total
+
+
+@njit(cache=True)
+def coincidence_products(values, ts, repeats):
+    """Estimates of values[i] * values[j] by coincidences of two Bernoulli trains of length ts,
+    shape (repeats, n, n), drawn from numba's generator."""
+    n = values.shape[0]
+    est = np.empty((repeats, n, n), dtype=np.float64)
+    for r in range(repeats):
+        for i in range(n):
+            a = values[i]
+            for j in range(n):
+                b = values[j]
+                c = 0
+                for _ in range(ts):
+                    # both draws every tick: the two trains are independent
+                    x = np.random.random() < a
+                    y = np.random.random() < b
+                    if x and y:
+                        c += 1
+                est[r, i, j] = c / ts
+    return est
