@@ -119,3 +119,15 @@ def test_train_and_infer_commands(tmp_path, capsys, monkeypatch) -> None:
     results = json.loads((run / "results.json").read_text())["results"]
     assert out["accuracy"] == results[-1]["test_acc"]
     assert main(["infer", str(tmp_path / "nowhere")]) == 2
+
+
+def test_shipped_experiments_load() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = sorted((root / "models" / "experiments").glob("*.toml")) + \
+        sorted((root / "examples" / "results").glob("*_experiment.toml"))
+    assert len(files) >= 6
+    for f in files:
+        exp = load_experiment(f)
+        assert exp.net.layers[0] == exp.net.inputs
