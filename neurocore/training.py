@@ -257,7 +257,7 @@ class Trainer:
 
     def _hidden_active(self, c: dict) -> float:
         """Spikes per hidden neuron per training sample (dead-neuron watch)."""
-        hid = [p for p in c["pop_spikes"] if p.startswith("hidden") and "_d" not in p]
+        hid = hidden_names(self.exp.net)
         size = sum(self.engine.placement.netlist.populations[p].size for p in hid)
         return sum(c["pop_spikes"][p] for p in hid) / max(size * max(c["samples"], 1), 1)
 

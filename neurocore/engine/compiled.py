@@ -105,7 +105,7 @@ class Compiled:
         self.nr_stop = np.nonzero(edges == 1)[0].astype(i64)
         self.fw_base = self.t_woff[self.fw_tile] + self.fw_row * self.t_cols[self.fw_tile]
         self.sparse_plastic = bool(any(
-            self.t_learn[k] and not self.syn_mask[self.t_woff[k]:self.t_woff[k] + self.t_rows[k] * self.t_cols[k]].all()
+            self.t_learn[k] and not self.syn_mask[self.tile_slice(k)].all()
             for k in range(len(self.t_core))))
         self.core_neurons = np.bincount(self.core_of[self.is_src == 0], minlength=self.placement.chip.cores)
         self.local_of = np.zeros(self.n, i64)
@@ -116,9 +116,13 @@ class Compiled:
     def n_cores(self) -> int:
         return self.placement.chip.cores
 
+    def tile_slice(self, k: int) -> slice:
+        """Where tile k's crosspoints sit in the flat weight (and device) arrays."""
+        return slice(self.t_woff[k], self.t_woff[k] + self.t_rows[k] * self.t_cols[k])
+
     def tile_block(self, k: int) -> np.ndarray:
         """View of tile k's device weights as (rows, cols)."""
-        return self.weights[self.t_woff[k]:self.t_woff[k] + self.t_rows[k] * self.t_cols[k]].reshape(
+        return self.weights[self.tile_slice(k)].reshape(
             self.t_rows[k], self.t_cols[k])
 
 

@@ -161,7 +161,7 @@ class Engine:
         self._plastic = np.zeros(len(self.c.weights), bool)
         net = placement.netlist
         for k in np.nonzero(self.c.t_learn)[0]:
-            sl = slice(self.c.t_woff[k], self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k])
+            sl = self.c.tile_slice(k)
             self._plastic[sl] = True
             scale = np.float32(net.projections[self.c.t_proj[k]].plastic.step_scale)
             self.dev.dw_up[sl] *= scale
@@ -181,12 +181,9 @@ class Engine:
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
 
-    def _tile_slice(self, k: int) -> slice:
-        return slice(self.c.t_woff[k], self.c.t_woff[k] + self.c.t_rows[k] * self.c.t_cols[k])
-
     def _quantize_tile(self, k: int) -> None:
         """Store static tile k as int16 with a power-of-two scale (dyadic weights stay exact)."""
-        sl = self._tile_slice(k)
+        sl = self.c.tile_slice(k)
         w = self.c.weights[sl]
         peak = float(np.abs(w).max()) if w.size else 0.0
         scale = 2.0 ** np.ceil(np.log2(peak / 32767.0)) if peak > 0 else 1.0
