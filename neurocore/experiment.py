@@ -58,6 +58,9 @@ class TrainSpec:
     learn_start: float = spec(0.0, lo=0.0, hi=0.9, doc="write enable from this fraction of Ts on (0 = the "
                                                         "paper: learn from the first tick); later writes "
                                                         "skip the settling of the synaptic kernel")
+    defer_writes: bool = spec(False, doc="coincidence: neurons read the crossbars as they were when the sample "
+                                         "began, so the sample's pulses take effect from the next sample on (a "
+                                         "write-back buffer per crossbar); off = the paper: writes act at once")
     batch: int = spec(100, lo=1, doc="samples per engine call (learning stays online, sample by sample)")
     eval_batch: int = spec(500, lo=1, doc="samples per engine call at test time")
 

@@ -199,6 +199,7 @@ class Trainer:
                                       dropout=True, noise_scale=exp.train.noise_scale,
                                       readout=["output", *self._homeostatic],
                                       learn_start=int(exp.train.learn_start * exp.train.ts),
+                                      defer_writes=exp.train.defer_writes,
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
                 self._train_seconds += time.perf_counter() - t0

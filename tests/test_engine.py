@@ -133,6 +133,31 @@ def test_coincidence_learning_equals_reference() -> None:
     assert c["write_pulses"] == ups + downs  # one pulse per coincidence of arrivals (delay 1)
 
 
+def test_deferred_writes_read_the_sample_start_weights() -> None:
+    """defer_writes: the sample's pulses all land (same weights as the reference), but the
+    neurons see the crossbar as it was when the sample began (same spikes as no learning)."""
+    rng = np.random.default_rng(3)
+    net = Netlist("defer")
+    net.add_source("x", 12)
+    net.add_source("up", 9)
+    net.add_source("down", 9)
+    net.add_population("y", 9, NeuronParams(theta=1.0))
+    w = rng.integers(-8, 9, (12, 9)) / 64.0
+    net.connect("w", "x", "y", w, plastic=Plasticity("up", "down"))
+    chip = many_small_cores()
+    drive = SourceDrive({"x": np.full((1, 12), 0.5), "up": np.full((1, 9), 0.6), "down": np.full((1, 9), 0.1)})
+    frozen = engine_spikes(Engine(place(net, chip), seed=5), drive, 30)
+    eng = Engine(place(net, chip), seed=5)
+    spikes = engine_spikes(eng, drive, 30, learn="coincidence", defer_writes=True)
+    np.testing.assert_array_equal(spikes["y"], frozen["y"])
+    ref = reference_run(net, {p: spikes[p] for p in ("x", "up", "down")}, 30, learn=True,
+                        dw_min=chip.device.dw_min)
+    np.testing.assert_allclose(eng.weights("w"), ref["weights"]["w"], atol=1e-6)
+    assert not np.allclose(eng.weights("w"), w)
+    live = engine_spikes(Engine(place(net, chip), seed=5), drive, 30, learn="coincidence")
+    assert (live["y"] != frozen["y"]).any()  # writes that act at once change this sample's spikes
+
+
 def test_bad_drive_is_a_clear_error() -> None:
     net = _chain(1.0, 1.0)
     eng = Engine(place(net, big_core()))

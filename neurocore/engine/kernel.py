@@ -87,8 +87,8 @@ def run_batch(
     # fixed point: scale (0 = float32), v and i saturation
     fx_scale, fx_vmax, fx_imax,
     # tiles
-    t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, syn_mask,
-    t_qscale, qweights, has_sparse_plastic,
+    t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, rweights, defer,
+    syn_mask, t_qscale, qweights, has_sparse_plastic,
     # forward, transposed, learning entries
     fw_ptr, fw_tile, fw_row, fw_base, fw_delay,
     tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
@@ -169,6 +169,12 @@ def run_batch(
         row_cnt[:] = 0
         col_up[:] = 0
         col_dn[:] = 0
+        if defer:  # neurons read the crossbars as they were when the sample began
+            for k in range(n_tiles):
+                if t_learn[k]:
+                    wk = t_woff[k]
+                    we = wk + t_rows[k] * t_cols[k]
+                    rweights[wk:we] = weights[wk:we]
         for j in range(n):
             g = order[j]
             enabled[g] = 1
@@ -198,13 +204,13 @@ def run_batch(
                     if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
                         add_row(iin[c0:c0 + nc], qweights[base:base + nc], t_gain[k] * qs)
                     else:
-                        add_row(iin[c0:c0 + nc], weights[base:base + nc], t_gain[k])
+                        add_row(iin[c0:c0 + nc], rweights[base:base + nc], t_gain[k])
                 else:
                     a0 = t_cbuf0[k]
                     if qs > 0.0:
                         add_row(acc[a0:a0 + nc], qweights[base:base + nc], qs)
                     else:
-                        add_row(acc[a0:a0 + nc], weights[base:base + nc], np.float32(1.0))
+                        add_row(acc[a0:a0 + nc], rweights[base:base + nc], np.float32(1.0))
                     touched[k] = 1
                 syn += nc
                 c_core_syn[t_core[k]] += nc
@@ -244,10 +250,10 @@ def run_batch(
                             iin[rowmap[rm + r]] += (s * qs) * qweights[base + r * nc]
                     else:
                         for r in range(nr):
-                            iin[rowmap[rm + r]] += s * weights[base + r * nc]
+                            iin[rowmap[rm + r]] += s * rweights[base + r * nc]
                 else:
                     for r in range(nr):
-                        racc[r] = weights[base + r * nc] if qs == 0.0 else qs * qweights[base + r * nc]
+                        racc[r] = rweights[base + r * nc] if qs == 0.0 else qs * qweights[base + r * nc]
                     quantize_read(racc[:nr], read_noise, adc_bits, out_bound, w_nominal)
                     for r in range(nr):
                         iin[rowmap[rm + r]] += s * racc[r]

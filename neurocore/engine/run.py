@@ -180,6 +180,7 @@ class Engine:
             self._fx = (0.0, 0.0, 0.0)
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
+        self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
 
     def _quantize_tile(self, k: int) -> None:
         """Store static tile k as int16 with a power-of-two scale (dyadic weights stay exact)."""
@@ -232,12 +233,14 @@ class Engine:
     # -- running -----------------------------------------------------------------------
     def run(self, drive: SourceDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
             learn: str = "off", dropout: bool = False, noise_scale: float = 0.0, learn_start: int = 0,
-            readout: Iterable[str] = (), record: bool = False, probes: bool = False,
+            defer_writes: bool = False, readout: Iterable[str] = (), record: bool = False, probes: bool = False,
             traffic: str = "sum") -> RunResult:
         """Run every sample of `drive` for `ticks` ticks in one compiled call.
 
         Learning pulses (row and column) count from tick `learn_start` on: the crossbar's
-        write enable, so that writes can wait for the network to settle."""
+        write enable, so that writes can wait for the network to settle. With `defer_writes`,
+        neurons read every plastic crossbar as it was when the sample began, so pulse writes
+        take effect from the next sample on (a write-back buffer per crossbar)."""
         c = self.c
         if learn not in LEARN_MODES:
             raise ConfigError(f"learn = {learn!r}: must be one of {', '.join(LEARN_MODES)}")
@@ -270,12 +273,18 @@ class Engine:
             self._rec_buf = np.empty((rec_cap, 3), np.int32)
         rec_buf = self._rec_buf
         d, r = self.dev, self.read
+        rweights = c.weights
+        if defer_writes:
+            if self._shadow is None:
+                self._shadow = np.empty_like(c.weights)
+            rweights = self._shadow
+            rweights[:] = c.weights
         n_rec, overflow = K.run_batch(
             ticks, self.seed, ids, src_p, src_prof, bool(dropout),
             c.n, c.order, c.nr_start, c.nr_stop, c.keep_i, c.keep_v, c.theta, c.bias, c.reset_zero, c.refrac, c.gate,
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
             c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
-            c.weights, c.syn_mask, self._qscale, self._qweights, c.sparse_plastic,
+            c.weights, rweights, bool(defer_writes), c.syn_mask, self._qscale, self._qweights, c.sparse_plastic,
             c.fw_ptr, c.fw_tile, c.fw_row, c.fw_base, c.fw_delay,
             c.tr_ptr, c.tr_tile, c.tr_col, c.tr_sign, c.tr_rmoff, c.tr_delay, c.tr_ret, c.rowmap, c.ret_ptr,
             c.ret_dst, c.lp_ptr, c.lp_tile, c.lp_col, c.lp_up, c.lp_delay,
