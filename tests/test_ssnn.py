@@ -10,6 +10,7 @@ import pytest
 from neurocore.chip import load_chip
 from neurocore.engine import Engine, SourceDrive
 from neurocore.experiment import load_experiment
+from neurocore.learning.equivalent import forward, train_equivalent, updates, wta
 from neurocore.learning.ssnn import SSNNSpec, build_ssnn, init_weights
 from neurocore.mapping import place
 from neurocore.training import CHECKPOINT, Trainer, load_data, train
@@ -30,13 +31,12 @@ def _update_vs_backprop(mode: str, seed: int, ts: int = 2000, lr: float = 0.01, 
     eng.run(SourceDrive({"input": x[None], "label": target[None]}), ts, learn=mode)
     d1 = eng.weights("input_hidden") - w["input_hidden"]
     d2 = eng.weights("hidden_output") - w["hidden_output"]
-    # the equivalent ReLU network (rates capped at one spike per tick), MSE loss
-    h = np.clip(x @ w["input_hidden"], 0, 1)
-    y = np.clip(h @ w["hidden_output"], 0, 1)
-    dy = target - y
-    dh = (w["hidden_output"] @ dy) * (h > 0)
+    # the rate-equivalent ReLU network (rates capped at one spike per tick), MSE loss
+    acts, y = forward(spec, [w["input_hidden"], w["hidden_output"]], x[None])
+    dy = target - y[0]
     a = np.concatenate([d1.ravel(), d2.ravel()])
-    b = lr * np.concatenate([np.outer(x, dh).ravel(), np.outer(h, dy).ravel()])
+    b = lr * np.concatenate([g.ravel() for g in updates(spec, [w["input_hidden"], w["hidden_output"]], acts, y,
+                                                          np.array([label]))])
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)), float(np.linalg.norm(dy))
 
 
@@ -114,10 +114,12 @@ def test_train_and_infer_commands(tmp_path, capsys, monkeypatch) -> None:
         assert (run / name).is_file(), name
     assert (tmp_path / "traces" / "digits.h5").is_file()
     capsys.readouterr()
-    assert main(["infer", str(run), "--json"]) == 0
+    assert main(["infer", str(run), "--json", "--equivalent"]) == 0
     out = json.loads(capsys.readouterr().out)
     results = json.loads((run / "results.json").read_text())["results"]
     assert out["accuracy"] == results[-1]["test_acc"]
+    # spiking inference computes the rate-equivalent network of the same weights
+    assert abs(out["equivalent_accuracy"] - out["accuracy"]) < 0.08, out
     assert main(["infer", str(tmp_path / "nowhere")]) == 2
 
 
@@ -131,3 +133,28 @@ def test_shipped_experiments_load() -> None:
     for f in files:
         exp = load_experiment(f)
         assert exp.net.layers[0] == exp.net.inputs
+
+
+def test_wta_is_the_fixed_point_of_lateral_inhibition() -> None:
+    a = np.array([[0.9, 0.5, 0.1], [0.3, 0.3, -0.2]], np.float32)
+    assert np.array_equal(wta(a, 0.0), np.clip(a, 0, 1))
+    for s in (0.2, 1.0):
+        y = wta(a, s)
+        np.testing.assert_allclose(y, np.clip(a - s * (y.sum(1, keepdims=True) - y), 0, 1), atol=1e-4)
+    y = wta(a, 1.0)
+    assert y[0, 0] == np.float32(0.9) and y[0, 1:].max() < 1e-6  # the strongest input silences the rest
+
+
+def test_equivalent_network_learns_digits_and_the_command_reports_it(capsys) -> None:
+    import json
+
+    from neurocore.cli import main
+
+    exp = load_experiment("digits")
+    train_set, test_set = load_data(exp)
+    rows = train_equivalent(exp.net, train_set, test_set, lr=exp.train.lr, epochs=3, log=lambda s: None)
+    assert rows[-1]["test_acc"] > 0.8
+    assert main(["equivalent", "digits", "--epochs", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["epoch"] for r in out["epochs"]] == [1, 2] and out["epochs"][-1]["test_acc"] > 0.5
+    assert main(["equivalent", "digits", "--epochs", "0"]) == 2

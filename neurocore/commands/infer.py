@@ -12,6 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="run folder written by `neurocore train` (holds checkpoint.npz)")
     p.add_argument("--split", default="test", choices=("test", "train"), help="which split to evaluate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--equivalent", action="store_true",
+                   help="also evaluate the same weights in the rate-equivalent ANN: a gap between the two is lost "
+                        "in spiking inference, a shortfall of both is lost in learning")
     add_set_argument(p)
     p.set_defaults(func=main)
 
@@ -37,10 +40,16 @@ def main(args: argparse.Namespace) -> int:
            "syn_events_per_sample": counters["syn_events"] / len(data),
            "spikes_per_sample": counters["spikes"] / len(data),
            "packets_per_sample": counters["packets"] / len(data)}
+    if args.equivalent:
+        from ..learning.equivalent import accuracy
+        from ..learning.ssnn import weight_names
+        out["equivalent_accuracy"] = accuracy(exp.net, [tr.engine.weights(n) for n in weight_names(exp.net)], data)
     if args.json:
         print(json.dumps(out))
     else:
         print(f"{run} (after epoch {tr.epoch}): {args.split} accuracy {100 * acc:.2f} % on {len(data)} samples; "
               f"per sample {out['syn_events_per_sample']:.0f} synaptic events, {out['spikes_per_sample']:.0f} "
               f"spikes, {out['packets_per_sample']:.0f} packets")
+        if args.equivalent:
+            print(f"rate-equivalent ANN with the same weights: {100 * out['equivalent_accuracy']:.2f} %")
     return 0
