@@ -106,16 +106,22 @@ def test_counters_count_events() -> None:
     assert res.counters["traffic"].sum() == res.counters["packets"]
 
 
-def test_coincidence_learning_equals_reference() -> None:
-    """Plastic crossbar: each row pulse meeting an up (down) column pulse is one +dw (-dw) step."""
-    rng = np.random.default_rng(2)
+def _plastic_net(seed: int) -> tuple[Netlist, np.ndarray]:
+    """12 sources onto 9 IF neurons through a plastic crossbar of dyadic weights, with up and
+    down column-pulse sources."""
     net = Netlist("learn")
     net.add_source("x", 12)
     net.add_source("up", 9)
     net.add_source("down", 9)
     net.add_population("y", 9, NeuronParams(theta=1.0))
-    w = rng.integers(-8, 9, (12, 9)) / 64.0
+    w = np.random.default_rng(seed).integers(-8, 9, (12, 9)) / 64.0
     net.connect("w", "x", "y", w, plastic=Plasticity("up", "down"))
+    return net, w
+
+
+def test_coincidence_learning_equals_reference() -> None:
+    """Plastic crossbar: each row pulse meeting an up (down) column pulse is one +dw (-dw) step."""
+    net, _ = _plastic_net(2)
     chip = many_small_cores()
     eng = Engine(place(net, chip), seed=5)
     drive = SourceDrive({"x": np.full((1, 12), 0.5), "up": np.full((1, 9), 0.3), "down": np.full((1, 9), 0.3)})
@@ -136,14 +142,7 @@ def test_coincidence_learning_equals_reference() -> None:
 def test_deferred_writes_read_the_sample_start_weights() -> None:
     """defer_writes: the sample's pulses all land (same weights as the reference), but the
     neurons see the crossbar as it was when the sample began (same spikes as no learning)."""
-    rng = np.random.default_rng(3)
-    net = Netlist("defer")
-    net.add_source("x", 12)
-    net.add_source("up", 9)
-    net.add_source("down", 9)
-    net.add_population("y", 9, NeuronParams(theta=1.0))
-    w = rng.integers(-8, 9, (12, 9)) / 64.0
-    net.connect("w", "x", "y", w, plastic=Plasticity("up", "down"))
+    net, w = _plastic_net(3)
     chip = many_small_cores()
     drive = SourceDrive({"x": np.full((1, 12), 0.5), "up": np.full((1, 9), 0.6), "down": np.full((1, 9), 0.1)})
     frozen = engine_spikes(Engine(place(net, chip), seed=5), drive, 30)
