@@ -278,6 +278,8 @@ class Engine:
             if self._shadow is None:
                 self._shadow = np.empty_like(c.weights)
             rweights = self._shadow
+            # static tiles never change, so one copy per call serves them; the kernel
+            # refreshes the plastic tiles at the start of every sample
             rweights[:] = c.weights
         n_rec, overflow = K.run_batch(
             ticks, self.seed, ids, src_p, src_prof, bool(dropout),
