@@ -196,3 +196,29 @@ def test_fixed_point_state_lies_on_its_grid() -> None:
         np.testing.assert_array_equal(x * 16, np.round(x * 16))
         assert np.all(np.abs(x) <= 127 / 16)
     assert v.max() == 127 / 16  # theta is unreachable: v climbs until it saturates
+
+
+def test_crossbar_read_and_write_cycle_counters() -> None:
+    """A tile is read once per tick in which any of its rows is driven (row-parallel, as an
+    analogue array reads), transposed once per tick in which any column is driven, and all of
+    a tick's coincidence pulses on a tile are one write cycle."""
+    net, _ = _plastic_net(4)
+    net.add_population("back", 12, NeuronParams(theta=1e9))
+    net.connect_transposed("wT", "w", "up", "back")
+    eng = Engine(place(net, big_core()), seed=2)
+    ticks = 30
+    drive = SourceDrive({"x": np.full((1, 12), 0.2), "up": np.full((1, 9), 0.3), "down": np.full((1, 9), 0.3)})
+    res = eng.run(drive, ticks, record=True, learn="coincidence", traffic="per_tick")
+    s = {p: np.zeros((ticks, net.populations[p].size), bool) for p in ("x", "up", "down")}
+    for p in s:
+        t, i = res.spikes(p, 0)
+        s[p][t, i] = True
+    x, up, down = (s[p][:-1].any(axis=1) for p in ("x", "up", "down"))  # arriving one tick later
+    c = res.counters
+    assert c["crossbar_reads"] == int(x.sum())  # one tile: w (big core)
+    assert c["crossbar_col_reads"] == int(up.sum())
+    assert c["write_cycles"] == int((x & (up | down)).sum())
+    assert c["tile_reads_per_tick"].sum() == c["crossbar_reads"]
+    assert c["tile_write_pulses_per_tick"].sum() == c["write_pulses"]
+    assert c["core_spikes_per_tick"].sum() == c["spikes"]
+    assert c["core_crossbar_reads"].sum() == c["crossbar_reads"]

@@ -147,7 +147,7 @@ class Crossbar:
             raise ValueError(f"ts and noise_ts must be > 0, got {ts}, {noise_ts}")
         rows, cols = self.shape
         d = self.dev
-        total = K.rate_write(self.w, d.dw_up, d.dw_down, d.w_max, d.w_min,
+        total, _ = K.rate_write(self.w, d.dw_up, d.dw_down, d.w_max, d.w_min,
                              _counts(pre, rows, "pre_counts"), _counts(up, cols, "post_up_counts"),
                              _counts(down, cols, "post_down_counts"), float(ts), noise_scale, noise_ts,
                              *self.kernel_scalars())

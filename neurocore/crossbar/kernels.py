@@ -239,8 +239,11 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
     The weight moves by |p| device steps in the direction of sign(p), the step evaluated at the
     current weight; with c2c_std > 0 the move gets the spread of |p| independent pulses,
     std c2c_std * step * sqrt(|p|). The result is clipped to the device's bounds.
+    Returns (total equivalent pulses, the largest |p| of any crosspoint: the length of the
+    pulse train that applies the update in parallel).
     """
     total = 0.0
+    peak = 0.0
     sig = 0.0
     if noise_scale > 0.0:
         sig = ts * noise_scale / np.sqrt(noise_ts)
@@ -268,7 +271,9 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
             x = np.float64(w[i, j]) + dw if up else np.float64(w[i, j]) - dw
             w[i, j] = _clip(x, w_max[i, j], w_min[i, j])
             total += ap
-    return total
+            if ap > peak:
+                peak = ap
+    return total, peak
 
 
 @njit(cache=True)

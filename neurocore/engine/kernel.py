@@ -101,6 +101,7 @@ def run_batch(
     read_idx, out_counts, rec_spikes, rec_buf, probe_gid, probe_v, probe_i,
     c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_tile_wr, c_traffic,
     per_tick, c_traffic_t, c_core_syn_t,
+    c_tile_rd, c_tile_crd, c_tile_wc, c_core_spk_t, c_tile_rd_t, c_tile_crd_t, c_tile_wr_t, c_tile_wc_t,
 ):
     n_samples = sample_ids.shape[0]
     n_tiles = t_core.shape[0]
@@ -136,6 +137,8 @@ def run_batch(
     col_dn = np.zeros(max(n_colbuf, 1), np.int64)
     acc = np.zeros(max(n_colbuf, 1), np.float32)  # column sums of a tick (non-exact reads)
     touched = np.zeros(n_tiles, np.uint8)
+    rd_mark = np.zeros(n_tiles, np.int64)  # 1 + the last tick tile k was read forward / transposed
+    crd_mark = np.zeros(n_tiles, np.int64)
     max_rows = 1
     for k in range(n_tiles):
         if t_rows[k] > max_rows:
@@ -167,6 +170,8 @@ def run_batch(
         tq_n[:] = 0
         lq_n[:] = 0
         row_cnt[:] = 0
+        rd_mark[:] = 0
+        crd_mark[:] = 0
         col_up[:] = 0
         col_dn[:] = 0
         if defer:  # neurons read the crossbars as they were when the sample began
@@ -214,6 +219,11 @@ def run_batch(
                     touched[k] = 1
                 syn += nc
                 c_core_syn[t_core[k]] += nc
+                if rd_mark[k] != t + 1:  # the tile's first driven row this tick: one row-parallel read
+                    rd_mark[k] = t + 1
+                    c_tile_rd[k] += 1
+                    if per_tick:
+                        c_tile_rd_t[t, k] += 1
                 if per_tick:
                     c_core_syn_t[t, t_core[k]] += nc
                 if t_learn[k] and t >= learn_t0:
@@ -260,6 +270,11 @@ def run_batch(
                     adc += nr
                 syn += nr
                 c_core_syn[t_core[k]] += nr
+                if crd_mark[k] != t + 1:  # the tile's first driven column this tick: one transposed read
+                    crd_mark[k] = t + 1
+                    c_tile_crd[k] += 1
+                    if per_tick:
+                        c_tile_crd_t[t, k] += 1
                 if per_tick:
                     c_core_syn_t[t, t_core[k]] += nr
                 src = t_core[k]
@@ -301,6 +316,11 @@ def run_batch(
                                             dev_model, gamma_up, gamma_down, c2c_std)
                     writes += n_w
                     c_tile_wr[k] += n_w
+                    if n_w > 0:  # all of a tick's coincidences land in one parallel write cycle
+                        c_tile_wc[k] += 1
+                        if per_tick:
+                            c_tile_wr_t[t, k] += n_w
+                            c_tile_wc_t[t, k] += 1
                 row_n[k] = 0
                 col_nu[k] = 0
                 col_nd[k] = 0
@@ -347,6 +367,7 @@ def run_batch(
                         overflow = 1
                 if per_tick:
                     src = core_of[g]
+                    c_core_spk_t[t, src] += 1
                     for x in range(pk_ptr[g], pk_ptr[g + 1]):
                         c_traffic_t[t, src, pk_dst[x]] += 1
                 enqueue(fw_ptr, fw_delay, fq, fq_n, g, slot, max_delay)
@@ -381,13 +402,14 @@ def run_batch(
                 we = wk + t_rows[k] * t_cols[k]
                 r0 = t_row0[k]
                 c0 = t_cbuf0[k]
-                total = rate_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
+                total, peak = rate_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
                                    dev_down[wk:we].reshape(shape), dev_max[wk:we].reshape(shape),
                                    dev_min[wk:we].reshape(shape), row_cnt[r0:r0 + t_rows[k]],
                                    col_up[c0:c0 + t_cols[k]], col_dn[c0:c0 + t_cols[k]], ts, ns, ts,
                                    dev_model, gamma_up, gamma_down, c2c_std)
                 writes += np.int64(np.round(total))
                 c_tile_wr[k] += np.int64(np.round(total))
+                c_tile_wc[k] += np.int64(np.ceil(peak))  # a pulse train as long as the largest update
         if learn_mode != LEARN_OFF and has_sparse_plastic:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:

@@ -60,6 +60,14 @@ class Counters:
     traffic: np.ndarray = field(default=None)
     traffic_t: np.ndarray = field(default=None)
     core_syn_t: np.ndarray = field(default=None)
+    tile_rd: np.ndarray = field(default=None)  # row-parallel forward reads (tile-ticks with a driven row)
+    tile_crd: np.ndarray = field(default=None)  # transposed reads (tile-ticks with a driven column)
+    tile_wc: np.ndarray = field(default=None)  # parallel write cycles (tile-ticks with a pulse)
+    core_spk_t: np.ndarray = field(default=None)
+    tile_rd_t: np.ndarray = field(default=None)
+    tile_crd_t: np.ndarray = field(default=None)
+    tile_wr_t: np.ndarray = field(default=None)
+    tile_wc_t: np.ndarray = field(default=None)
 
     def __post_init__(self) -> None:
         z = np.zeros
@@ -71,11 +79,16 @@ class Counters:
         shape_t = (self.ticks_per_sample if self.per_tick else 0, self.n_cores)
         self.traffic_t = z(shape_t + (self.n_cores,), np.int64)
         self.core_syn_t = z(shape_t, np.int64)
+        self.tile_rd, self.tile_crd, self.tile_wc = (z(self.n_tiles, np.int64) for _ in range(3))
+        self.core_spk_t = z(shape_t, np.int64)
+        tile_t = (shape_t[0], self.n_tiles)
+        self.tile_rd_t, self.tile_crd_t, self.tile_wr_t, self.tile_wc_t = (z(tile_t, np.int64) for _ in range(4))
 
     def raw(self) -> tuple:
         """The counter arrays, in the order `counters_dict` takes them."""
         return (self.scalar, self.pop_spikes, self.core_syn, self.core_spk, self.tile_wr, self.traffic,
-                self.traffic_t, self.core_syn_t)
+                self.traffic_t, self.core_syn_t, self.tile_rd, self.tile_crd, self.tile_wc, self.core_spk_t,
+                self.tile_rd_t, self.tile_crd_t, self.tile_wr_t, self.tile_wc_t)
 
     def add(self, other: "Counters") -> None:
         for mine, theirs in zip(self.raw(), other.raw()):
@@ -89,8 +102,14 @@ class Counters:
 
 def counters_dict(compiled: Compiled, samples: int, ticks: int, arrays: tuple, per_tick: bool) -> dict:
     """Plain counters from raw arrays (as `Counters.arrays` returns them, or differences of them)."""
-    s, pop, core_syn, core_spk, tile_wr, traffic, traffic_t, core_syn_t = arrays
-    core_wr = np.bincount(compiled.t_core, weights=tile_wr, minlength=len(core_syn)).astype(np.int64)
+    (s, pop, core_syn, core_spk, tile_wr, traffic, traffic_t, core_syn_t, tile_rd, tile_crd, tile_wc, core_spk_t,
+     tile_rd_t, tile_crd_t, tile_wr_t, tile_wc_t) = arrays
+    n_cores = len(core_syn)
+
+    def per_core(tile_counts: np.ndarray) -> np.ndarray:
+        return np.bincount(compiled.t_core, weights=tile_counts, minlength=n_cores).astype(np.int64)
+
+    core_wr = per_core(tile_wr)
     d = {
         "samples": samples, "ticks": ticks,
         "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
@@ -100,10 +119,21 @@ def counters_dict(compiled: Compiled, samples: int, ticks: int, arrays: tuple, p
         "core_syn_events": core_syn, "core_spikes": core_spk, "core_write_pulses": core_wr,
         "tile_write_pulses": tile_wr,
         "core_neuron_updates": compiled.core_neurons * ticks, "traffic": traffic,
+        # crossbar operations as an analogue array performs them (the cost model decides per core kind)
+        "crossbar_reads": int(tile_rd.sum()), "crossbar_col_reads": int(tile_crd.sum()),
+        "write_cycles": int(tile_wc.sum()),
+        "tile_reads": tile_rd, "tile_col_reads": tile_crd, "tile_write_cycles": tile_wc,
+        "core_crossbar_reads": per_core(tile_rd), "core_crossbar_col_reads": per_core(tile_crd),
+        "core_write_cycles": per_core(tile_wc),
     }
     if per_tick:
         d["traffic_per_tick"] = traffic_t
         d["core_syn_events_per_tick"] = core_syn_t
+        d["core_spikes_per_tick"] = core_spk_t
+        d["tile_reads_per_tick"] = tile_rd_t
+        d["tile_col_reads_per_tick"] = tile_crd_t
+        d["tile_write_pulses_per_tick"] = tile_wr_t
+        d["tile_write_cycles_per_tick"] = tile_wc_t
     return d
 
 
@@ -296,7 +326,9 @@ class Engine:
             r.is_exact, r.noise_std, r.adc_bits, r.out_bound, self.device.w_max,
             read_idx, out_counts, bool(record), rec_buf, c.probe_gid[:n_probe], pv, pi,
             fresh.scalar, fresh.pop_spikes, fresh.core_syn, fresh.core_spk, fresh.tile_wr,
-            fresh.traffic, per_tick, fresh.traffic_t, fresh.core_syn_t)
+            fresh.traffic, per_tick, fresh.traffic_t, fresh.core_syn_t,
+            fresh.tile_rd, fresh.tile_crd, fresh.tile_wc, fresh.core_spk_t, fresh.tile_rd_t, fresh.tile_crd_t,
+            fresh.tile_wr_t, fresh.tile_wc_t)
         if overflow:  # cannot happen: the buffer holds a spike of every neuron at every tick
             raise RuntimeError("spike recording buffer overflowed")
         cnt.add(fresh)
