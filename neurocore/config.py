@@ -15,6 +15,8 @@ import typing
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
+import numpy as np
+
 from .errors import ConfigError
 
 T = TypeVar("T")
@@ -94,6 +96,10 @@ def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
             raise ConfigError(f"expected a table, got {value!r}", source, key)
         return build(tp, value, source, key)
     if tp is Any:
+        return value
+    if tp is np.ndarray:  # per-neuron parameters, from Python only (TOML gives numbers)
+        if not isinstance(value, np.ndarray):
+            raise ConfigError(f"expected an array, got {value!r}", source, key)
         return value
     if tp is bool:
         if not isinstance(value, bool):

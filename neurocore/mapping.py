@@ -197,7 +197,8 @@ def _make_tiles(pl: Placement) -> list[Tile]:
             s = pl.slices[k]
             for r0 in range(0, n_pre, rows_max):
                 r1 = min(n_pre, r0 + rows_max)
-                if proj.mask is not None and not proj.mask[r0:r1, s.start:s.stop].any():
+                mask = proj.dense()[1]
+                if mask is not None and not mask[r0:r1, s.start:s.stop].any():
                     continue
                 tiles.append(Tile(name, s.core, r0, r1, k))
     return tiles
@@ -231,7 +232,8 @@ def _slice_demand(netlist: Netlist, chip: Chip, pop: str, start: int, stop: int)
         n_pre = netlist.populations[proj.pre].size
         for r0 in range(0, n_pre, rows_max):
             r1 = min(n_pre, r0 + rows_max)
-            if proj.mask is not None and not proj.mask[r0:r1, start:stop].any():
+            mask = proj.dense()[1]
+            if mask is not None and not mask[r0:r1, start:stop].any():
                 continue
             axons += r1 - r0
             crossbars += 1

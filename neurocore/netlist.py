@@ -18,40 +18,37 @@ from typing import Any, Mapping
 import numpy as np
 
 from .config import ConfigError, build, load_toml, spec
+from .connections import Connection, Conv2d, Pool2d, Scale
+from .neurons import MODELS, CubaLIF, NeuronModel, model_name
 
 NETS_DIR = Path(__file__).resolve().parent.parent / "models" / "nets"
 
 
-@dataclass(frozen=True)
-class NeuronParams:
-    """Current-based integrate-and-fire (CUBA) compartment of DESIGN.md.
-
-    i[t] = i[t-1]*(1-di) + input;  v[t] = v[t-1]*(1-dv) + i[t] + bias;
-    spike when v >= theta, then v -= theta ("subtract") or v = 0 ("zero").
-    """
-
-    di: float = spec(1.0, lo=0.0, hi=1.0, doc="synaptic current decay per tick (1 = no memory)")
-    dv: float = spec(0.0, lo=0.0, hi=1.0, doc="membrane voltage decay per tick (0 = non-leaky IF)")
-    theta: float = spec(1.0, lo=0.0, lo_open=True, doc="firing threshold")
-    reset: str = spec("subtract", choices=("subtract", "zero"), doc="reset after a spike")
-    bias: float = spec(0.0, doc="constant input added to v every tick")
-    refractory: int = spec(0, lo=0, doc="ticks a neuron ignores input after a spike")
+#: the chip's native compartment (CUBA LIF); the name older code and files use
+NeuronParams = CubaLIF
 
 
 @dataclass(frozen=True)
 class Population:
-    """A group of identical neurons; `params=None` makes it an external spike source.
+    """A group of neurons of one model (`neurocore.neurons`); `params=None` makes it an external
+    spike source.
 
-    `gate` names a population of the same size whose neuron k must have spiked in the
+    `shape` is (size,) or, for maps, e.g. (channels, height, width); neurons are numbered in C
+    order. `gate` names a population of the same size whose neuron k must have spiked in the
     current sample before neuron k here may emit (SSNN-BP's ReLU-derivative switch).
     `dropout` is the per-sample probability that a neuron is silenced (training only).
     """
 
     name: str
     size: int
-    params: NeuronParams | None = None
+    params: NeuronModel | None = None
     gate: str | None = None
     dropout: float = 0.0
+    shape: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.shape:
+            object.__setattr__(self, "shape", (self.size,))
 
     @property
     def is_source(self) -> bool:
@@ -83,10 +80,40 @@ class Projection:
     plastic: Plasticity | None = None
     tied_to: str | None = None  # read this projection's crossbar transposed
     sign: float = 1.0
+    conn: Connection | None = None  # a convolution, pooling or scale instead of a weight matrix
+    pre_shape: tuple[int, ...] = ()
+    _dense: tuple | None = field(default=None, repr=False)
 
     @property
     def is_tied(self) -> bool:
         return self.tied_to is not None
+
+    @property
+    def kind(self) -> str:
+        """dense, tied, conv, pool or scale."""
+        if self.is_tied:
+            return "tied"
+        return {None: "dense", Conv2d: "conv", Pool2d: "pool", Scale: "scale"}[type(self.conn)]
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(weights, mask) as a (pre, post) matrix: the unrolled form of a convolution, pooling or
+        scale (mask: which synapses exist), or the projection's own weights and mask."""
+        if self.conn is None:
+            return self.weights, self.mask
+        if self._dense is None:
+            w = self.conn.unrolled(self.pre_shape)
+            ref = type(self.conn).unrolled(_unit(self.conn), self.pre_shape)  # existence, even of zero weights
+            self._dense = (w, ref != 0)
+        return self._dense
+
+
+def _unit(conn: Connection) -> Connection:
+    """The same connection with every weight 1: its nonzeros are the synapses that exist."""
+    if isinstance(conn, Conv2d):
+        return Conv2d(np.ones_like(conn.weight), conn.stride, conn.padding, conn.dilation, conn.groups)
+    if isinstance(conn, Scale):
+        return Scale(np.ones_like(conn.factor))
+    return conn
 
 
 @dataclass(frozen=True)
@@ -107,31 +134,54 @@ class Netlist:
     probes: list[Probe] = field(default_factory=list)
 
     # -- building ---------------------------------------------------------------------
-    def add_source(self, name: str, size: int, dropout: float = 0.0) -> Population:
-        """An external spike-source population (input spikes come from the host)."""
-        return self._add(Population(name, _check_size(name, size), None, None, _check_p(name, dropout)))
+    def add_source(self, name: str, size: int | tuple[int, ...], dropout: float = 0.0) -> Population:
+        """An external spike-source population (input spikes come from the host); `size` may be a
+        shape such as (2, 34, 34) for an event camera's polarity frames."""
+        n, shape = _check_shape(name, size)
+        return self._add(Population(name, n, None, None, _check_p(name, dropout), shape))
 
-    def add_population(self, name: str, size: int, params: NeuronParams | Mapping | None = None,
+    def add_population(self, name: str, size: int | tuple[int, ...], params: NeuronModel | Mapping | None = None,
                        gate: str | None = None, dropout: float = 0.0) -> Population:
-        """A population of IF neurons; `params` a NeuronParams or a mapping of its fields."""
+        """A population of neurons of one model (`neurocore.neurons`: CubaLIF by default); `params` a model
+        instance or a mapping of CubaLIF's fields (with an optional `model` key naming another model)."""
+        n, shape = _check_shape(name, size)
         if params is None:
-            params = NeuronParams()
-        elif not isinstance(params, NeuronParams):
-            params = build(NeuronParams, params, prefix=f"population.{name}")
+            params = CubaLIF()
+        elif isinstance(params, Mapping):
+            params = dict(params)
+            kind = params.pop("model", "cuba_lif")
+            if kind not in MODELS:
+                raise ConfigError(f"= {kind!r} is not allowed; must be one of {', '.join(map(repr, MODELS))}",
+                                  key=f"population.{name}.model")
+            params = build(MODELS[kind], params, prefix=f"population.{name}")
+        elif type(params) not in MODELS.values():
+            raise ConfigError(f"params of '{name}' must be a neuron model of neurocore.neurons, got "
+                              f"{type(params).__name__}", key=f"population.{name}")
+        try:
+            params.validate()
+        except ConfigError as exc:
+            raise ConfigError(str(exc).split(": ", 1)[-1], key=f"population.{name}.{exc.key}") from None
+        bad = [k for k in params.sizes() if k not in (1, n)]
+        if bad:
+            raise ConfigError(f"a per-neuron parameter has {bad[0]} values for {n} neurons",
+                              key=f"population.{name}")
         if gate is not None:
             g = self._pop(gate, f"gate of population '{name}'")
             if g.size != size:
                 raise ConfigError(f"gate population '{gate}' has {g.size} neurons, '{name}' has {size}; "
                                   "they must match", key=f"population.{name}.gate")
-        return self._add(Population(name, _check_size(name, size), params, gate, _check_p(name, dropout)))
+        return self._add(Population(name, n, params, gate, _check_p(name, dropout), shape))
 
     def connect(self, name: str, pre: str, post: str, weights: Any, *, mask: Any = None,
                 delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None) -> Projection:
-        """A projection with a dense (pre, post) weight matrix, or sparse via `mask`."""
+        """A projection with a dense (pre, post) weight matrix (sparse via `mask`), or a
+        `neurocore.connections` Conv2d, Pool2d or Scale between shaped populations."""
         a, b = self._pop(pre, f"pre of '{name}'"), self._pop(post, f"post of '{name}'")
         if b.is_source:
             raise ConfigError(f"'{post}' is a spike source and cannot receive synapses",
                               key=f"projection.{name}.post")
+        if isinstance(weights, (Conv2d, Pool2d, Scale)):
+            return self._connect_map(name, a, b, weights, delay, gain, plastic)
         w = np.asarray(weights, dtype=np.float32)
         if w.shape != (a.size, b.size):
             raise ConfigError(f"weights have shape {w.shape}, expected (pre, post) = ({a.size}, {b.size})",
@@ -153,6 +203,21 @@ class Netlist:
         proj = Projection(name, pre, post, np.ascontiguousarray(w), m, _check_delay(name, delay),
                           float(gain), plastic)
         return self._add_proj(proj)
+
+    def _connect_map(self, name: str, a: Population, b: Population, conn: Connection, delay: int, gain: float,
+                     plastic: Plasticity | None) -> Projection:
+        if plastic is not None:
+            raise ConfigError("only dense projections can be plastic", key=f"projection.{name}.plastic")
+        try:
+            out = conn.out_shape(a.shape)
+        except ConfigError as exc:
+            raise ConfigError(f"{type(conn).__name__} from '{a.name}' {a.shape}: " + str(exc).split(": ", 2)[-1],
+                              key=f"projection.{name}") from None
+        if int(np.prod(out)) != b.size or (len(b.shape) > 1 and tuple(b.shape) != tuple(out)):
+            raise ConfigError(f"{type(conn).__name__} of '{a.name}' {a.shape} gives shape {tuple(out)}, but "
+                              f"'{b.name}' has shape {b.shape}", key=f"projection.{name}")
+        return self._add_proj(Projection(name, a.name, b.name, None, None, _check_delay(name, delay), float(gain),
+                                         None, conn=conn, pre_shape=tuple(a.shape)))
 
     def connect_transposed(self, name: str, of: str, pre: str, post: str, sign: float = 1.0,
                            delay: int = 1) -> Projection:
@@ -193,7 +258,7 @@ class Netlist:
         if proj.is_tied:
             base = self.projections[proj.tied_to]
             return (base.weights.T * np.float32(proj.sign * base.gain)).astype(np.float32)
-        return proj.weights * np.float32(proj.gain)
+        return proj.dense()[0] * np.float32(proj.gain)
 
     @property
     def n_neurons(self) -> int:
@@ -226,6 +291,17 @@ def _check_size(name: str, size: Any) -> int:
     return int(size)
 
 
+def _check_shape(name: str, size: Any) -> tuple[int, tuple[int, ...]]:
+    """(neurons, shape) from a size or a shape tuple."""
+    if isinstance(size, (tuple, list)):
+        dims = tuple(_check_size(name, d) for d in size)
+        if not dims:
+            raise ConfigError("shape = (): must have at least one dimension", key=f"population.{name}.size")
+        return int(np.prod(dims)), dims
+    n = _check_size(name, size)
+    return n, (n,)
+
+
 def _check_p(name: str, p: float) -> float:
     if not 0.0 <= float(p) < 1.0:
         raise ConfigError(f"dropout = {p!r}: must be in [0, 1)", key=f"population.{name}.dropout")
@@ -245,7 +321,8 @@ def _check_delay(name: str, delay: Any) -> int:
 class _PopEntry:
     name: str = spec(doc="population name")
     size: int = spec(doc="number of neurons", lo=1)
-    kind: str = spec("if", choices=("if", "source"), doc="IF neurons or an external spike source")
+    kind: str = spec("if", choices=("if", "source"), doc="neurons or an external spike source")
+    model: str = spec("cuba_lif", choices=tuple(MODELS), doc="neuron model (neurocore.neurons)")
     rate: float = spec(0.1, lo=0.0, hi=1.0, doc="source: Bernoulli spike probability per tick for `run`")
     dropout: float = spec(0.0, lo=0.0, hi=0.99, doc="per-sample dropout probability")
 
@@ -309,11 +386,16 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
     rng = np.random.default_rng(f.seed)
     net = Netlist(f.name)
     rates: dict[str, float] = {}
-    neuron_keys = {fl.name for fl in dataclasses.fields(NeuronParams)}
     for k, raw in enumerate(f.population):
         if not isinstance(raw, Mapping):
             raise ConfigError(f"expected a table, got {raw!r}", source, f"population[{k}]")
-        # a [[population]] table holds the entry's own keys plus NeuronParams' fields, flat
+        # a [[population]] table holds the entry's own keys plus its neuron model's fields, flat
+        kind = raw.get("model", "cuba_lif")
+        model = MODELS.get(kind) if isinstance(kind, str) else None
+        if model is None:
+            raise ConfigError(f"= {kind!r} is not allowed; must be one of {', '.join(map(repr, MODELS))}", source,
+                              f"population[{k}].model")
+        neuron_keys = {fl.name for fl in dataclasses.fields(model)}
         allowed = neuron_keys | {fl.name for fl in dataclasses.fields(_PopEntry)}
         unknown = sorted(set(raw) - allowed)
         if unknown:
@@ -321,7 +403,7 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
                               f"population[{k}].{unknown[0]}")
         entry = build(_PopEntry, {key: v for key, v in raw.items() if key not in neuron_keys}, source,
                       f"population[{k}]")
-        params = build(NeuronParams, {key: v for key, v in raw.items() if key in neuron_keys}, source,
+        params = build(model, {key: v for key, v in raw.items() if key in neuron_keys}, source,
                        f"population[{k}]")
         e = entry
         try:

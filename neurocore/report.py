@@ -60,7 +60,8 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
             entry["synapses"] = 0
         else:
             n_pre, n_post = net.populations[proj.pre].size, net.populations[proj.post].size
-            entry["synapses"] = int(proj.mask.sum()) if proj.mask is not None else n_pre * n_post
+            mask = proj.dense()[1]
+            entry["synapses"] = int(mask.sum()) if mask is not None else n_pre * n_post
         projections.append(entry)
 
     routes = pl.forward_routes()

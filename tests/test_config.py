@@ -190,7 +190,7 @@ def test_over_limit_netlist_through_the_cli(tmp_path, capsys) -> None:
 def test_python_api_errors_name_key_and_allowed_values() -> None:
     net = Netlist("py")
     net.add_source("a", 2)
-    with pytest.raises(ConfigError, match=r"key 'population\.b\.tau'.*allowed keys here: bias, di, dv"):
+    with pytest.raises(ConfigError, match=r"key 'population\.b\.tau'.*allowed keys here: bias, current_gain, di, dv"):
         net.add_population("b", 3, {"tau": 2.0})
     with pytest.raises(ConfigError, match=r"key 'population\.b\.di'.*out of range; must be in \[0.0, 1.0\]"):
         net.add_population("b", 3, {"di": 2})

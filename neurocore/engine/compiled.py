@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..mapping import Placement, hop_matrix
+from ..neurons import lower
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -40,11 +41,16 @@ class Compiled:
     core_of: np.ndarray
     order: np.ndarray  # gids in netlist order
     is_src: np.ndarray
+    kind: np.ndarray  # neuron model dispatch id (neurocore.neurons.KIND_*)
     keep_i: np.ndarray
     keep_v: np.ndarray
+    in_gain: np.ndarray
+    cur_gain: np.ndarray
+    i_bias: np.ndarray
     theta: np.ndarray
     bias: np.ndarray
-    reset_zero: np.ndarray
+    v_reset: np.ndarray
+    subtract: np.ndarray
     refrac: np.ndarray
     gate: np.ndarray
     drop_p: np.ndarray
@@ -99,10 +105,13 @@ class Compiled:
     nr_stop: np.ndarray = field(default_factory=lambda: np.zeros(0, i64))
 
     def __post_init__(self) -> None:
-        # contiguous gid ranges of IF neurons (sources excluded): the neuron update loops over these
-        edges = np.diff(np.concatenate([[1], self.is_src, [1]]).astype(np.int8))
-        self.nr_start = np.nonzero(edges == -1)[0].astype(i64)
-        self.nr_stop = np.nonzero(edges == 1)[0].astype(i64)
+        # contiguous gid ranges of neurons of one model kind (sources excluded): the update loops over these
+        run_id = np.where(self.is_src == 1, -1, self.kind.astype(i64))
+        cut = np.nonzero(np.diff(run_id))[0] + 1
+        starts = np.concatenate([[0], cut]).astype(i64)
+        stops = np.concatenate([cut, [self.n]]).astype(i64)
+        keep = run_id[starts] >= 0 if self.n else np.zeros(0, bool)
+        self.nr_start, self.nr_stop = starts[keep], stops[keep]
         self.fw_base = self.t_woff[self.fw_tile] + self.fw_row * self.t_cols[self.fw_tile]
         self.sparse_plastic = bool(any(
             self.t_learn[k] and not self.syn_mask[self.tile_slice(k)].all()
@@ -139,9 +148,10 @@ def compile_placement(pl: Placement) -> Compiled:
         n += s.size
     pop_of = np.zeros(n, i32)
     core_of = np.zeros(n, i32)
-    keep_i, keep_v = np.ones(n, f32), np.ones(n, f32)
-    theta, bias = np.ones(n, f32), np.zeros(n, f32)
-    reset_zero, refrac = np.zeros(n, np.uint8), np.zeros(n, i32)
+    kind = np.zeros(n, np.int8)
+    keep_i, keep_v, in_gain, cur_gain = np.ones(n, f32), np.ones(n, f32), np.ones(n, f32), np.ones(n, f32)
+    theta, bias, i_bias, v_reset = np.ones(n, f32), np.zeros(n, f32), np.zeros(n, f32), np.zeros(n, f32)
+    subtract, refrac = np.zeros(n, np.uint8), np.zeros(n, i32)
     is_src, gate, drop_p = np.zeros(n, np.uint8), np.full(n, -1, i64), np.zeros(n, f32)
     for k, name in enumerate(pop_names):
         pop, g = net.populations[name], gid[name]
@@ -151,10 +161,11 @@ def compile_placement(pl: Placement) -> Compiled:
         if pop.is_source:
             is_src[g] = 1
             continue
-        p = pop.params
-        keep_i[g], keep_v[g] = 1.0 - p.di, 1.0 - p.dv
-        theta[g], bias[g] = p.theta, p.bias
-        reset_zero[g], refrac[g] = p.reset == "zero", p.refractory
+        co = lower(pop.params, pop.size)
+        kind[g], keep_i[g], keep_v[g], in_gain[g], cur_gain[g] = co.kind, co.keep_i, co.keep_v, co.input_gain, \
+            co.current_gain
+        theta[g], bias[g], i_bias[g], v_reset[g] = co.theta, co.bias, co.i_bias, co.v_reset
+        subtract[g], refrac[g] = co.subtract, co.refractory
         if pop.gate is not None:
             gate[g] = gid[pop.gate]
     order = np.concatenate([gid[p] for p in pop_names])
@@ -179,9 +190,10 @@ def compile_placement(pl: Placement) -> Compiled:
         t_core[k], t_rows[k], t_cols[k] = t.core, t.rows, s.size
         t_col0[k], t_woff[k], t_row0[k], t_cbuf0[k] = slice_gid0[t.slice], woff, row0, cbuf0
         t_gain[k], t_learn[k] = proj.gain, proj.plastic is not None
-        blocks.append(proj.weights[t.row_start:t.row_stop, s.start:s.stop].ravel())
-        m = np.ones(t.rows * s.size, np.uint8) if proj.mask is None else \
-            proj.mask[t.row_start:t.row_stop, s.start:s.stop].ravel().astype(np.uint8)
+        pw, pm = proj.dense()
+        blocks.append(pw[t.row_start:t.row_stop, s.start:s.stop].ravel())
+        m = np.ones(t.rows * s.size, np.uint8) if pm is None else \
+            pm[t.row_start:t.row_stop, s.start:s.stop].ravel().astype(np.uint8)
         masks.append(m)
         woff += t.rows * s.size
         row0 += t.rows
@@ -195,8 +207,9 @@ def compile_placement(pl: Placement) -> Compiled:
         proj = net.projections[t.projection]
         s = pl.slices[t.slice]
         rows = np.arange(t.row_start, t.row_stop)
-        if proj.mask is not None:
-            rows = rows[proj.mask[t.row_start:t.row_stop, s.start:s.stop].any(axis=1)]
+        pm = proj.dense()[1]
+        if pm is not None:
+            rows = rows[pm[t.row_start:t.row_stop, s.start:s.stop].any(axis=1)]
         fk += gid[proj.pre][rows].tolist()
         ft += [k] * len(rows)
         fr += (rows - t.row_start).tolist()
@@ -263,8 +276,8 @@ def compile_placement(pl: Placement) -> Compiled:
     delays = [p.delay for p in net.projections.values()] or [1]
     probe_gid = np.asarray([gid[p.population][i] for p in net.probes for i in p.neurons], i64)
     return Compiled(
-        pl, n, gid, pop_names, pop_of, core_of, order, is_src, keep_i, keep_v, theta, bias, reset_zero,
-        refrac, gate, drop_p, src_gid, src_offset,
+        pl, n, gid, pop_names, pop_of, core_of, order, is_src, kind, keep_i, keep_v, in_gain, cur_gain, i_bias,
+        theta, bias, v_reset, subtract, refrac, gate, drop_p, src_gid, src_offset,
         t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn,
         [t.projection for t in tiles], weights, syn_mask,
         fw_ptr, fw_tile, fw_row, fw_delay, *tr, rowmap, ret_ptr, ret_dst, *lp, pk_ptr, pk_dst,

@@ -17,32 +17,43 @@ import numpy as np
 from numba import njit
 
 from ..crossbar.kernels import coincidence_write, quantize_read, rate_write
+from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def integrate(cur, v, iin, ref, keep_i, keep_v, bias):
-    """CUBA update of a contiguous neuron range (vectorised; refractory neurons hold v)."""
-    for g in range(cur.shape[0]):
-        c = cur[g] * keep_i[g] + iin[g]
-        iin[g] = 0.0
-        cur[g] = c
-        vv = v[g] * keep_v[g] + c + bias[g]
-        v[g] = vv if ref[g] == 0 else v[g]
+def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias):
+    """One tick of a contiguous range of neurons of one model kind (see neurocore.neurons.Coefficients):
+    i = keep_i i + in_gain x + i_bias (no memory for KIND_PLAIN), v = keep_v v + cur_gain i + bias;
+    refractory neurons hold v."""
+    if kind == KIND_PLAIN:
+        for g in range(cur.shape[0]):
+            c = in_gain[g] * iin[g] + i_bias[g]
+            iin[g] = 0.0
+            cur[g] = c
+            vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
+            v[g] = vv if ref[g] == 0 else v[g]
+    else:
+        for g in range(cur.shape[0]):
+            c = cur[g] * keep_i[g] + in_gain[g] * iin[g] + i_bias[g]
+            iin[g] = 0.0
+            cur[g] = c
+            vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
+            v[g] = vv if ref[g] == 0 else v[g]
 
 
 @njit(cache=True)
-def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, bias, scale, imax, vmax):
+def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, scale, imax, vmax):
     """The same update with v and i rounded to the fixed-point grid and saturated."""
     for g in range(cur.shape[0]):
-        c = cur[g] * keep_i[g] + iin[g]
+        c = cur[g] * keep_i[g] + in_gain[g] * iin[g] + i_bias[g]
         iin[g] = 0.0
         c = min(max(np.round(c * scale) / scale, -imax), imax)
         cur[g] = c
         if ref[g] == 0:
-            vv = v[g] * keep_v[g] + c + bias[g]
+            vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
 
 
@@ -82,7 +93,8 @@ def run_batch(
     # sample inputs
     ts, seed, sample_ids, src_p, src_profile, drop_on,
     # neurons
-    n, order, nr_start, nr_stop, keep_i, keep_v, theta, bias, reset_zero, refrac, gate, drop_p, pop_of, core_of,
+    n, order, nr_start, nr_stop, kind, keep_i, keep_v, in_gain, cur_gain, i_bias, theta, bias, v_reset, subtract,
+    refrac, gate, drop_p, pop_of, core_of,
     src_gid,
     # fixed point: scale (0 = float32), v and i saturation
     fx_scale, fx_vmax, fx_imax,
@@ -336,15 +348,16 @@ def run_batch(
                 hi = nr_stop[a]
                 if fixed:
                     integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
-                                    bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+                                    in_gain[lo:hi], cur_gain[lo:hi], i_bias[lo:hi], bias[lo:hi], fx_scale, fx_imax,
+                                    fx_vmax)
                 else:
-                    integrate(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
-                              bias[lo:hi])
+                    integrate(kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
+                              in_gain[lo:hi], cur_gain[lo:hi], i_bias[lo:hi], bias[lo:hi])
                 for g in range(lo, hi):
                     if ref[g] > 0:
                         ref[g] -= 1
                     elif v[g] >= theta[g]:
-                        v[g] = np.float32(0.0) if reset_zero[g] else v[g] - theta[g]
+                        v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
                         ref[g] = refrac[g]
                         if enabled[g] and (gate[g] < 0 or ever[gate[g]]):
                             fired[n_fired] = g

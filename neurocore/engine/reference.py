@@ -1,8 +1,10 @@
 """A plain numpy reference of the tick, on the unmapped netlist (dense matrices, no cores).
 
 For tests only: it defines what the compiled, mapped engine must reproduce spike for
-spike. Source spikes are given (the engine's draws are replayed), learning is the
-ideal-device pulse-coincidence write, dropout is off.
+spike. Every neuron model steps its own docstring equation (`step`, written from the model
+classes, not from the engine's lowered coefficients); convolutions, pooling and scale run
+as their unrolled dense matrices. Source spikes are given (the engine's draws are
+replayed), learning is the ideal-device pulse-coincidence write, dropout is off.
 """
 
 from __future__ import annotations
@@ -10,6 +12,36 @@ from __future__ import annotations
 import numpy as np
 
 from ..netlist import Netlist
+from ..neurons import IF, LI, LIF, CubaLI, CubaLIF, Integrator, NeuronModel
+
+f32 = np.float32
+
+
+def _p(model: NeuronModel, name: str, size: int) -> np.ndarray:
+    return np.broadcast_to(np.asarray(getattr(model, name), f32), (size,))
+
+
+def _keep(model: NeuronModel, name: str, size: int) -> np.ndarray:
+    """1 - decay, rounded once to float32 as the chip stores it."""
+    return np.broadcast_to((1.0 - np.asarray(getattr(model, name), np.float64)).astype(f32), (size,))
+
+
+def step(model: NeuronModel, v: np.ndarray, i: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(v, i) after one tick of input x, before threshold and reset (refractoriness aside)."""
+    n = len(v)
+    g = _p(model, "input_gain", n)
+    if isinstance(model, (CubaLIF, CubaLI)):
+        i = i * _keep(model, "di", n) + g * x + _p(model, "i_bias", n)
+        v = v * _keep(model, "dv", n) + _p(model, "current_gain", n) * i + _p(model, "bias", n)
+    elif isinstance(model, (LIF, LI)):
+        i = g * x
+        v = v * _keep(model, "dv", n) + i + _p(model, "bias", n)
+    elif isinstance(model, (IF, Integrator)):
+        i = g * x
+        v = v + i + _p(model, "bias", n)
+    else:
+        raise TypeError(f"no reference for {type(model).__name__}")
+    return v.astype(f32), i.astype(f32)
 
 
 def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, learn: bool = False,
@@ -26,7 +58,7 @@ def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, l
     cur = {p: np.zeros(pops[p].size, f32) for p in pops}
     ref = {p: np.zeros(pops[p].size, np.int64) for p in pops}
     ever = {p: np.zeros(pops[p].size, bool) for p in pops}
-    w = {n: pr.weights.copy() for n, pr in net.projections.items() if not pr.is_tied}
+    w = {n: pr.dense()[0].copy() for n, pr in net.projections.items() if not pr.is_tied}
     probe = probe or {}
     trace_v = {p: np.zeros((ticks, len(ix)), f32) for p, ix in probe.items()}
     trace_i = {p: np.zeros((ticks, len(ix)), f32) for p, ix in probe.items()}
@@ -61,17 +93,19 @@ def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, l
             if pop.is_source:
                 continue
             prm = pop.params
-            c = cur[p] * f32(1.0 - prm.di) + iin[p]
-            cur[p] = c
             hold = ref[p] > 0
-            v[p] = np.where(hold, v[p], v[p] * f32(1.0 - prm.dv) + c + f32(prm.bias)).astype(f32)
+            v_new, cur[p] = step(prm, v[p], cur[p], iin[p])
+            v[p] = np.where(hold, v[p], v_new).astype(f32)
             ref[p][hold] -= 1
-            fire = ~hold & (v[p] >= f32(prm.theta))
-            if prm.reset == "zero":
-                v[p][fire] = 0.0
+            if prm.spiking:
+                fire = ~hold & (v[p] >= _p(prm, "theta", pop.size))
+                if prm.reset == "zero":
+                    v[p][fire] = _p(prm, "v_reset", pop.size)[fire]
+                else:
+                    v[p][fire] -= _p(prm, "theta", pop.size)[fire]
+                ref[p][fire] = prm.refractory
             else:
-                v[p][fire] -= f32(prm.theta)
-            ref[p][fire] = prm.refractory
+                fire = np.zeros(pop.size, bool)
             if pop.gate is not None:
                 fire = fire & ever[pop.gate]
             spikes[p][t] = fire

@@ -313,7 +313,8 @@ class Engine:
             rweights[:] = c.weights
         n_rec, overflow = K.run_batch(
             ticks, self.seed, ids, src_p, src_prof, bool(dropout),
-            c.n, c.order, c.nr_start, c.nr_stop, c.keep_i, c.keep_v, c.theta, c.bias, c.reset_zero, c.refrac, c.gate,
+            c.n, c.order, c.nr_start, c.nr_stop, c.kind, c.keep_i, c.keep_v, c.in_gain, c.cur_gain, c.i_bias,
+            c.theta, c.bias, c.v_reset, c.subtract, c.refrac, c.gate,
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
             c.t_core, c.t_rows, c.t_cols, c.t_col0, c.t_woff, c.t_row0, c.t_cbuf0, c.t_gain, c.t_learn,
             c.weights, rweights, bool(defer_writes), c.syn_mask, self._qscale, self._qweights, c.sparse_plastic,
