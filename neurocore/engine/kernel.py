@@ -90,8 +90,9 @@ def add_row(dst, src, g):
 
 @njit(cache=True, nogil=True)  # lets a trace writer compress on the other core meanwhile
 def run_batch(
-    # sample inputs
-    ts, seed, sample_ids, src_p, src_profile, drop_on,
+    # sample inputs: Bernoulli sources (src_p, src_profile) or explicit spike events (explicit: the sources
+    # firing at tick t of sample b are ev_src[ev_ptr[b * ts + t]:ev_ptr[b * ts + t + 1]])
+    ts, seed, sample_ids, src_p, src_profile, drop_on, explicit, ev_ptr, ev_src,
     # neurons
     n, order, nr_start, nr_stop, kind, keep_i, keep_v, in_gain, cur_gain, i_bias, theta, bias, v_reset, subtract,
     refrac, gate, drop_p, pop_of, core_of,
@@ -338,11 +339,18 @@ def run_batch(
                 col_nd[k] = 0
             # -- 3. neuron update -----------------------------------------------------------
             n_fired = 0
-            draw_tick_some(key, t, n_src, live_p, live_prof, ts, live, n_live, hit)
-            for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
-                g = src_gid[live[i]]
-                fired[n_fired] = g
-                n_fired += hit[i] & enabled[g]
+            if explicit:
+                e0 = ev_ptr[b * ts + t]
+                for x in range(e0, ev_ptr[b * ts + t + 1]):
+                    g = src_gid[ev_src[x]]
+                    fired[n_fired] = g
+                    n_fired += enabled[g]
+            else:
+                draw_tick_some(key, t, n_src, live_p, live_prof, ts, live, n_live, hit)
+                for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
+                    g = src_gid[live[i]]
+                    fired[n_fired] = g
+                    n_fired += hit[i] & enabled[g]
             for a in range(nr_start.shape[0]):
                 lo = nr_start[a]
                 hi = nr_stop[a]

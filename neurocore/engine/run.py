@@ -42,6 +42,19 @@ class SourceDrive:
 
 
 @dataclass
+class SpikeDrive:
+    """Explicit input spikes: `spikes[pop]` is bool (samples, ticks, *shape of pop) (or (samples, ticks,
+    size)); spike at [b, t, j] means source neuron j of sample b fires at tick t. Missing sources stay
+    silent."""
+
+    spikes: dict[str, np.ndarray]
+
+    @property
+    def samples(self) -> int:
+        return next(iter(self.spikes.values())).shape[0] if self.spikes else 0
+
+
+@dataclass
 class Counters:
     """Hardware event counts accumulated over runs (always on)."""
 
@@ -261,7 +274,7 @@ class Engine:
         return self._counters.to_dict(self.c)
 
     # -- running -----------------------------------------------------------------------
-    def run(self, drive: SourceDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
+    def run(self, drive: SourceDrive | SpikeDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
             learn: str = "off", dropout: bool = False, noise_scale: float = 0.0, learn_start: int = 0,
             defer_writes: bool = False, readout: Iterable[str] = (), record: bool = False, probes: bool = False,
             traffic: str = "sum") -> RunResult:
@@ -280,7 +293,13 @@ class Engine:
             raise ConfigError(f"ticks = {ticks!r}: must be an integer >= 1")
         n_samples = drive.samples
         ids = np.arange(n_samples) if sample_ids is None else np.asarray(list(sample_ids), np.int64)
-        src_p, src_prof = self._source_arrays(drive, n_samples)
+        explicit = isinstance(drive, SpikeDrive)
+        if explicit:
+            ev_ptr, ev_src = self._spike_events(drive, n_samples, ticks)
+            src_p, src_prof = np.zeros((n_samples, len(c.src_gid)), np.float32), np.zeros(len(c.src_gid), np.int64)
+        else:
+            ev_ptr, ev_src = np.zeros(1, np.int64), np.zeros(0, np.int64)
+            src_p, src_prof = self._source_arrays(drive, n_samples)
         per_tick = traffic == "per_tick"
         if (self._counters is None or (per_tick and (not self._counters.per_tick
                                                       or self._counters.ticks_per_sample != ticks))):
@@ -312,7 +331,7 @@ class Engine:
             # refreshes the plastic tiles at the start of every sample
             rweights[:] = c.weights
         n_rec, overflow = K.run_batch(
-            ticks, self.seed, ids, src_p, src_prof, bool(dropout),
+            ticks, self.seed, ids, src_p, src_prof, bool(dropout), explicit, ev_ptr, ev_src,
             c.n, c.order, c.nr_start, c.nr_stop, c.kind, c.keep_i, c.keep_v, c.in_gain, c.cur_gain, c.i_bias,
             c.theta, c.bias, c.v_reset, c.subtract, c.refrac, c.gate,
             c.drop_p, c.pop_of, c.core_of, c.src_gid, *self._fx,
@@ -343,6 +362,30 @@ class Engine:
         delta = counters_dict(c, n_samples, n_samples * ticks, fresh.raw(), cnt.per_tick)
         return RunResult(c, counts, rec_buf[:n_rec].copy() if record else None, pv if probes else None,
                          pi if probes else None, delta)
+
+    def _spike_events(self, drive: SpikeDrive, n_samples: int, ticks: int) -> tuple[np.ndarray, np.ndarray]:
+        """The drive's spikes as events grouped by (sample, tick): (ptr, source index)."""
+        c = self.c
+        net = self.placement.netlist
+        keys, srcs = [], []
+        for pop, spikes in drive.spikes.items():
+            if pop not in c.src_offset:
+                raise ConfigError(f"spikes for '{pop}': not a spike-source population; sources: "
+                                  f"{', '.join(c.src_offset) or 'none'}")
+            p = net.populations[pop]
+            a = np.asarray(spikes)
+            if a.shape[:2] != (n_samples, ticks) or int(np.prod(a.shape[2:])) != p.size:
+                raise ConfigError(f"spikes for '{pop}' have shape {a.shape}; expected ({n_samples}, {ticks}, "
+                                  f"{', '.join(map(str, p.shape))}) (samples, ticks, neurons)")
+            b, t, j = np.nonzero(a.reshape(n_samples, ticks, p.size))
+            keys.append(b * ticks + t)
+            srcs.append(j + c.src_offset[pop])
+        key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
+        order = np.argsort(key, kind="stable")
+        ptr = np.zeros(n_samples * ticks + 1, np.int64)
+        np.add.at(ptr, key + 1, 1)
+        return np.cumsum(ptr), src[order].astype(np.int64)
 
     def _source_arrays(self, drive: SourceDrive, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
         c = self.c
