@@ -35,6 +35,12 @@ class CoreLimits:
     routing_entries: int = spec(doc="outgoing routing-table entries: (local neuron, destination core) pairs", lo=1)
     crossbars: int = spec(1, doc="crossbar arrays per core; each crossbar tile of a projection takes one", lo=1)
 
+    @property
+    def neuron_cap(self) -> int:
+        """Neurons one core can hold: its compartments, and no more than one crossbar has columns
+        (every neuron of a core is a column of each crossbar feeding it)."""
+        return min(self.neurons, self.crossbar_cols)
+
 
 @dataclass(frozen=True)
 class Precision:
@@ -107,6 +113,14 @@ class Chip:
         ax, ay = self.xy(a)
         bx, by = self.xy(b)
         return abs(ax - bx) + abs(ay - by)
+
+    def hop_matrix(self) -> "np.ndarray":
+        """(cores, cores) int64: router hops between every pair of cores."""
+        import numpy as np
+
+        x = np.arange(self.cores) % self.mesh.width
+        y = np.arange(self.cores) // self.mesh.width
+        return (np.abs(x[:, None] - x[None, :]) + np.abs(y[:, None] - y[None, :])).astype(np.int64)
 
     def with_overrides(self, **kw: Any) -> "Chip":
         """A copy with top-level fields replaced (e.g. mesh=Mesh(4, 4))."""

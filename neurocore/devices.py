@@ -19,6 +19,8 @@ from .config import spec
 from .errors import ConfigError
 
 DEVICE_MODELS = ("ideal", "linear_step", "soft_bounds")
+#: device model name -> the integer id the compiled kernels take (its index in DEVICE_MODELS)
+MODEL_IDS = {name: k for k, name in enumerate(DEVICE_MODELS)}
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class DeviceSpec:
     @property
     def model_id(self) -> int:
         """Integer id of `model` passed to the compiled kernels (its index in DEVICE_MODELS)."""
-        return DEVICE_MODELS.index(self.model)
+        return MODEL_IDS[self.model]
 
     @property
     def is_ideal(self) -> bool:

@@ -93,7 +93,9 @@ class Projection:
         """dense, tied, conv, pool or scale."""
         if self.is_tied:
             return "tied"
-        return {None: "dense", Conv2d: "conv", Pool2d: "pool", Scale: "scale"}[type(self.conn)]
+        if self.conn is None:
+            return "dense"
+        return {Conv2d: "conv", Pool2d: "pool", Scale: "scale"}[type(self.conn)]
 
     def dense(self) -> tuple[np.ndarray, np.ndarray | None]:
         """(weights, mask) as a (pre, post) matrix: the unrolled form of a convolution, pooling or

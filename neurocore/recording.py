@@ -34,7 +34,7 @@ class Recorder:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.populations = [p for p in net.populations if selection.wants_population(p)]
         self.writer = TraceWriter(path, meta, {p: net.populations[p].size for p in net.populations},
-                                  engine.c.n_cores, selection)
+                                  engine.placement.chip.cores, selection)
         self._probe_pop = [(p.population, n) for p in net.probes for n in p.neurons]
         self.path = Path(path)
 
@@ -59,22 +59,10 @@ class Recorder:
                 neurons = np.array([self._probe_pop[k][1] for k in cols])
                 w.add_probe(sample_id, pop, neurons, res.probe_v[b][:, cols], res.probe_i[b][:, cols])
         if self.selection.packets:
-            w.add_packets(sample_id, *self._packets(res, b))
+            w.add_packets(sample_id, *res.packets(b))
         if self.selection.traffic != "off":
             key = "traffic_per_tick" if self.per_tick else "traffic"
             w.add_traffic(sample_id, res.counters[key])
-
-    def _packets(self, res: RunResult, b: int) -> tuple[np.ndarray, ...]:
-        """AER packets of sample b: one per spike per destination core; address = source gid."""
-        c = self.engine.c
-        ev = res.events[res.events[:, 0] == b]
-        g = ev[:, 2]
-        n_dst = c.pk_ptr[g + 1] - c.pk_ptr[g]
-        rep = np.repeat(np.arange(len(g)), n_dst)
-        starts = np.repeat(c.pk_ptr[g], n_dst)
-        offs = np.arange(len(rep)) - np.repeat(np.cumsum(n_dst) - n_dst, n_dst)
-        dst = c.pk_dst[starts + offs]
-        return ev[rep, 1], c.core_of[g[rep]], dst, g[rep]
 
     def snapshot(self, label: str, projections: Iterable[str]) -> None:
         if self.selection.snapshots:

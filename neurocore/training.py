@@ -86,7 +86,6 @@ class Trainer:
         self.engine = Engine(place(net, self.chip, exp.mapping.strategy), seed=exp.seed)
         infer_net = build_ssnn(exp.net, ts, weights, train=False)
         self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
-        self._base_steps = (self.engine.dev.dw_up.copy(), self.engine.dev.dw_down.copy())
         self.epoch = 0
         self.position = 0
         self.results: list[dict] = []
@@ -112,8 +111,7 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------
     def state(self) -> dict:
-        return {"weights": self.engine.c.weights.copy(), "bias": self.engine.c.bias.copy(),
-                "epoch": self.epoch, "position": self.position,
+        return {**self.engine.state(), "epoch": self.epoch, "position": self.position,
                 "results": json.dumps(self.results), "correct": self._correct, "seen": self._seen,
                 "train_seconds": self._train_seconds}
 
@@ -135,12 +133,10 @@ class Trainer:
             raise NeurocoreError(f"{p}: no checkpoint to resume from")
         try:
             with np.load(p) as z:
-                w = z["weights"]
-                if w.shape != self.engine.c.weights.shape:
-                    raise NeurocoreError(f"{p}: checkpoint holds {w.size} weights, this experiment's chip "
-                                         f"mapping has {self.engine.c.weights.size}: not the same experiment")
-                self.engine.c.weights[:] = w
-                self.engine.c.bias[:] = z["bias"]
+                try:
+                    self.engine.load_state({"weights": z["weights"], "bias": z["bias"]})
+                except NeurocoreError as exc:
+                    raise NeurocoreError(f"{p}: {exc}") from None
                 self.epoch, self.position = int(z["epoch"]), int(z["position"])
                 self.results = json.loads(str(z["results"]))
                 self._correct, self._seen = int(z["correct"]), int(z["seen"])
@@ -159,13 +155,11 @@ class Trainer:
         target = net.target_activity * (1.0 - net.dropout_hidden)
         for pop in self._homeostatic:
             err = target - res.counts[pop].mean(axis=0)
-            g = self.engine.c.gid[pop]
-            self.engine.c.bias[g] += np.float32(net.homeostasis * net.theta / self.exp.train.ts) * err.astype(np.float32)
+            step = np.float32(net.homeostasis * net.theta / self.exp.train.ts) * err.astype(np.float32)
+            self.engine.set_bias(pop, self.engine.bias(pop) + step)
 
     def _set_epoch_steps(self, epoch: int) -> None:
-        f = np.float32(self.exp.train.lr_decay ** epoch)
-        self.engine.dev.dw_up[:] = self._base_steps[0] * f
-        self.engine.dev.dw_down[:] = self._base_steps[1] * f
+        self.engine.scale_steps(self.exp.train.lr_decay ** epoch)
 
     # -- training ----------------------------------------------------------------------
     def train_epoch(self, train: Dataset, progress: bool = True,
@@ -224,7 +218,7 @@ class Trainer:
         for wn in weight_names(self.exp.net):
             self.infer_engine.set_weights(wn, self.engine.weights(wn))
         for pop in hidden_names(self.exp.net):  # homeostatic biases travel with the weights
-            self.infer_engine.c.bias[self.infer_engine.c.gid[pop]] = self.engine.c.bias[self.engine.c.gid[pop]]
+            self.infer_engine.set_bias(pop, self.engine.bias(pop))
         self.infer_engine.reset_counters()
         correct = 0
         b = self.exp.train.eval_batch

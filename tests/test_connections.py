@@ -87,10 +87,14 @@ def test_mapped_conv_net_equals_reference(cv, seed: int) -> None:
     net = _conv_net(conv, shape)
     chip = make_chip(8, 8, neurons=16, axons=4000, rows=64, cols=16, crossbars=400, routing=10**6)
     drive = SourceDrive({"in": np.full((1, net.populations["in"].size), 0.3)})
-    mapped = engine_spikes(Engine(place(net, chip), seed=seed), drive, 25)
+    shared = place(net, chip)
+    assert {shared.tiles[k].kind for k in shared.tiles_of("conv")} == {"kernel"}
+    mapped = engine_spikes(Engine(shared, seed=seed), drive, 25)
+    unrolled = engine_spikes(Engine(place(net, chip, conv="unrolled"), seed=seed), drive, 25)
     ref = reference_run(net, {"in": mapped["in"]}, 25)["spikes"]
     for p in net.populations:
-        np.testing.assert_array_equal(mapped[p], ref[p], err_msg=f"population {p}")
+        np.testing.assert_array_equal(mapped[p], ref[p], err_msg=f"population {p}: shared kernels")
+        np.testing.assert_array_equal(unrolled[p], ref[p], err_msg=f"population {p}: unrolled")
 
 
 def test_shape_errors_name_the_projection_and_the_shapes() -> None:

@@ -88,7 +88,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path) -> None:
     assert (resumed.epoch, resumed.position) == (1, 150)
     resumed.train_epoch(train_set, progress=False)
     resumed.finish_epoch(test_set)
-    np.testing.assert_array_equal(resumed.engine.c.weights, full.engine.c.weights)
+    np.testing.assert_array_equal(resumed.engine.state()["weights"], full.engine.state()["weights"])
     assert resumed.results[-1]["test_acc"] == full.results[-1]["test_acc"]
     assert resumed.results[-1]["train_acc"] == full.results[-1]["train_acc"]
 

@@ -1,6 +1,7 @@
-"""The engine: a compiled, event-driven tick loop over a mapped netlist's flat arrays."""
+"""The engine: a compiled, event-driven tick loop over a mapped netlist's records."""
 
 from .compiled import Compiled, compile_placement
-from .run import Engine, RunResult, SourceDrive, SpikeDrive
+from .drive import SourceDrive, SpikeDrive
+from .run import Engine, RunOptions, RunResult
 
-__all__ = ["Compiled", "compile_placement", "Engine", "RunResult", "SourceDrive", "SpikeDrive"]
+__all__ = ["Compiled", "compile_placement", "Engine", "RunOptions", "RunResult", "SourceDrive", "SpikeDrive"]

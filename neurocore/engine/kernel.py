@@ -1,27 +1,283 @@
 """The compiled tick loop (numba). One call runs a batch of samples; Python is not entered per tick.
 
-Per tick, in order:
-1. deliver the packets due now: each forward arrival adds one crossbar row to its
-   tile's column neurons (a contiguous vector add, the event-driven hot path); each
-   transposed arrival adds one crossbar column to its rows' target neurons; each
-   learning arrival marks a column pulse;
-2. pulse-coincidence writes on plastic tiles (row pulse AND column pulse);
-3. update every neuron (CUBA integrate-and-fire), draw source spikes;
-4. emit: count, record, queue packets for their delivery tick.
-Counters are plain array increments in the same loop.
+Per tick, in order (each phase a function of the records it touches):
+1. `deliver`: the packets due now arrive. A forward arrival adds its crossbar (or kernel) rows
+   to the neurons of its columns (contiguous vector adds: the event-driven hot path); a
+   transposed arrival adds one crossbar column to its rows' neurons; a learning arrival marks
+   a column pulse.
+2. `write`: pulse-coincidence writes on plastic tiles (row pulse AND column pulse).
+3. `integrate`: every neuron's update, one dispatch per model kind; source spikes.
+4. `emit`: count, record, queue packets for their delivery tick.
+At the end of a sample, per-neuron and per-entry counts become the spike, packet and
+synaptic-event counters, and rate-based updates are written.
+Samples of an inference batch are independent: `run_batch_parallel` runs chunks of them on
+threads, each with state of its own.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from typing import NamedTuple
 
-from ..crossbar.kernels import coincidence_write, quantize_read, rate_write
+import numpy as np
+from numba import njit, prange
+
+from ..crossbar.kernels import coincidence_write, quantize_read, rate_write, read_column, read_row
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
+from .records import CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
+#: CounterArrays.scalar slots
+SYN, UPD, PKTS, HOPS, WRITES, ADC = 0, 1, 2, 3, 4, 5
 
+
+class State(NamedTuple):
+    """The working state of one thread: neurons, delay queues and learning buffers."""
+
+    v: np.ndarray
+    cur: np.ndarray
+    iin: np.ndarray
+    ref: np.ndarray
+    ever: np.ndarray
+    enabled: np.ndarray
+    fired: np.ndarray
+    spk_cnt: np.ndarray
+    arrivals: np.ndarray   # per forward entry, this sample
+    fq: np.ndarray         # delay rings of forward, transposed and learning entries
+    fq_n: np.ndarray
+    tq: np.ndarray
+    tq_n: np.ndarray
+    lq: np.ndarray
+    lq_n: np.ndarray
+    row_list: np.ndarray   # rows pulsed this tick, per tile
+    row_n: np.ndarray
+    col_list: np.ndarray   # columns pulsed up, then down, this tick
+    col_nu: np.ndarray
+    col_nd: np.ndarray
+    row_cnt: np.ndarray    # per-sample pulse counts (rate modes)
+    col_up: np.ndarray
+    col_dn: np.ndarray
+    acc: np.ndarray        # column sums of a tick per read slot (non-exact reads)
+    touched: np.ndarray
+    rd_mark: np.ndarray    # 1 + the last tick a read slot was read / a tile read transposed
+    crd_mark: np.ndarray
+    racc: np.ndarray
+    hit: np.ndarray
+    live: np.ndarray
+    live_p: np.ndarray
+    live_prof: np.ndarray
+
+
+@njit(cache=True)
+def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
+    """Zeroed working state sized for these records."""
+    n = nr.kind.shape[0]
+    n_tiles = tl.core.shape[0]
+    n_rowbuf = max(tl.rows.sum(), 1)
+    n_colbuf = max(tl.cols.sum(), 1)
+    md = rt.max_delay
+    n_src = max(nr.src_gid.shape[0], 1)
+    n_slots = rt.slot_tile.shape[0]
+    acc_n = 1
+    for sl in range(n_slots):
+        acc_n += tl.cols[rt.slot_tile[sl]]
+    n_fw = max(rt.fw_tile.shape[0], 1)
+    n_tr = max(rt.tr_tile.shape[0], 1)
+    n_lp = max(rt.lp_tile.shape[0], 1)
+    n_sl = max(n_slots, 1)
+    n_t1 = max(n_tiles, 1)
+    max_rows = 1
+    for k in range(n_tiles):
+        max_rows = max(max_rows, tl.rows[k])
+    z32, z64 = np.float32, np.int64
+    return State(
+        np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, np.int32),
+        np.zeros(n, np.uint8), np.ones(n, np.uint8), np.zeros(max(n, 1), z64), np.zeros(n, z64),
+        np.zeros(n_fw, z64),
+        np.zeros((md, n_fw), z64), np.zeros(md, z64),
+        np.zeros((md, n_tr), z64), np.zeros(md, z64),
+        np.zeros((md, n_lp), z64), np.zeros(md, z64),
+        np.zeros(n_rowbuf, z64), np.zeros(n_tiles, z64),
+        np.zeros(2 * n_colbuf, z64), np.zeros(n_tiles, z64), np.zeros(n_tiles, z64),
+        np.zeros(n_rowbuf, z64), np.zeros(n_colbuf, z64), np.zeros(n_colbuf, z64),
+        np.zeros(acc_n, z32), np.zeros(n_sl, np.uint8),
+        np.zeros(n_sl, z64), np.zeros(n_t1, z64),
+        np.zeros(max_rows, z32),
+        np.zeros(n_src, np.uint8), np.zeros(n_src, z64), np.zeros(n_src, z32),
+        np.zeros(n_src, z64))
+
+
+@njit(cache=True)
+def sample_seed(seed: int, sample_id: int) -> int:
+    """A 31-bit RNG seed for one sample from the run seed and the sample's global id (SplitMix64),
+    so a sample's draws do not depend on how samples are batched."""
+    x = np.uint64(sample_id) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return np.int64(x & np.uint64(0x7FFFFFFF))
+
+
+# -- 1. deliver ------------------------------------------------------------------------------
+
+@njit(cache=True)
+def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays):
+    """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons."""
+    t1 = t + 1
+    for q in range(st.fq_n[slot]):
+        e = st.fq[slot, q]
+        k = rt.fw_tile[e]
+        st.arrivals[e] += 1
+        g = tl.gain[k]
+        qs = tl.qscale[k]
+        for s in range(rt.seg_ptr[e], rt.seg_ptr[e + 1]):
+            n = rt.seg_n[s]
+            wo = rt.seg_w[s]
+            sl = rt.seg_slot[s]
+            if rd.exact:
+                d = rt.seg_dst[s]
+                if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
+                    read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
+                else:
+                    read_row(st.iin[d:d + n], rw[wo:wo + n], g)
+            else:
+                a0 = rt.slot_buf0[sl] + rt.seg_col[s]
+                if qs > 0.0:
+                    read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
+                else:
+                    read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+                st.touched[sl] = 1
+            if st.rd_mark[sl] != t1:  # the slot's first driven row this tick: one row-parallel read
+                st.rd_mark[sl] = t1
+                ctr.slot_rd[sl] += 1
+                if ctr.per_tick:
+                    ctr.tile_rd_t[t, k] += 1
+            if ctr.per_tick:
+                ctr.core_syn_t[t, tl.core[k]] += n
+        if learning and tl.learn[k]:
+            r = rt.fw_row[e]
+            st.row_list[tl.row0[k] + st.row_n[k]] = r
+            st.row_n[k] += 1
+            st.row_cnt[tl.row0[k] + r] += 1
+    st.fq_n[slot] = 0
+
+
+@njit(cache=True)
+def finish_reads(st: State, tl: Tiles, rt: Routes, rd: Reads, ctr: CounterArrays):
+    """Non-exact reads: each slot read this tick goes through noise and the ADC, then to its neurons."""
+    for sl in range(rt.slot_tile.shape[0]):
+        if st.touched[sl]:
+            k = rt.slot_tile[sl]
+            a0 = rt.slot_buf0[sl]
+            nc = tl.cols[k]
+            quantize_read(st.acc[a0:a0 + nc], rd.noise_std, rd.adc_bits, rd.out_bound, rd.w_nominal)
+            d = rt.slot_dst[sl]
+            g = tl.gain[k]
+            for c in range(nc):
+                st.iin[d + c] += g * st.acc[a0 + c]
+                st.acc[a0 + c] = 0.0
+            ctr.scalar[ADC] += nc
+            st.touched[sl] = 0
+
+
+@njit(cache=True)
+def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays):
+    """Transposed arrivals: one crossbar column read into its rows' neurons, a graded packet back."""
+    t1 = t + 1
+    for q in range(st.tq_n[slot]):
+        e = st.tq[slot, q]
+        k = rt.tr_tile[e]
+        nr = tl.rows[k]
+        nc = tl.cols[k]
+        base = tl.woff[k] + rt.tr_col[e]
+        rm = rt.tr_rmoff[e]
+        s = rt.tr_sign[e]
+        qs = tl.qscale[k]
+        rows_to = rt.rowmap[rm:rm + nr]
+        if rd.exact:
+            if qs > 0.0:
+                read_column(st.iin, rows_to, qw, base, nc, nr, s * qs)
+            else:
+                read_column(st.iin, rows_to, rw, base, nc, nr, s)
+        else:
+            for r in range(nr):
+                st.racc[r] = rw[base + r * nc] if qs == 0.0 else qs * qw[base + r * nc]
+            quantize_read(st.racc[:nr], rd.noise_std, rd.adc_bits, rd.out_bound, rd.w_nominal)
+            for r in range(nr):
+                st.iin[rows_to[r]] += s * st.racc[r]
+            ctr.scalar[ADC] += nr
+        ctr.scalar[SYN] += nr
+        ctr.core_syn[tl.core[k]] += nr
+        if st.crd_mark[k] != t1:  # the tile's first driven column this tick: one transposed read
+            st.crd_mark[k] = t1
+            ctr.tile_crd[k] += 1
+            if ctr.per_tick:
+                ctr.tile_crd_t[t, k] += 1
+        if ctr.per_tick:
+            ctr.core_syn_t[t, tl.core[k]] += nr
+        src = tl.core[k]
+        ri = rt.tr_ret[e]
+        for x in range(rt.ret_ptr[ri], rt.ret_ptr[ri + 1]):
+            dst = rt.ret_dst[x]
+            ctr.scalar[PKTS] += 1
+            ctr.scalar[HOPS] += rt.hops[src, dst]
+            ctr.traffic[src, dst] += 1
+            if ctr.per_tick:
+                ctr.traffic_t[t, src, dst] += 1
+    st.tq_n[slot] = 0
+
+
+@njit(cache=True)
+def deliver_pulses(st: State, tl: Tiles, rt: Routes, slot, learning):
+    """Learning arrivals: column pulses up or down on plastic tiles (dropped while writes are off)."""
+    if learning:
+        for q in range(st.lq_n[slot]):
+            e = st.lq[slot, q]
+            k = rt.lp_tile[e]
+            col = rt.lp_col[e]
+            if rt.lp_up[e]:
+                st.col_list[2 * tl.cbuf0[k] + st.col_nu[k]] = col
+                st.col_nu[k] += 1
+                st.col_up[tl.cbuf0[k] + col] += 1
+            else:
+                st.col_list[2 * tl.cbuf0[k] + tl.cols[k] + st.col_nd[k]] = col
+                st.col_nd[k] += 1
+                st.col_dn[tl.cbuf0[k] + col] += 1
+    st.lq_n[slot] = 0
+
+
+# -- 2. write --------------------------------------------------------------------------------
+
+@njit(cache=True)
+def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays):
+    """Each tick, a row pulse meeting a column pulse is one device pulse; a tile's pulses of a tick
+    are one parallel write cycle."""
+    for k in range(tl.core.shape[0]):
+        if mode == LEARN_COINCIDENCE and st.row_n[k] > 0 and st.col_nu[k] + st.col_nd[k] > 0:
+            u0 = 2 * tl.cbuf0[k]
+            d0 = u0 + tl.cols[k]
+            r0 = tl.row0[k]
+            wk = tl.woff[k]
+            shape = (tl.rows[k], tl.cols[k])
+            we = wk + tl.rows[k] * tl.cols[k]
+            n_w = coincidence_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
+                                    dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
+                                    dv.w_min[wk:we].reshape(shape), st.row_list[r0:r0 + st.row_n[k]],
+                                    st.col_list[u0:u0 + st.col_nu[k]], st.col_list[d0:d0 + st.col_nd[k]],
+                                    dv.model, dv.gamma_up, dv.gamma_down, dv.c2c_std)
+            ctr.scalar[WRITES] += n_w
+            ctr.tile_wr[k] += n_w
+            if n_w > 0:
+                ctr.tile_wc[k] += 1
+                if ctr.per_tick:
+                    ctr.tile_wr_t[t, k] += n_w
+                    ctr.tile_wc_t[t, k] += 1
+        st.row_n[k] = 0
+        st.col_nu[k] = 0
+        st.col_nd[k] = 0
+
+
+# -- 3. integrate ----------------------------------------------------------------------------
 
 @njit(cache=True)
 def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias):
@@ -58,15 +314,52 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
 
 
 @njit(cache=True)
-def sample_seed(seed: int, sample_id: int) -> int:
-    """A 31-bit RNG seed for one sample from the run seed and the sample's global id (SplitMix64),
-    so a sample's draws do not depend on how samples are batched."""
-    x = np.uint64(sample_id) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    x = x ^ (x >> np.uint64(31))
-    return np.int64(x & np.uint64(0x7FFFFFFF))
+def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
+    """This tick's source spikes into st.fired (dropped sources stay silent); returns their count."""
+    n_fired = 0
+    if inp.explicit:
+        e0 = inp.ev_ptr[b * inp.ticks + t]
+        for x in range(e0, inp.ev_ptr[b * inp.ticks + t + 1]):
+            g = nr.src_gid[inp.ev_src[x]]
+            st.fired[n_fired] = g
+            n_fired += st.enabled[g]
+    else:
+        draw_tick_some(key, t, nr.src_gid.shape[0], st.live_p, st.live_prof, inp.ticks, st.live, n_live, st.hit)
+        for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
+            g = nr.src_gid[st.live[i]]
+            st.fired[n_fired] = g
+            n_fired += st.hit[i] & st.enabled[g]
+    return n_fired
 
+
+@njit(cache=True)
+def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
+    """Integrate every neuron and append the ones that spike to st.fired; returns the new count."""
+    fx_scale, fx_vmax, fx_imax = fx
+    for a in range(nr.run_start.shape[0]):
+        lo = nr.run_start[a]
+        hi = nr.run_stop[a]
+        if fx_scale > 0.0:
+            integrate_fixed(st.cur[lo:hi], st.v[lo:hi], st.iin[lo:hi], st.ref[lo:hi], nr.keep_i[lo:hi],
+                            nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
+                            nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+        else:
+            integrate(nr.kind[lo], st.cur[lo:hi], st.v[lo:hi], st.iin[lo:hi], st.ref[lo:hi], nr.keep_i[lo:hi],
+                      nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
+        for g in range(lo, hi):
+            if st.ref[g] > 0:
+                st.ref[g] -= 1
+            elif st.v[g] >= nr.theta[g]:
+                st.v[g] = st.v[g] - nr.theta[g] if nr.subtract[g] else nr.v_reset[g]
+                st.ref[g] = nr.refrac[g]
+                gate = nr.gate[g]
+                if st.enabled[g] and (gate < 0 or st.ever[gate]):
+                    st.fired[n_fired] = g
+                    n_fired += 1
+    return n_fired
+
+
+# -- 4. emit ---------------------------------------------------------------------------------
 
 @njit(cache=True, inline="always")
 def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
@@ -79,369 +372,183 @@ def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
         queue_n[s2] += 1
 
 
-@njit(cache=True, inline="always")
-def add_row(dst, src, g):
-    """dst += g * src: one crossbar row read into its columns' neurons. As a function of two
-    slices it compiles to a vectorised loop (LLVM cannot prove non-aliasing of a single array's
-    offsets otherwise: 10x slower)."""
-    for c in range(dst.shape[0]):
-        dst[c] += g * src[c]
+@njit(cache=True)
+def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b, t, slot, n_fired, n_rec,
+         rec_off) -> int:
+    """Count, record and queue the packets of this tick's spikes; returns the records written."""
+    cap = out.rec_buf.shape[0]
+    for f in range(n_fired):
+        g = st.fired[f]
+        st.spk_cnt[g] += 1  # per-neuron counts: the per-spike counters are summed at the sample's end
+        if out.record:
+            if rec_off + n_rec >= cap:
+                raise RuntimeError("spike recording buffer overflowed")
+            r = rec_off + n_rec
+            out.rec_buf[r, 0] = b
+            out.rec_buf[r, 1] = t
+            out.rec_buf[r, 2] = g
+            n_rec += 1
+        if ctr.per_tick:
+            src = nr.core_of[g]
+            ctr.core_spk_t[t, src] += 1
+            for x in range(rt.pk_ptr[g], rt.pk_ptr[g + 1]):
+                ctr.traffic_t[t, src, rt.pk_dst[x]] += 1
+        enqueue(rt.fw_ptr, rt.fw_delay, st.fq, st.fq_n, g, slot, rt.max_delay)
+        enqueue(rt.tr_ptr, rt.tr_delay, st.tq, st.tq_n, g, slot, rt.max_delay)
+        enqueue(rt.lp_ptr, rt.lp_delay, st.lq, st.lq_n, g, slot, rt.max_delay)
+    for f in range(n_fired):
+        st.ever[st.fired[f]] = 1
+    return n_rec
 
 
-@njit(cache=True, nogil=True)  # lets a trace writer compress on the other core meanwhile
-def run_batch(
-    # sample inputs: Bernoulli sources (src_p, src_profile) or explicit spike events (explicit: the sources
-    # firing at tick t of sample b are ev_src[ev_ptr[b * ts + t]:ev_ptr[b * ts + t + 1]])
-    ts, seed, sample_ids, src_p, src_profile, drop_on, explicit, ev_ptr, ev_src,
-    # neurons
-    n, order, nr_start, nr_stop, kind, keep_i, keep_v, in_gain, cur_gain, i_bias, theta, bias, v_reset, subtract,
-    refrac, gate, drop_p, pop_of, core_of,
-    src_gid,
-    # fixed point: scale (0 = float32), v and i saturation
-    fx_scale, fx_vmax, fx_imax,
-    # tiles
-    t_core, t_rows, t_cols, t_col0, t_woff, t_row0, t_cbuf0, t_gain, t_learn, weights, rweights, defer,
-    syn_mask, t_qscale, qweights, has_sparse_plastic,
-    # forward, transposed, learning entries
-    fw_ptr, fw_tile, fw_row, fw_base, fw_delay,
-    tr_ptr, tr_tile, tr_col, tr_sign, tr_rmoff, tr_delay, tr_ret, rowmap, ret_ptr, ret_dst,
-    lp_ptr, lp_tile, lp_col, lp_up, lp_delay,
-    pk_ptr, pk_dst, hops, max_delay,
-    # devices and reads
-    learn_mode, learn_t0, dev_up, dev_down, dev_max, dev_min, dev_model, gamma_up, gamma_down, c2c_std, noise_scale,
-    read_exact, read_noise, adc_bits, out_bound, w_nominal,
-    # outputs
-    read_idx, out_counts, rec_spikes, rec_buf, probe_gid, probe_v, probe_i,
-    c_scalar, c_pop_spikes, c_core_syn, c_core_spk, c_tile_wr, c_traffic,
-    per_tick, c_traffic_t, c_core_syn_t,
-    c_tile_rd, c_tile_crd, c_tile_wc, c_core_spk_t, c_tile_rd_t, c_tile_crd_t, c_tile_wr_t, c_tile_wc_t,
-):
-    n_samples = sample_ids.shape[0]
-    n_tiles = t_core.shape[0]
-    v = np.zeros(n, np.float32)
-    cur = np.zeros(n, np.float32)
-    iin = np.zeros(n, np.float32)
-    ref = np.zeros(n, np.int32)
-    ever = np.zeros(n, np.uint8)
-    enabled = np.ones(n, np.uint8)
-    fired = np.zeros(n, np.int64)
-    spk_cnt = np.zeros(n, np.int64)
-    n_fw = fw_tile.shape[0]
-    n_tr = tr_tile.shape[0]
-    n_lp = lp_tile.shape[0]
-    fq = np.zeros((max_delay, max(n_fw, 1)), np.int64)
-    fq_n = np.zeros(max_delay, np.int64)
-    tq = np.zeros((max_delay, max(n_tr, 1)), np.int64)
-    tq_n = np.zeros(max_delay, np.int64)
-    lq = np.zeros((max_delay, max(n_lp, 1)), np.int64)
-    lq_n = np.zeros(max_delay, np.int64)
-    n_rowbuf = 0
-    n_colbuf = 0
-    for k in range(n_tiles):
-        n_rowbuf += t_rows[k]
-        n_colbuf += t_cols[k]
-    row_list = np.zeros(max(n_rowbuf, 1), np.int64)  # rows pulsed this tick, per tile
-    row_n = np.zeros(n_tiles, np.int64)
-    col_list = np.zeros(max(2 * n_colbuf, 1), np.int64)  # columns pulsed up, then down, this tick
-    col_nu = np.zeros(n_tiles, np.int64)
-    col_nd = np.zeros(n_tiles, np.int64)
-    row_cnt = np.zeros(max(n_rowbuf, 1), np.int64)  # per-sample row pulse counts (rate modes)
-    col_up = np.zeros(max(n_colbuf, 1), np.int64)
-    col_dn = np.zeros(max(n_colbuf, 1), np.int64)
-    acc = np.zeros(max(n_colbuf, 1), np.float32)  # column sums of a tick (non-exact reads)
-    touched = np.zeros(n_tiles, np.uint8)
-    rd_mark = np.zeros(n_tiles, np.int64)  # 1 + the last tick tile k was read forward / transposed
-    crd_mark = np.zeros(n_tiles, np.int64)
-    max_rows = 1
-    for k in range(n_tiles):
-        if t_rows[k] > max_rows:
-            max_rows = t_rows[k]
-    racc = np.zeros(max_rows, np.float32)
-    n_probe = probe_gid.shape[0]
-    n_src = src_gid.shape[0]
-    hit = np.zeros(max(n_src, 1), np.uint8)
-    live = np.zeros(max(n_src, 1), np.int64)
-    live_p = np.zeros(max(n_src, 1), src_p.dtype)
-    live_prof = np.zeros(max(n_src, 1), np.int64)
+# -- end of sample ---------------------------------------------------------------------------
+
+@njit(cache=True)
+def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, ctr: CounterArrays, b):
+    """Spike, packet, traffic and synaptic-event counters from this sample's per-neuron and
+    per-entry counts (cheaper than counting per spike)."""
+    for g in range(st.spk_cnt.shape[0]):
+        k = st.spk_cnt[g]
+        if k == 0:
+            continue
+        st.spk_cnt[g] = 0
+        ctr.pop_spikes[nr.pop_of[g]] += k
+        src = nr.core_of[g]
+        ctr.core_spk[src] += k
+        if out.read_idx[g] >= 0:
+            out.out_counts[b, out.read_idx[g]] += k
+        for x in range(rt.pk_ptr[g], rt.pk_ptr[g + 1]):
+            dst = rt.pk_dst[x]
+            ctr.scalar[PKTS] += k
+            ctr.scalar[HOPS] += k * rt.hops[src, dst]
+            ctr.traffic[src, dst] += k
+    for e in range(rt.fw_tile.shape[0]):
+        a = st.arrivals[e]
+        if a:
+            st.arrivals[e] = 0
+            syn = a * rt.fw_syn[e]
+            ctr.scalar[SYN] += syn
+            ctr.core_syn[tl.core[rt.fw_tile[e]]] += syn
+
+
+@njit(cache=True)
+def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks, ctr: CounterArrays):
+    """Rate-based updates of a sample (Eq. 9, optionally with the noise of a stochastic product)."""
+    ns = lr.noise_scale if lr.mode == LEARN_RATE_NOISE else 0.0
+    for k in range(tl.core.shape[0]):
+        if not tl.learn[k]:
+            continue
+        wk = tl.woff[k]
+        shape = (tl.rows[k], tl.cols[k])
+        we = wk + tl.rows[k] * tl.cols[k]
+        r0 = tl.row0[k]
+        c0 = tl.cbuf0[k]
+        total, peak = rate_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
+                                 dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
+                                 dv.w_min[wk:we].reshape(shape), st.row_cnt[r0:r0 + tl.rows[k]],
+                                 st.col_up[c0:c0 + tl.cols[k]], st.col_dn[c0:c0 + tl.cols[k]], ticks, ns, ticks,
+                                 dv.model, dv.gamma_up, dv.gamma_down, dv.c2c_std)
+        ctr.scalar[WRITES] += np.int64(np.round(total))
+        ctr.tile_wr[k] += np.int64(np.round(total))
+        ctr.tile_wc[k] += np.int64(np.ceil(peak))  # a pulse train as long as the largest update
+
+
+# -- the sample loop -------------------------------------------------------------------------
+
+@njit(cache=True)
+def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr: Learning, b) -> int:
+    """Reset the state for sample b, draw its dropout mask and list its live sources; returns their count."""
+    np.random.seed(sample_seed(inp.seed, inp.sample_ids[b]))
+    st.v[:] = 0.0
+    st.cur[:] = 0.0
+    st.iin[:] = 0.0
+    st.ref[:] = 0
+    st.ever[:] = 0
+    st.fq_n[:] = 0
+    st.tq_n[:] = 0
+    st.lq_n[:] = 0
+    st.row_cnt[:] = 0
+    st.rd_mark[:] = 0
+    st.crd_mark[:] = 0
+    st.col_up[:] = 0
+    st.col_dn[:] = 0
+    if lr.defer:  # neurons read the crossbars as they were when the sample began
+        for k in range(tl.core.shape[0]):
+            if tl.learn[k]:
+                wk = tl.woff[k]
+                we = wk + tl.rows[k] * tl.cols[k]
+                rw[wk:we] = weights[wk:we]
+    for j in range(nr.order.shape[0]):
+        g = nr.order[j]
+        st.enabled[g] = 1
+        if inp.dropout and nr.drop_p[g] > 0.0:
+            if np.random.random() < nr.drop_p[g]:
+                st.enabled[g] = 0
+    p_b = inp.src_p[b]
+    n_live = 0  # sources that can fire in this sample
+    for j in range(nr.src_gid.shape[0]):
+        if p_b[j] > 0.0:
+            st.live[n_live] = j
+            st.live_p[n_live] = p_b[j]
+            st.live_prof[n_live] = inp.src_profile[j]
+            n_live += 1
+    return n_live
+
+
+@njit(cache=True)
+def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: Reads, lr: Learning,
+                inp: Inputs, out: Outputs, ctr: CounterArrays, weights, rw, qw, syn_mask, fx, b0, b1,
+                rec_off) -> int:
+    """Samples b0..b1-1, one after another; returns the spike records written from rec_off on."""
     n_rec = 0
-    syn = np.int64(0)
-    upd = np.int64(0)
-    pkts = np.int64(0)
-    hop_sum = np.int64(0)
-    writes = np.int64(0)
-    adc = np.int64(0)
-    overflow = 0
-    fixed = fx_scale > 0.0
-    for b in range(n_samples):
-        np.random.seed(sample_seed(seed, sample_ids[b]))
-        v[:] = 0.0
-        cur[:] = 0.0
-        iin[:] = 0.0
-        ref[:] = 0
-        ever[:] = 0
-        fq_n[:] = 0
-        tq_n[:] = 0
-        lq_n[:] = 0
-        row_cnt[:] = 0
-        rd_mark[:] = 0
-        crd_mark[:] = 0
-        col_up[:] = 0
-        col_dn[:] = 0
-        if defer:  # neurons read the crossbars as they were when the sample began
-            for k in range(n_tiles):
-                if t_learn[k]:
-                    wk = t_woff[k]
-                    we = wk + t_rows[k] * t_cols[k]
-                    rweights[wk:we] = weights[wk:we]
-        for j in range(n):
-            g = order[j]
-            enabled[g] = 1
-            if drop_on and drop_p[g] > 0.0:
-                if np.random.random() < drop_p[g]:
-                    enabled[g] = 0
+    n_upd = np.int64(nr.kind.shape[0] - nr.src_gid.shape[0])
+    n_probe = out.probe_gid.shape[0]
+    for b in range(b0, b1):
+        n_live = start_sample(st, nr, tl, inp, weights, rw, lr, b)
         key = new_key()
-        p_b = src_p[b]
-        n_live = 0  # sources that can fire in this sample
-        for j in range(n_src):
-            if p_b[j] > 0.0:
-                live[n_live] = j
-                live_p[n_live] = p_b[j]
-                live_prof[n_live] = src_profile[j]
-                n_live += 1
-        for t in range(ts):
-            slot = t % max_delay
-            # -- 1. deliveries -----------------------------------------------------------
-            for q in range(fq_n[slot]):
-                e = fq[slot, q]
-                k = fw_tile[e]
-                nc = t_cols[k]
-                base = fw_base[e]
-                qs = t_qscale[k]
-                if read_exact:
-                    c0 = t_col0[k]
-                    if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
-                        add_row(iin[c0:c0 + nc], qweights[base:base + nc], t_gain[k] * qs)
-                    else:
-                        add_row(iin[c0:c0 + nc], rweights[base:base + nc], t_gain[k])
-                else:
-                    a0 = t_cbuf0[k]
-                    if qs > 0.0:
-                        add_row(acc[a0:a0 + nc], qweights[base:base + nc], qs)
-                    else:
-                        add_row(acc[a0:a0 + nc], rweights[base:base + nc], np.float32(1.0))
-                    touched[k] = 1
-                syn += nc
-                c_core_syn[t_core[k]] += nc
-                if rd_mark[k] != t + 1:  # the tile's first driven row this tick: one row-parallel read
-                    rd_mark[k] = t + 1
-                    c_tile_rd[k] += 1
-                    if per_tick:
-                        c_tile_rd_t[t, k] += 1
-                if per_tick:
-                    c_core_syn_t[t, t_core[k]] += nc
-                if t_learn[k] and t >= learn_t0:
-                    r = fw_row[e]
-                    row_list[t_row0[k] + row_n[k]] = r
-                    row_n[k] += 1
-                    row_cnt[t_row0[k] + r] += 1
-            fq_n[slot] = 0
-            if not read_exact:
-                for k in range(n_tiles):
-                    if touched[k]:
-                        a0 = t_cbuf0[k]
-                        nc = t_cols[k]
-                        quantize_read(acc[a0:a0 + nc], read_noise, adc_bits, out_bound, w_nominal)
-                        c0 = t_col0[k]
-                        for c in range(nc):
-                            iin[c0 + c] += t_gain[k] * acc[a0 + c]
-                            acc[a0 + c] = 0.0
-                        adc += nc
-                        touched[k] = 0
-            for q in range(tq_n[slot]):
-                e = tq[slot, q]
-                k = tr_tile[e]
-                col = tr_col[e]
-                nr = t_rows[k]
-                nc = t_cols[k]
-                base = t_woff[k] + col
-                rm = tr_rmoff[e]
-                s = tr_sign[e]
-                qs = t_qscale[k]
-                if read_exact:
-                    if qs > 0.0:
-                        for r in range(nr):
-                            iin[rowmap[rm + r]] += (s * qs) * qweights[base + r * nc]
-                    else:
-                        for r in range(nr):
-                            iin[rowmap[rm + r]] += s * rweights[base + r * nc]
-                else:
-                    for r in range(nr):
-                        racc[r] = rweights[base + r * nc] if qs == 0.0 else qs * qweights[base + r * nc]
-                    quantize_read(racc[:nr], read_noise, adc_bits, out_bound, w_nominal)
-                    for r in range(nr):
-                        iin[rowmap[rm + r]] += s * racc[r]
-                    adc += nr
-                syn += nr
-                c_core_syn[t_core[k]] += nr
-                if crd_mark[k] != t + 1:  # the tile's first driven column this tick: one transposed read
-                    crd_mark[k] = t + 1
-                    c_tile_crd[k] += 1
-                    if per_tick:
-                        c_tile_crd_t[t, k] += 1
-                if per_tick:
-                    c_core_syn_t[t, t_core[k]] += nr
-                src = t_core[k]
-                ri = tr_ret[e]
-                for x in range(ret_ptr[ri], ret_ptr[ri + 1]):
-                    dst = ret_dst[x]
-                    pkts += 1
-                    hop_sum += hops[src, dst]
-                    c_traffic[src, dst] += 1
-                    if per_tick:
-                        c_traffic_t[t, src, dst] += 1
-            tq_n[slot] = 0
-            for q in range(lq_n[slot] if t >= learn_t0 else 0):
-                e = lq[slot, q]
-                k = lp_tile[e]
-                col = lp_col[e]
-                if lp_up[e]:
-                    col_list[2 * t_cbuf0[k] + col_nu[k]] = col
-                    col_nu[k] += 1
-                    col_up[t_cbuf0[k] + col] += 1
-                else:
-                    col_list[2 * t_cbuf0[k] + t_cols[k] + col_nd[k]] = col
-                    col_nd[k] += 1
-                    col_dn[t_cbuf0[k] + col] += 1
-            lq_n[slot] = 0
-            # -- 2. pulse-coincidence writes ----------------------------------------------
-            for k in range(n_tiles):
-                if learn_mode == LEARN_COINCIDENCE and row_n[k] > 0 and col_nu[k] + col_nd[k] > 0:
-                    u0 = 2 * t_cbuf0[k]
-                    d0 = u0 + t_cols[k]
-                    r0 = t_row0[k]
-                    wk = t_woff[k]
-                    shape = (t_rows[k], t_cols[k])
-                    we = wk + t_rows[k] * t_cols[k]
-                    n_w = coincidence_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
-                                            dev_down[wk:we].reshape(shape), dev_max[wk:we].reshape(shape),
-                                            dev_min[wk:we].reshape(shape), row_list[r0:r0 + row_n[k]],
-                                            col_list[u0:u0 + col_nu[k]], col_list[d0:d0 + col_nd[k]],
-                                            dev_model, gamma_up, gamma_down, c2c_std)
-                    writes += n_w
-                    c_tile_wr[k] += n_w
-                    if n_w > 0:  # all of a tick's coincidences land in one parallel write cycle
-                        c_tile_wc[k] += 1
-                        if per_tick:
-                            c_tile_wr_t[t, k] += n_w
-                            c_tile_wc_t[t, k] += 1
-                row_n[k] = 0
-                col_nu[k] = 0
-                col_nd[k] = 0
-            # -- 3. neuron update -----------------------------------------------------------
-            n_fired = 0
-            if explicit:
-                e0 = ev_ptr[b * ts + t]
-                for x in range(e0, ev_ptr[b * ts + t + 1]):
-                    g = src_gid[ev_src[x]]
-                    fired[n_fired] = g
-                    n_fired += enabled[g]
-            else:
-                draw_tick_some(key, t, n_src, live_p, live_prof, ts, live, n_live, hit)
-                for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
-                    g = src_gid[live[i]]
-                    fired[n_fired] = g
-                    n_fired += hit[i] & enabled[g]
-            for a in range(nr_start.shape[0]):
-                lo = nr_start[a]
-                hi = nr_stop[a]
-                if fixed:
-                    integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
-                                    in_gain[lo:hi], cur_gain[lo:hi], i_bias[lo:hi], bias[lo:hi], fx_scale, fx_imax,
-                                    fx_vmax)
-                else:
-                    integrate(kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], keep_i[lo:hi], keep_v[lo:hi],
-                              in_gain[lo:hi], cur_gain[lo:hi], i_bias[lo:hi], bias[lo:hi])
-                for g in range(lo, hi):
-                    if ref[g] > 0:
-                        ref[g] -= 1
-                    elif v[g] >= theta[g]:
-                        v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
-                        ref[g] = refrac[g]
-                        if enabled[g] and (gate[g] < 0 or ever[gate[g]]):
-                            fired[n_fired] = g
-                            n_fired += 1
-            upd += n - src_gid.shape[0]
+        for t in range(inp.ticks):
+            slot = t % rt.max_delay
+            learning = lr.mode != LEARN_OFF and t >= lr.start
+            deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr)
+            if not rd.exact:
+                finish_reads(st, tl, rt, rd, ctr)
+            deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
+            deliver_pulses(st, tl, rt, slot, learning)
+            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr)
+            n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
+            n_fired = update_neurons(st, nr, fx, n_fired)
+            ctr.scalar[UPD] += n_upd
             for j in range(n_probe):
-                probe_v[b, t, j] = v[probe_gid[j]]
-                probe_i[b, t, j] = cur[probe_gid[j]]
-            # -- 4. emit --------------------------------------------------------------------
-            for f in range(n_fired):
-                g = fired[f]
-                spk_cnt[g] += 1  # per-neuron counts: the per-spike counters are summed at the sample's end
-                if rec_spikes:
-                    if n_rec < rec_buf.shape[0]:
-                        rec_buf[n_rec, 0] = b
-                        rec_buf[n_rec, 1] = t
-                        rec_buf[n_rec, 2] = g
-                        n_rec += 1
-                    else:
-                        overflow = 1
-                if per_tick:
-                    src = core_of[g]
-                    c_core_spk_t[t, src] += 1
-                    for x in range(pk_ptr[g], pk_ptr[g + 1]):
-                        c_traffic_t[t, src, pk_dst[x]] += 1
-                enqueue(fw_ptr, fw_delay, fq, fq_n, g, slot, max_delay)
-                enqueue(tr_ptr, tr_delay, tq, tq_n, g, slot, max_delay)
-                enqueue(lp_ptr, lp_delay, lq, lq_n, g, slot, max_delay)
-            for f in range(n_fired):
-                ever[fired[f]] = 1
-        # -- end of sample: spike, packet and traffic counters from per-neuron counts ---------
-        for g in range(n):
-            k = spk_cnt[g]
-            if k == 0:
-                continue
-            spk_cnt[g] = 0
-            c_pop_spikes[pop_of[g]] += k
-            src = core_of[g]
-            c_core_spk[src] += k
-            if read_idx[g] >= 0:
-                out_counts[b, read_idx[g]] += k
-            for x in range(pk_ptr[g], pk_ptr[g + 1]):
-                dst = pk_dst[x]
-                pkts += k
-                hop_sum += k * hops[src, dst]
-                c_traffic[src, dst] += k
-        # -- end of sample: rate-based updates ----------------------------------------------
-        if learn_mode == LEARN_RATE or learn_mode == LEARN_RATE_NOISE:
-            ns = noise_scale if learn_mode == LEARN_RATE_NOISE else 0.0
-            for k in range(n_tiles):
-                if not t_learn[k]:
-                    continue
-                wk = t_woff[k]
-                shape = (t_rows[k], t_cols[k])
-                we = wk + t_rows[k] * t_cols[k]
-                r0 = t_row0[k]
-                c0 = t_cbuf0[k]
-                total, peak = rate_write(weights[wk:we].reshape(shape), dev_up[wk:we].reshape(shape),
-                                   dev_down[wk:we].reshape(shape), dev_max[wk:we].reshape(shape),
-                                   dev_min[wk:we].reshape(shape), row_cnt[r0:r0 + t_rows[k]],
-                                   col_up[c0:c0 + t_cols[k]], col_dn[c0:c0 + t_cols[k]], ts, ns, ts,
-                                   dev_model, gamma_up, gamma_down, c2c_std)
-                writes += np.int64(np.round(total))
-                c_tile_wr[k] += np.int64(np.round(total))
-                c_tile_wc[k] += np.int64(np.ceil(peak))  # a pulse train as long as the largest update
-        if learn_mode != LEARN_OFF and has_sparse_plastic:
+                out.probe_v[b, t, j] = st.v[out.probe_gid[j]]
+                out.probe_i[b, t, j] = st.cur[out.probe_gid[j]]
+            n_rec = emit(st, nr, rt, out, ctr, b, t, slot, n_fired, n_rec, rec_off)
+        end_of_sample(st, nr, tl, rt, out, ctr, b)
+        if lr.mode == LEARN_RATE or lr.mode == LEARN_RATE_NOISE:
+            write_rates(st, tl, dv, weights, lr, inp.ticks, ctr)
+        if lr.mode != LEARN_OFF and lr.sparse:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:
                     weights[x] = 0.0
-    c_scalar[0] += syn
-    c_scalar[1] += upd
-    c_scalar[2] += pkts
-    c_scalar[3] += hop_sum
-    c_scalar[4] += writes
-    c_scalar[5] += adc
-    return n_rec, overflow
+    return n_rec
+
+
+@njit(cache=True, nogil=True)  # lets a trace writer compress on the other core meanwhile
+def run_batch(nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
+    """Every sample of the batch on this thread; returns the spike records written."""
+    st = new_state(nr, tl, rt)
+    return run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx, 0,
+                       inp.sample_ids.shape[0], 0)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def run_batch_parallel(nr, tl, rt, dv, rd, lr, inp, out, ctrs, weights, rw, qw, syn_mask, fx, bounds, rec_offs,
+                       n_recs):
+    """Chunks [bounds[c], bounds[c+1]) of an inference batch on threads, each with its own state and
+    counters (ctrs: one CounterArrays per chunk); spikes equal one thread's."""
+    for c in prange(bounds.shape[0] - 1):
+        st = new_state(nr, tl, rt)
+        n_recs[c] = run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctrs[c], weights, rw, qw, syn_mask, fx,
+                                bounds[c], bounds[c + 1], rec_offs[c])
 
 
 @njit(cache=True)
@@ -464,4 +571,3 @@ def group_events(events, pop_of, local_of, n_pops):
         neurons[fill[k]] = local_of[g]
         fill[k] += 1
     return bounds, ticks, neurons
-

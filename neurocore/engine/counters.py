@@ -1,0 +1,101 @@
+"""Hardware event counters of engine runs: the arrays the kernel adds to, and the plain dict
+the cost model and the traces read (`Counters.to_dict`).
+
+Every count is per run (summed over its samples). Crossbar operations are counted as an
+analogue array performs them: a row-parallel read per read slot and tick with a driven row
+(a crossbar tile is one slot; a kernel tile one per output position), a transposed read per
+tile and tick with a driven column, a parallel write cycle per tile and tick with a pulse.
+With per-tick counting, the per-tick arrays have one row per tick of a sample, summed over
+the samples of the run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compiled import Compiled
+from .records import CounterArrays
+
+i64 = np.int64
+
+
+def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False) -> CounterArrays:
+    """Zeroed counter arrays for a compiled chip."""
+    z = np.zeros
+    T = ticks_per_sample if per_tick else 0
+    nc, nt = c.n_cores, c.n_tiles
+    return CounterArrays(z(6, i64), z(len(c.pop_names), i64), z(nc, i64), z(nc, i64), z(nt, i64), z((nc, nc), i64),
+                         z(c.n_slots, i64), z(nt, i64), z(nt, i64), bool(per_tick), z((T, nc, nc), i64), z((T, nc), i64),
+                         z((T, nc), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64))
+
+
+def add_counters(mine: CounterArrays, theirs: CounterArrays) -> None:
+    """mine += theirs, array by array."""
+    for a, b in zip(mine, theirs):
+        if isinstance(a, np.ndarray):
+            a += b
+
+
+def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) -> dict:
+    """The counters as plain values (copies): the contract of the cost model and the traces."""
+    a = arrays
+    n_cores = c.n_cores
+    t_core = c.tiles.core
+
+    def per_core(tile_counts: np.ndarray) -> np.ndarray:
+        return np.bincount(t_core, weights=tile_counts, minlength=n_cores).astype(i64)
+
+    slot_tile = c.routes.slot_tile
+    tile_rd = np.bincount(slot_tile, weights=a.slot_rd, minlength=c.n_tiles).astype(i64)
+    s = a.scalar
+    d = {
+        "samples": samples, "ticks": ticks,
+        "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
+        "packet_hops": int(s[3]), "write_pulses": int(s[4]), "adc_conversions": int(s[5]),
+        "spikes": int(a.pop_spikes.sum()),
+        "pop_spikes": {p: int(x) for p, x in zip(c.pop_names, a.pop_spikes)},
+        "core_syn_events": a.core_syn.copy(), "core_spikes": a.core_spk.copy(),
+        "core_write_pulses": per_core(a.tile_wr), "tile_write_pulses": a.tile_wr.copy(),
+        "core_neuron_updates": c.core_neurons * ticks, "traffic": a.traffic.copy(),
+        "crossbar_reads": int(a.slot_rd.sum()), "crossbar_col_reads": int(a.tile_crd.sum()),
+        "write_cycles": int(a.tile_wc.sum()),
+        "tile_reads": tile_rd, "tile_col_reads": a.tile_crd.copy(), "tile_write_cycles": a.tile_wc.copy(),
+        "core_crossbar_reads": per_core(tile_rd), "core_crossbar_col_reads": per_core(a.tile_crd),
+        "core_write_cycles": per_core(a.tile_wc),
+    }
+    if a.per_tick:
+        d["traffic_per_tick"] = a.traffic_t.copy()
+        d["core_syn_events_per_tick"] = a.core_syn_t.copy()
+        d["core_spikes_per_tick"] = a.core_spk_t.copy()
+        d["tile_reads_per_tick"] = a.tile_rd_t.copy()
+        d["tile_col_reads_per_tick"] = a.tile_crd_t.copy()
+        d["tile_write_pulses_per_tick"] = a.tile_wr_t.copy()
+        d["tile_write_cycles_per_tick"] = a.tile_wc_t.copy()
+    return d
+
+
+class Counters:
+    """Counters accumulated over the runs of one engine since its last reset."""
+
+    def __init__(self, c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False):
+        self.compiled = c
+        self.ticks_per_sample = ticks_per_sample
+        self.arrays = new_counters(c, ticks_per_sample, per_tick)
+        self.samples = 0
+        self.ticks = 0
+
+    @property
+    def per_tick(self) -> bool:
+        return self.arrays.per_tick
+
+    def fresh(self) -> CounterArrays:
+        """Zeroed arrays of the same layout, for one run."""
+        return new_counters(self.compiled, self.ticks_per_sample, self.per_tick)
+
+    def add(self, run: CounterArrays, samples: int, ticks: int) -> None:
+        add_counters(self.arrays, run)
+        self.samples += samples
+        self.ticks += ticks
+
+    def to_dict(self) -> dict:
+        return counters_dict(self.compiled, self.samples, self.ticks, self.arrays)

@@ -1,0 +1,171 @@
+"""The compiled chip as named records of flat arrays: what the tick kernel reads.
+
+Global neuron ids (gids) number the neurons slice by slice in placement order, so a slice
+is a contiguous gid range and a crossbar tile's columns are contiguous too: the forward read
+of one row is one contiguous vector add. Each record is a NamedTuple (numba passes it to
+compiled code as one value); its fields are documented here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Neurons(NamedTuple):
+    """Per gid: the lowered neuron model (`neurocore.neurons.Coefficients`) and its wiring."""
+
+    kind: np.ndarray        # int8 model dispatch id
+    keep_i: np.ndarray      # float32 current retention per tick (1 - di)
+    keep_v: np.ndarray      # float32 membrane retention per tick (1 - dv)
+    in_gain: np.ndarray     # float32 scale of the arriving input
+    cur_gain: np.ndarray    # float32 scale of the current into v
+    i_bias: np.ndarray      # float32
+    bias: np.ndarray        # float32
+    theta: np.ndarray       # float32 threshold (inf: never spikes)
+    v_reset: np.ndarray     # float32
+    subtract: np.ndarray    # uint8 1 = reset by subtraction
+    refrac: np.ndarray      # int32 refractory ticks
+    gate: np.ndarray        # int64 gid that must have spiked in the sample before this one may emit, or -1
+    drop_p: np.ndarray      # float32 per-sample dropout probability
+    pop_of: np.ndarray      # int32 population index
+    core_of: np.ndarray     # int32 core
+    order: np.ndarray       # int64 gids in netlist order (the order of dropout draws)
+    src_gid: np.ndarray     # int64 gids of the spike sources, in source order
+    run_start: np.ndarray   # int64 contiguous gid ranges of one model kind (sources excluded) ...
+    run_stop: np.ndarray    # ... that the neuron update loops over
+
+
+class Tiles(NamedTuple):
+    """Per tile (crossbar or shared kernel): its place in the flat weight array and its buffers."""
+
+    core: np.ndarray    # int64
+    rows: np.ndarray    # int64
+    cols: np.ndarray    # int64
+    woff: np.ndarray    # int64 offset of the tile's (rows, cols) block in the flat weights
+    col0: np.ndarray    # int64 gid of the first column (crossbar tiles; -1 for kernel tiles)
+    row0: np.ndarray    # int64 offset into per-row buffers (learning row pulses)
+    cbuf0: np.ndarray   # int64 offset into per-column buffers (learning column pulses)
+    gain: np.ndarray    # float32 read gain
+    learn: np.ndarray   # uint8 1 if plastic
+    qscale: np.ndarray  # float32 scale of a tile stored as int16 (0: float32)
+
+
+class Routes(NamedTuple):
+    """What a spike of gid g sets off: CSR tables keyed by gid (ptr[g]..ptr[g+1])."""
+
+    fw_ptr: np.ndarray      # forward entries e: one per (spiking gid, tile it lands on)
+    fw_tile: np.ndarray
+    fw_row: np.ndarray      # crossbar row (learning row pulse), -1 for a kernel tile
+    fw_delay: np.ndarray
+    fw_syn: np.ndarray      # synaptic events of one arrival of entry e
+    seg_ptr: np.ndarray     # entry e's fan-out segments seg_ptr[e]..seg_ptr[e+1]:
+    seg_w: np.ndarray       # ... offset of the weights added (one crossbar or kernel row, some columns)
+    seg_dst: np.ndarray     # ... gid of the first neuron they are added to
+    seg_n: np.ndarray       # ... how many
+    seg_slot: np.ndarray    # ... the read slot (one row-parallel read per slot per tick)
+    seg_col: np.ndarray     # ... first column within the slot
+    slot_tile: np.ndarray   # read slot -> tile (a crossbar tile is one slot; a kernel tile one per position)
+    slot_dst: np.ndarray    # read slot -> gid of its first column's neuron
+    slot_buf0: np.ndarray   # read slot -> offset of its column buffer (non-exact reads)
+    tr_ptr: np.ndarray      # transposed reads: gid -> (tile, column, signed gain, rowmap offset, delay, return)
+    tr_tile: np.ndarray
+    tr_col: np.ndarray
+    tr_sign: np.ndarray
+    tr_rmoff: np.ndarray
+    tr_delay: np.ndarray
+    tr_ret: np.ndarray
+    rowmap: np.ndarray      # target gid of each row of a transposed read
+    ret_ptr: np.ndarray     # graded return packets of a column read: destination cores
+    ret_dst: np.ndarray
+    lp_ptr: np.ndarray      # learning column pulses: gid -> (tile, column, up or down, delay)
+    lp_tile: np.ndarray
+    lp_col: np.ndarray
+    lp_up: np.ndarray
+    lp_delay: np.ndarray
+    pk_ptr: np.ndarray      # multicast packets: gid -> destination cores
+    pk_dst: np.ndarray
+    hops: np.ndarray        # (cores, cores) router hops
+    max_delay: int
+
+
+class Devices(NamedTuple):
+    """RPU devices of every crosspoint (flat, like the weights) and the model's scalars."""
+
+    dw_up: np.ndarray
+    dw_down: np.ndarray
+    w_max: np.ndarray
+    w_min: np.ndarray
+    model: int
+    gamma_up: float
+    gamma_down: float
+    c2c_std: float
+
+
+class Reads(NamedTuple):
+    """Crossbar read non-idealities (exact: plain sums)."""
+
+    exact: bool
+    noise_std: float
+    adc_bits: int
+    out_bound: float
+    w_nominal: float
+
+
+class Learning(NamedTuple):
+    """On-chip learning of one run."""
+
+    mode: int           # LEARN_* of the kernel
+    start: int          # write enable from this tick of a sample on
+    noise_scale: float  # rate_noise: the product error times sqrt(Ts)
+    defer: bool         # reads see the sample-start weights
+    sparse: bool        # some plastic tile has absent synapses (held at zero after writes)
+
+
+class Inputs(NamedTuple):
+    """The samples of one run: Bernoulli sources or explicit spike events."""
+
+    ticks: int
+    seed: int
+    sample_ids: np.ndarray   # int64 global id of each sample (seeds its draws)
+    src_p: np.ndarray        # float32 (samples, sources) spike probability per tick
+    src_profile: np.ndarray  # int64 per source (spikegen.PROFILES)
+    dropout: bool
+    explicit: bool
+    ev_ptr: np.ndarray       # explicit: sources firing at tick t of sample b: ev_src[ev_ptr[b*ticks+t]:...]
+    ev_src: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """What a run writes besides counters."""
+
+    read_idx: np.ndarray    # int64 per gid: column of out_counts, or -1
+    out_counts: np.ndarray  # int32 (samples, readout neurons) spike counts
+    record: bool
+    rec_buf: np.ndarray     # int32 (capacity, 3) rows of (sample, tick, gid)
+    probe_gid: np.ndarray
+    probe_v: np.ndarray     # float32 (samples, ticks, probes)
+    probe_i: np.ndarray
+
+
+class CounterArrays(NamedTuple):
+    """Hardware event counters a run adds to (see `neurocore.engine.counters`)."""
+
+    scalar: np.ndarray      # syn events, neuron updates, packets, packet hops, write pulses, adc
+    pop_spikes: np.ndarray
+    core_syn: np.ndarray
+    core_spk: np.ndarray
+    tile_wr: np.ndarray     # write pulses per tile
+    traffic: np.ndarray     # (cores, cores) packets
+    slot_rd: np.ndarray     # row-parallel reads per read slot
+    tile_crd: np.ndarray    # transposed reads per tile
+    tile_wc: np.ndarray     # parallel write cycles per tile
+    per_tick: bool          # the per-tick views below have one row per tick of a sample
+    traffic_t: np.ndarray
+    core_syn_t: np.ndarray
+    core_spk_t: np.ndarray
+    tile_rd_t: np.ndarray
+    tile_crd_t: np.ndarray
+    tile_wr_t: np.ndarray
+    tile_wc_t: np.ndarray
