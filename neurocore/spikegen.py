@@ -22,7 +22,7 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _TWO64 = 18446744073709551616.0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def profile_p(p: float, t: int, ts: int, profile: int) -> float:
     """Spike probability of a source of base probability p at tick t."""
     if profile == PROFILE_FRONTLOADED:
@@ -30,7 +30,7 @@ def profile_p(p: float, t: int, ts: int, profile: int) -> float:
     return min(max(p, 0.0), 1.0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def _mix(z):
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
@@ -54,7 +54,7 @@ def draw_tick(key, t: int, p: np.ndarray, profile: np.ndarray, ts: int, hit: np.
         hit[j] = _mix(base + np.uint64(j + 1) * _GOLDEN) < lim
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def draw_tick_some(key, t: int, n: int, p: np.ndarray, profile: np.ndarray, ts: int, idx: np.ndarray, m: int,
                    hit: np.ndarray) -> None:
     """hit[i] for the m live sources i < m, whose base probabilities p[i] and profiles are packed

@@ -51,7 +51,7 @@ def seed_numba(seed: int) -> None:
 # One device
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def device_step(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down):
     """Noise-free size (>= 0 for gamma <= 1) of one pulse at weight `w`, before clipping."""
     w = np.float64(w)
@@ -70,7 +70,7 @@ def device_step(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down
     return step
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _clip(w, w_max, w_min):
     if w > w_max:
         return np.float64(w_max)
@@ -79,7 +79,7 @@ def _clip(w, w_max, w_min):
     return w
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def device_pulse(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down, c2c_std):
     """The weight after one write pulse (`up` True: potentiate, False: depress)."""
     step = device_step(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down)
@@ -89,7 +89,7 @@ def device_pulse(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_dow
     return _clip(w_new, w_max, w_min)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def device_pulses(w, n, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down, c2c_std):
     """The weight after `n` pulses in a row in one direction (closed form for a noiseless ideal device)."""
     if n <= 0:
@@ -108,7 +108,7 @@ def device_pulses(w, n, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma
 # Reads
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def quantize_value(v, bits, bound):
     """Clip `v` to [-bound, bound] and round it to the `bits`-bit symmetric grid (bits 0: exact)."""
     if bits <= 0:
@@ -133,7 +133,7 @@ def dac(x, bits, bound):
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def quantize_read(out, noise_std, adc_bits, out_bound, w_max):
     """In place on read outputs `out`: add N(0, (noise_std*w_max)^2) noise, then the ADC.
 
@@ -211,7 +211,7 @@ def mvm_cols(w, cols, out):
 # Writes
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def coincidence_write(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols,
                       model, gamma_up, gamma_down, c2c_std):
     """Apply one device pulse per coincidence of a row pulse with a column pulse; return the pulse count.
@@ -236,7 +236,7 @@ def coincidence_write(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols,
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, ts,
                noise_scale, noise_ts, model, gamma_up, gamma_down, c2c_std):
     """Rate-based write (Eq. 9) applied through the device model; returns the equivalent pulse total.

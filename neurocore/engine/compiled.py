@@ -12,8 +12,8 @@ import numpy as np
 
 from ..mapping import CROSSBAR, Placement
 from ..mapping.tiles import kernel_block, kernel_segments
-from ..neurons import lower
-from .records import Neurons, Routes, Tiles
+from ..neurons import KIND_PLAIN, lower
+from .records import RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -104,10 +104,17 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     cut = np.nonzero(np.diff(run_id))[0] + 1
     starts, stops = np.concatenate([[0], cut]).astype(i64), np.concatenate([cut, [n]]).astype(i64)
     live = run_id[starts] >= 0 if n else np.zeros(0, bool)
+    starts, stops = starts[live], stops[live]
+    modes = np.zeros(len(starts), np.int8)
+    for r, (a, b) in enumerate(zip(starts, stops)):
+        plain = (kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
+                 and (i_bias[a:b] == 0).all() and (refrac[a:b] == 0).all() and (gate[a:b] < 0).all())
+        if plain:
+            modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, gate,
-                   drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts[live], stops[live])
+                   drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes)
 
 
 def compile_placement(pl: Placement) -> Compiled:
@@ -200,9 +207,10 @@ def compile_placement(pl: Placement) -> Compiled:
                                                            np.arange(len(keys)))
     where = np.empty(len(keys), i64)
     where[perm] = np.arange(len(keys))  # old entry id -> position in gid order
-    seg_ptr, seg_w, seg_dst, seg_n, seg_slot, seg_col = _csr(
-        len(keys), where[_cat(s_entry, i64)], _cat(s_w, i64), _cat(s_dst, i64), _cat(s_n, i64), _cat(s_slot, i64),
-        _cat(s_col, i64))
+    seg_cols = np.stack([_cat(x, i64) for x in (s_w, s_dst, s_n, s_slot, s_col)], axis=1) if s_w else \
+        np.zeros((0, 5), i64)
+    seg_ptr, seg = _csr(len(keys), where[_cat(s_entry, i64)], seg_cols)
+    seg = np.ascontiguousarray(seg)
     slot_width = np.asarray(slot_width, i64)
     slot_buf0 = np.concatenate([[0], np.cumsum(slot_width)[:-1]]).astype(i64) if len(slot_width) else \
         np.zeros(0, i64)
@@ -258,7 +266,7 @@ def compile_placement(pl: Placement) -> Compiled:
     pk_ptr, pk_dst = _csr(n, _cat(pkk, i64), _cat(pkd, i64))
 
     delays = [p.delay for p in net.projections.values()] or [1]
-    routes = Routes(fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, seg_ptr, seg_w, seg_dst, seg_n, seg_slot, seg_col,
+    routes = Routes(fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, seg_ptr, seg,
                     np.asarray(slot_tile, i64), np.asarray(slot_dst, i64), slot_buf0, *tr, _cat(rowmap_parts, i64),
                     ret_ptr, _cat(ret_lists, i64), *lp, pk_ptr, pk_dst, pl.chip.hop_matrix(), max(delays) + 1)
     tiles = Tiles(t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0, t_gain, t_learn, np.zeros(nt, f32))

@@ -64,8 +64,9 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
             if a.shape[:2] != (n_samples, ticks) or int(np.prod(a.shape[2:])) != p.size:
                 raise ConfigError(f"spikes for '{pop}' have shape {a.shape}; expected ({n_samples}, {ticks}, "
                                   f"{', '.join(map(str, p.shape))}) (samples, ticks, neurons)")
-            b, t, j = np.nonzero(a.reshape(n_samples, ticks, p.size))
-            keys.append(b * ticks + t)
+            flat = np.flatnonzero(a)  # (sample * ticks + tick) * size + neuron: one pass, one array
+            key, j = np.divmod(flat, p.size)
+            keys.append(key)
             srcs.append(j + c.src_offset[pop])
         key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
         src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)

@@ -10,8 +10,8 @@ Per tick, in order (each phase a function of the records it touches):
 4. `emit`: count, record, queue packets for their delivery tick.
 At the end of a sample, per-neuron and per-entry counts become the spike, packet and
 synaptic-event counters, and rate-based updates are written.
-Samples of an inference batch are independent: `run_batch_parallel` runs chunks of them on
-threads, each with state of its own.
+Samples of an inference batch are independent: the engine runs chunks of them on threads, each
+a call of `run_batch` (which releases the GIL) with state and counters of its own.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from ..crossbar.kernels import coincidence_write, quantize_read, rate_write, read_column, read_row
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles
+from .records import (RUN_GENERAL, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
+                      Outputs, Reads, Routes, Tiles)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
@@ -120,10 +121,13 @@ def sample_seed(seed: int, sample_id: int) -> int:
 
 # -- 1. deliver ------------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays):
     """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons."""
     t1 = t + 1
+    per_tick = ctr.per_tick
+    exact = rd.exact
+    seg = rt.seg
     for q in range(st.fq_n[slot]):
         e = st.fq[slot, q]
         k = rt.fw_tile[e]
@@ -131,17 +135,17 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
         g = tl.gain[k]
         qs = tl.qscale[k]
         for s in range(rt.seg_ptr[e], rt.seg_ptr[e + 1]):
-            n = rt.seg_n[s]
-            wo = rt.seg_w[s]
-            sl = rt.seg_slot[s]
-            if rd.exact:
-                d = rt.seg_dst[s]
+            wo = seg[s, SEG_W]
+            n = seg[s, SEG_N]
+            sl = seg[s, SEG_SLOT]
+            if exact:
+                d = seg[s, SEG_DST]
                 if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
                     read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
                 else:
                     read_row(st.iin[d:d + n], rw[wo:wo + n], g)
             else:
-                a0 = rt.slot_buf0[sl] + rt.seg_col[s]
+                a0 = rt.slot_buf0[sl] + seg[s, SEG_COL]
                 if qs > 0.0:
                     read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
                 else:
@@ -150,9 +154,9 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
             if st.rd_mark[sl] != t1:  # the slot's first driven row this tick: one row-parallel read
                 st.rd_mark[sl] = t1
                 ctr.slot_rd[sl] += 1
-                if ctr.per_tick:
+                if per_tick:
                     ctr.tile_rd_t[t, k] += 1
-            if ctr.per_tick:
+            if per_tick:
                 ctr.core_syn_t[t, tl.core[k]] += n
         if learning and tl.learn[k]:
             r = rt.fw_row[e]
@@ -162,7 +166,7 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
     st.fq_n[slot] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def finish_reads(st: State, tl: Tiles, rt: Routes, rd: Reads, ctr: CounterArrays):
     """Non-exact reads: each slot read this tick goes through noise and the ADC, then to its neurons."""
     for sl in range(rt.slot_tile.shape[0]):
@@ -180,7 +184,7 @@ def finish_reads(st: State, tl: Tiles, rt: Routes, rd: Reads, ctr: CounterArrays
             st.touched[sl] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays):
     """Transposed arrivals: one crossbar column read into its rows' neurons, a graded packet back."""
     t1 = t + 1
@@ -227,7 +231,7 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
     st.tq_n[slot] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def deliver_pulses(st: State, tl: Tiles, rt: Routes, slot, learning):
     """Learning arrivals: column pulses up or down on plastic tiles (dropped while writes are off)."""
     if learning:
@@ -248,7 +252,7 @@ def deliver_pulses(st: State, tl: Tiles, rt: Routes, slot, learning):
 
 # -- 2. write --------------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays):
     """Each tick, a row pulse meeting a column pulse is one device pulse; a tile's pulses of a tick
     are one parallel write cycle."""
@@ -279,11 +283,11 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
 
 # -- 3. integrate ----------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias):
     """One tick of a contiguous range of neurons of one model kind (see neurocore.neurons.Coefficients):
     i = keep_i i + in_gain x + i_bias (no memory for KIND_PLAIN), v = keep_v v + cur_gain i + bias;
-    refractory neurons hold v."""
+    refractory neurons hold v. Branch-free, so it vectorises."""
     if kind == KIND_PLAIN:
         for g in range(cur.shape[0]):
             c = in_gain[g] * iin[g] + i_bias[g]
@@ -300,7 +304,53 @@ def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
             v[g] = vv if ref[g] == 0 else v[g]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
+def integrate_plain(cur, v, iin, keep_v, bias, leak):
+    """The update of IF (leak False) or LIF neurons with unit gains and no refractory period:
+    v = keep_v v + x + bias (keep_v = 1 for IF); the current is the input."""
+    if leak:
+        for g in range(v.shape[0]):
+            x = iin[g]
+            iin[g] = 0.0
+            cur[g] = x
+            v[g] = v[g] * keep_v[g] + x + bias[g]
+    else:
+        for g in range(v.shape[0]):
+            x = iin[g]
+            iin[g] = 0.0
+            cur[g] = x
+            v[g] = v[g] + x + bias[g]
+
+
+@njit(cache=True, _nrt=False)
+def fire_plain(lo, hi, v, theta, subtract, v_reset, enabled, fired, n_fired):
+    """Threshold and reset of neurons without refractory period or gate (see `fire`)."""
+    for g in range(lo, hi):
+        if v[g] >= theta[g]:
+            v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
+            fired[n_fired] = g
+            n_fired += enabled[g]
+    return n_fired
+
+
+@njit(cache=True, _nrt=False)
+def fire(lo, hi, v, ref, theta, subtract, v_reset, refrac, gate, enabled, ever, fired, n_fired):
+    """Threshold, reset and refractory count of neurons lo..hi-1 after their update; spikes that may
+    emit (not dropped out, gate open) are appended to `fired`; returns the new count."""
+    for g in range(lo, hi):
+        if ref[g] > 0:
+            ref[g] -= 1
+        elif v[g] >= theta[g]:
+            v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
+            ref[g] = refrac[g]
+            gt = gate[g]
+            if enabled[g] and (gt < 0 or ever[gt]):
+                fired[n_fired] = g
+                n_fired += 1
+    return n_fired
+
+
+@njit(cache=True, _nrt=False)
 def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, scale, imax, vmax):
     """The same update with v and i rounded to the fixed-point grid and saturated."""
     for g in range(cur.shape[0]):
@@ -313,7 +363,7 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     """This tick's source spikes into st.fired (dropped sources stay silent); returns their count."""
     n_fired = 0
@@ -332,36 +382,35 @@ def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     return n_fired
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
-    """Integrate every neuron and append the ones that spike to st.fired; returns the new count."""
+    """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
+    returns the new count."""
     fx_scale, fx_vmax, fx_imax = fx
+    cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     for a in range(nr.run_start.shape[0]):
         lo = nr.run_start[a]
         hi = nr.run_stop[a]
-        if fx_scale > 0.0:
-            integrate_fixed(st.cur[lo:hi], st.v[lo:hi], st.iin[lo:hi], st.ref[lo:hi], nr.keep_i[lo:hi],
-                            nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
-                            nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+        mode = nr.run_mode[a]
+        if fx_scale == 0.0 and mode != RUN_GENERAL:
+            integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
+            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, st.enabled, st.fired, n_fired)
+            continue
+        if fx_scale == 0.0:
+            integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
+                      nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
         else:
-            integrate(nr.kind[lo], st.cur[lo:hi], st.v[lo:hi], st.iin[lo:hi], st.ref[lo:hi], nr.keep_i[lo:hi],
-                      nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
-        for g in range(lo, hi):
-            if st.ref[g] > 0:
-                st.ref[g] -= 1
-            elif st.v[g] >= nr.theta[g]:
-                st.v[g] = st.v[g] - nr.theta[g] if nr.subtract[g] else nr.v_reset[g]
-                st.ref[g] = nr.refrac[g]
-                gate = nr.gate[g]
-                if st.enabled[g] and (gate < 0 or st.ever[gate]):
-                    st.fired[n_fired] = g
-                    n_fired += 1
+            integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
+                            nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
+                            fx_imax, fx_vmax)
+        n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.gate, st.enabled, st.ever,
+                       st.fired, n_fired)
     return n_fired
 
 
 # -- 4. emit ---------------------------------------------------------------------------------
 
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False)
 def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
     """Queue neuron g's entries (ptr[g]..ptr[g+1]) for delivery `delay` ticks after `slot`."""
     for x in range(ptr[g], ptr[g + 1]):
@@ -372,7 +421,7 @@ def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
         queue_n[s2] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b, t, slot, n_fired, n_rec,
          rec_off) -> int:
     """Count, record and queue the packets of this tick's spikes; returns the records written."""
@@ -403,7 +452,7 @@ def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b
 
 # -- end of sample ---------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, ctr: CounterArrays, b):
     """Spike, packet, traffic and synaptic-event counters from this sample's per-neuron and
     per-entry counts (cheaper than counting per spike)."""
@@ -431,7 +480,7 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
             ctr.core_syn[tl.core[rt.fw_tile[e]]] += syn
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks, ctr: CounterArrays):
     """Rate-based updates of a sample (Eq. 9, optionally with the noise of a stochastic product)."""
     ns = lr.noise_scale if lr.mode == LEARN_RATE_NOISE else 0.0
@@ -455,7 +504,7 @@ def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks,
 
 # -- the sample loop -------------------------------------------------------------------------
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr: Learning, b) -> int:
     """Reset the state for sample b, draw its dropout mask and list its live sources; returns their count."""
     np.random.seed(sample_seed(inp.seed, inp.sample_ids[b]))
@@ -477,7 +526,8 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
             if tl.learn[k]:
                 wk = tl.woff[k]
                 we = wk + tl.rows[k] * tl.cols[k]
-                rw[wk:we] = weights[wk:we]
+                for x in range(wk, we):  # an element loop: a slice copy would allocate
+                    rw[x] = weights[x]
     for j in range(nr.order.shape[0]):
         g = nr.order[j]
         st.enabled[g] = 1
@@ -495,7 +545,7 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
     return n_live
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: Reads, lr: Learning,
                 inp: Inputs, out: Outputs, ctr: CounterArrays, weights, rw, qw, syn_mask, fx, b0, b1,
                 rec_off) -> int:
@@ -532,23 +582,12 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
     return n_rec
 
 
-@njit(cache=True, nogil=True)  # lets a trace writer compress on the other core meanwhile
+@njit(cache=True, nogil=True)  # threads run chunks of a batch; a trace writer compresses meanwhile
 def run_batch(nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
     """Every sample of the batch on this thread; returns the spike records written."""
     st = new_state(nr, tl, rt)
     return run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx, 0,
                        inp.sample_ids.shape[0], 0)
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def run_batch_parallel(nr, tl, rt, dv, rd, lr, inp, out, ctrs, weights, rw, qw, syn_mask, fx, bounds, rec_offs,
-                       n_recs):
-    """Chunks [bounds[c], bounds[c+1]) of an inference batch on threads, each with its own state and
-    counters (ctrs: one CounterArrays per chunk); spikes equal one thread's."""
-    for c in prange(bounds.shape[0] - 1):
-        st = new_state(nr, tl, rt)
-        n_recs[c] = run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctrs[c], weights, rw, qw, syn_mask, fx,
-                                bounds[c], bounds[c + 1], rec_offs[c])
 
 
 @njit(cache=True)

@@ -12,6 +12,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: neuron-update loops of a run of neurons: any model; v += x + bias (IF, unit gains, no refractory
+#: period, no gate); v = keep_v v + x + bias (LIF likewise)
+RUN_GENERAL, RUN_IF, RUN_LIF = 0, 1, 2
+#: columns of Routes.seg
+SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
+
 
 class Neurons(NamedTuple):
     """Per gid: the lowered neuron model (`neurocore.neurons.Coefficients`) and its wiring."""
@@ -34,7 +40,8 @@ class Neurons(NamedTuple):
     order: np.ndarray       # int64 gids in netlist order (the order of dropout draws)
     src_gid: np.ndarray     # int64 gids of the spike sources, in source order
     run_start: np.ndarray   # int64 contiguous gid ranges of one model kind (sources excluded) ...
-    run_stop: np.ndarray    # ... that the neuron update loops over
+    run_stop: np.ndarray    # ... that the neuron update loops over,
+    run_mode: np.ndarray    # int8 ... each through the loop its coefficients allow (RUN_*)
 
 
 class Tiles(NamedTuple):
@@ -60,12 +67,10 @@ class Routes(NamedTuple):
     fw_row: np.ndarray      # crossbar row (learning row pulse), -1 for a kernel tile
     fw_delay: np.ndarray
     fw_syn: np.ndarray      # synaptic events of one arrival of entry e
-    seg_ptr: np.ndarray     # entry e's fan-out segments seg_ptr[e]..seg_ptr[e+1]:
-    seg_w: np.ndarray       # ... offset of the weights added (one crossbar or kernel row, some columns)
-    seg_dst: np.ndarray     # ... gid of the first neuron they are added to
-    seg_n: np.ndarray       # ... how many
-    seg_slot: np.ndarray    # ... the read slot (one row-parallel read per slot per tick)
-    seg_col: np.ndarray     # ... first column within the slot
+    seg_ptr: np.ndarray     # entry e's fan-out segments are rows seg_ptr[e]..seg_ptr[e+1] of
+    seg: np.ndarray         # (segments, 5) int64, columns SEG_*: weight offset of the row part added (one
+                            # crossbar or kernel row, some columns), gid of the first neuron it is added to,
+                            # how many, the read slot (one row-parallel read per slot per tick), first column
     slot_tile: np.ndarray   # read slot -> tile (a crossbar tile is one slot; a kernel tile one per position)
     slot_dst: np.ndarray    # read slot -> gid of its first column's neuron
     slot_buf0: np.ndarray   # read slot -> offset of its column buffer (non-exact reads)

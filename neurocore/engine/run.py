@@ -21,7 +21,7 @@ from . import kernel as K
 from .compiled import Compiled, compile_placement
 from .counters import Counters, add_counters, counters_dict
 from .drive import SourceDrive, SpikeDrive, inputs_for
-from .records import Devices, Learning, Outputs, Reads
+from .records import CounterArrays, Devices, Learning, Outputs, Reads
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
                "rate_noise": K.LEARN_RATE_NOISE}
@@ -61,14 +61,23 @@ class RunOptions:
 
 @dataclass
 class RunResult:
-    """What one `Engine.run` call returns."""
+    """What one `Engine.run` call returns; `counters` are this call's alone."""
 
     compiled: Compiled
     counts: dict[str, np.ndarray]  # population -> (samples, size) spike counts
     events: np.ndarray | None  # (n, 3) int32 rows of (sample, tick, gid) when recorded
     probe_v: np.ndarray | None
     probe_i: np.ndarray | None
-    counters: dict
+    _arrays: CounterArrays
+    _samples: int
+    _ticks: int
+
+    @property
+    def counters(self) -> dict:
+        """This call's counters as plain values (built on first use: most callers never ask)."""
+        if not isinstance(self._arrays, dict):
+            self._arrays = counters_dict(self.compiled, self._samples, self._ticks, self._arrays)
+        return self._arrays
 
     def spikes_by_population(self, sample: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Every population's (ticks, neuron indices) of one sample, split in one pass (int32)."""
@@ -279,9 +288,8 @@ class Engine:
             k = len(c.gid[p])
             counts[p] = out.out_counts[:, o:o + k]
             o += k
-        delta = counters_dict(c, n_samples, n_samples * ticks, fresh)
         return RunResult(c, counts, events, out.probe_v if opt.probes else None,
-                         out.probe_i if opt.probes else None, delta)
+                         out.probe_i if opt.probes else None, fresh, n_samples, n_samples * ticks)
 
     def _outputs(self, opt: RunOptions, n_samples: int, ticks: int) -> Outputs:
         c = self.c
@@ -303,17 +311,31 @@ class Engine:
 
     def _run_parallel(self, args: tuple, tail: tuple, cnt: Counters, out: Outputs, threads: int, n_samples: int,
                       ticks: int):
-        """Chunks of the batch on threads; counters summed, spike records joined in sample order."""
+        """Chunks of the batch on threads (the kernel releases the GIL), each with its own inputs,
+        outputs, state and counters; counters summed, spike records joined in sample order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        nr, tl, rt, dv, rd, lr, inp, _ = args
         bounds = np.linspace(0, n_samples, threads + 1).round().astype(np.int64)
-        per = (bounds[1:] - bounds[:-1]) * ticks * self.c.n + 1 if out.record else np.zeros(threads, np.int64)
-        rec_offs = np.concatenate([[0], np.cumsum(per)[:-1]]).astype(np.int64)
-        ctrs = tuple(cnt.fresh() for _ in range(threads))
-        n_recs = np.zeros(threads, np.int64)
-        K.run_batch_parallel(*args, ctrs, *tail, bounds, rec_offs, n_recs)
+        jobs = []
+        for b0, b1 in zip(bounds[:-1], bounds[1:]):
+            part = inp._replace(sample_ids=inp.sample_ids[b0:b1], src_p=inp.src_p[b0:b1],
+                                ev_ptr=inp.ev_ptr[b0 * ticks:b1 * ticks + 1] if inp.explicit else inp.ev_ptr)
+            cap = (b1 - b0) * ticks * self.c.n + 1 if out.record else 0
+            o = out._replace(out_counts=out.out_counts[b0:b1], rec_buf=np.empty((cap, 3), np.int32),
+                             probe_v=out.probe_v[b0:b1], probe_i=out.probe_i[b0:b1])
+            jobs.append((part, o, cnt.fresh(), int(b0)))
+        with ThreadPoolExecutor(threads) as pool:
+            n_recs = list(pool.map(lambda j: K.run_batch(nr, tl, rt, dv, rd, lr, j[0], j[1], j[2], *tail), jobs))
         fresh = cnt.fresh()
-        for x in ctrs:
-            add_counters(fresh, x)
+        for _, _, ctr, _ in jobs:
+            add_counters(fresh, ctr)
         events = None
         if out.record:
-            events = np.concatenate([out.rec_buf[o:o + k] for o, k in zip(rec_offs, n_recs)])
-        return fresh, int(n_recs.sum()), events
+            parts = []
+            for (_, o, _, b0), k in zip(jobs, n_recs):
+                ev = o.rec_buf[:k].copy()
+                ev[:, 0] += b0  # chunk-local sample index -> the batch's
+                parts.append(ev)
+            events = np.concatenate(parts)
+        return fresh, int(sum(n_recs)), events
