@@ -10,27 +10,27 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run every point of a sweep file on dask.distributed. Finished points are "
                                    "appended to DIR/results.jsonl at once; running again skips them. At the end: "
                                    "DIR/results.csv and one DIR/plot_<key>.png per swept key.")
-    p.add_argument("sweep", help="sweep TOML file (see models/sweeps/)")
+    from .options import add_no_progress, integer
+
+    p.add_argument("sweep", help="sweep: a name in models/sweeps/ or a sweep .toml file")
     p.add_argument("-o", "--out", metavar="DIR", help="results folder (default: runs/sweeps/<sweep name>)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=integer(0), metavar="N",
                    help="worker processes of the embedded LocalCluster (default: one per CPU; 0: run here, "
                         "one point after another)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="connect to a running dask scheduler (e.g. tcp://host:8786) instead of starting one")
     p.add_argument("--no-retry", action="store_true", help="do not re-run points whose last record is an error")
     p.add_argument("--list", action="store_true", help="list the points and their status, run nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     p.set_defaults(func=handler)
 
 
 def handler(args: argparse.Namespace) -> int:
-    from ..errors import ConfigError
+    from ..resolve import model_file
     from ..sweep import ResultsTable, default_out_dir, load_sweep, run_sweep
 
-    spec = load_sweep(args.sweep)
+    spec = load_sweep(model_file("sweeps", args.sweep))
     out = args.out or default_out_dir(spec)
-    if args.workers is not None and args.workers < 0:
-        raise ConfigError(f"--workers = {args.workers}; must be >= 0", source="command line", key="--workers")
     if args.list:
         latest = ResultsTable(f"{out}/results.jsonl").latest()
         points = spec.expand()
