@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--equivalent", action="store_true",
                    help="also evaluate the same weights in the rate-equivalent ANN: a gap between the two is lost "
                         "in spiking inference, a shortfall of both is lost in learning")
-    add_set_argument(p, "a key of the run's experiment (e.g. --set data.test=1000)")
+    add_set_argument(p)
     p.set_defaults(func=main)
 
 

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
-    add_set_argument(p, "an experiment's keys")
+    add_set_argument(p)
     p.set_defaults(func=handle)
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from ..errors import ConfigError
 
 
-def add_set_argument(p: argparse.ArgumentParser, what: str = "an experiment key") -> None:
+def add_set_argument(p: argparse.ArgumentParser) -> None:
     """--set KEY=VALUE (repeatable), the one way commands take overrides of an experiment."""
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help=f"override {what}, repeatable: e.g. --set train.epochs=1 --set data.train=2000 "
+                   help="override a key of the experiment, repeatable: e.g. --set train.epochs=1 --set data.train=2000 "
                         "--set chip.device.dw_min=0.002 (VALUE is read as TOML: numbers, true/false, "
                         "\"strings\", [lists]; a bare word is a string)")
 
