@@ -228,3 +228,11 @@ def test_training_warms_the_kernels_up_before_its_clock_and_bar_start(monkeypatc
     tr.epoch, tr.position = 1, 0
     tr.train_epoch(train_set, progress=False)
     assert order[0] == "warm-up" and order.count("warm-up") == 1 and order.count("train") >= 2
+
+
+def test_a_sweep_takes_set_overrides_of_its_base_and_keeps_their_results_apart(capsys):
+    assert main(["sweep", "fig6_ts", "--list", "--set", "train.epochs=1", "--set", "data.train=2000"]) == 0
+    out = capsys.readouterr().out
+    assert "24 points" in out and "results in runs/sweeps/fig6_ts+set-" in out
+    _one_line_error(capsys, ["sweep", "fig6_ts", "--list", "--set", "train.epoch=1"],
+                    "--set train.epoch=1: key 'train.epoch': unknown key; allowed keys here: batch,")

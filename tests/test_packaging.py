@@ -92,3 +92,29 @@ def test_a_wheel_install_finds_every_shipped_model_by_name(tmp_path):
     cli = subprocess.run([str(py), "-m", "neurocore", "map", "ff_small", "--json"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=300, env=env)
     assert cli.returncode == 0 and '"netlist": "ff_small"' in cli.stdout, cli.stderr[-3000:]
+
+
+def _readme_blocks() -> list[str]:
+    import re
+    return re.findall(r"```bash\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+
+
+def test_the_readme_opens_with_two_command_lines_and_ci_runs_the_second():
+    lines = [ln for ln in _readme_blocks()[0].splitlines() if ln.strip()]
+    assert len(lines) == 2, lines
+    assert lines[1] in (REPO / ".ci" / "run").read_text()
+    assert "hdf5-tools" in lines[1]
+
+
+def test_every_command_of_the_readme_parses():
+    """Flags and subcommands the README shows exist (nothing runs)."""
+    import shlex
+
+    from neurocore.cli import build_parser
+
+    commands = [ln.split("#")[0] for block in _readme_blocks() for ln in block.splitlines()
+                if ln.startswith("neurocore ")]
+    assert len(commands) >= 15
+    parser = build_parser()
+    for line in commands:
+        parser.parse_args(shlex.split(line)[1:])
