@@ -5,13 +5,12 @@ runner neurocore.study:run_point; this one uses neurocore.sweep.testing:fake_run
 runs anywhere. Run: python examples/sweep_standin.py   (results in runs/sweeps/standin_py/)
 """
 
-from pathlib import Path
-
+from neurocore.resolve import model_file
 from neurocore.sweep import load_sweep, run_sweep, sweep_from_dict
 
 if __name__ == "__main__":  # dask starts worker processes: keep the work under this guard
     # 1. from a file
-    spec = load_sweep(Path(__file__).resolve().parent.parent / "models" / "sweeps" / "standin.toml")
+    spec = load_sweep(model_file("sweeps", "standin"))  # models/sweeps/standin.toml, by name
     print(f"{spec.name}: {len(spec.expand())} points over {', '.join(spec.swept_keys)}")
 
     # 2. or built in Python: the same keys as a sweep file, the base experiment as a dict

@@ -8,10 +8,7 @@ the same seed gives the same run. The paper's baseline is 784-1280-10 with dropo
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -144,57 +141,3 @@ def train_baseline(train: Dataset, test: Dataset, hidden: int = 1280, epochs: in
     return {"history": history, "test_acc": history[-1]["test_acc"] if history else accuracy(w, test),
             "best_test_acc": max((r["test_acc"] for r in history), default=None),
             "seconds": time.perf_counter() - t_start, "params": params, "weights": w}
-
-
-def add_baseline_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of `run_baseline_cli` (for the `neurocore baseline` command)."""
-    p.add_argument("--data", default="mnist-5k", help="dataset name (fashion-mnist, mnist-5k, digits, mnist, "
-                   "emnist-balanced, idx:FOLDER); default mnist-5k")
-    p.add_argument("--root", default=None, help="folder of the dataset's IDX files (mnist, emnist-balanced; "
-                   "overrides the fashion-mnist default)")
-    p.add_argument("--train-subset", type=int, default=None, metavar="N",
-                   help="train on a stratified subset of N samples")
-    p.add_argument("--hidden", type=int, default=1280)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--lr", type=float, default=0.2)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--momentum", type=float, default=0.0)
-    p.add_argument("--lr-decay", type=float, default=0.9, help="learning rate factor per epoch")
-    p.add_argument("--dropout-in", type=float, default=0.2)
-    p.add_argument("--dropout-hidden", type=float, default=0.3)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, metavar="FILE", help="write the results (without weights) as JSON")
-    p.add_argument("--json", action="store_true", help="print the results (without weights) as one JSON object")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def run_baseline_cli(args: argparse.Namespace) -> int:
-    """Load the data named in `args`, train the baseline, print (and optionally save) the results."""
-    from .data.datasets import load_dataset, subset
-
-    train = load_dataset(args.data, "train", args.root)
-    test = load_dataset(args.data, "test", args.root)
-    if args.train_subset:
-        train = subset(train, args.train_subset, seed=args.seed)
-    res = train_baseline(train, test, hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch=args.batch,
-                         dropout_in=args.dropout_in, dropout_hidden=args.dropout_hidden, seed=args.seed,
-                         momentum=args.momentum, lr_decay=args.lr_decay, progress=not (args.quiet or args.json))
-    res.pop("weights")
-    if args.out:
-        Path(args.out).write_text(json.dumps(res, indent=1))
-    if args.json:
-        print(json.dumps(res))
-    else:
-        print(f"{train.name}: {len(train)} train / {len(test)} test, {args.epochs} epochs, "
-              f"test accuracy {res['test_acc']:.4f} (best {res['best_test_acc']:.4f}), {res['seconds']:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    _p = argparse.ArgumentParser(prog="python -m neurocore.baseline", description=__doc__.split("\n")[0])
-    add_baseline_arguments(_p)
-    from .errors import NeurocoreError
-    try:
-        raise SystemExit(run_baseline_cli(_p.parse_args()))
-    except NeurocoreError as _exc:
-        raise SystemExit(f"baseline: error: {_exc}") from None

@@ -12,8 +12,9 @@ from typing import Any, Mapping
 from .config import build, load_toml, spec
 from .devices import DeviceSpec, ReadSpec
 from .errors import ConfigError
+from .resolve import folder, model_file
 
-CHIPS_DIR = Path(__file__).resolve().parent.parent / "models" / "chips"
+CHIPS_DIR = folder("chips")  # where named chips live (neurocore.resolve finds them)
 
 
 @dataclass(frozen=True)
@@ -132,14 +133,8 @@ def chip_from_dict(data: Mapping[str, Any], source: str = "<python>") -> Chip:
     return build(Chip, data, source)
 
 
-def load_chip(name_or_path: str | Path) -> Chip:
-    """Load a chip by file path, or by name from `models/chips/` (e.g. "small", "loihi_like")."""
-    p = Path(name_or_path)
-    if not p.suffix and not p.exists():
-        cand = CHIPS_DIR / f"{p.name}.toml"
-        if not cand.is_file():
-            known = ", ".join(sorted(f.stem for f in CHIPS_DIR.glob("*.toml")))
-            raise ConfigError(f"no chip named '{name_or_path}'; known chips: {known} (or give a .toml path)",
-                              source=str(name_or_path))
-        p = cand
+def load_chip(name_or_path: str | Path, near: str | Path | None = None) -> Chip:
+    """Load a chip by file path, or by name from `models/chips/` (e.g. "small", "loihi_like");
+    a relative path that is not found from here is looked for in the folder `near`."""
+    p = model_file("chips", name_or_path, near=near)
     return chip_from_dict(load_toml(p), str(p))

@@ -1,5 +1,8 @@
-"""`neurocore` command line: parses, calls the library, prints. Each command lives in
-`neurocore/commands/<name>.py` with `register(subparsers)`; heavy imports stay inside handlers."""
+"""`neurocore` command line: parses, calls the library, prints.
+
+Each command lives in `neurocore/commands/<name>.py` with `register(subparsers)`; heavy imports
+stay inside the handlers, so `neurocore --help` is quick.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,23 @@ from .errors import NeurocoreError
 
 COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench")
 
+DESCRIPTION = ("Simulate a neuromorphic chip (integrate-and-fire cores, an AER mesh router, RPU crossbars that "
+               "learn in place) and train SSNN-BP on it.")
+EPILOG = ("Models are named or given as files: chips (models/chips/), networks (models/nets/), experiments "
+          "(models/experiments/) and sweeps (models/sweeps/). Commands that load an experiment take "
+          "--set KEY=VALUE overrides, e.g. --set train.epochs=1 --set data.train=2000. "
+          "'neurocore COMMAND --help' shows a command's options.")
+
+
+class Parser(argparse.ArgumentParser):
+    """An argparse parser whose usage errors are one line: what is wrong, and where to look."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurocore", description=__doc__.split("\n")[0])
+    parser = Parser(prog="neurocore", description=DESCRIPTION, epilog=EPILOG)
     from . import __version__
     parser.add_argument("--version", action="version", version=f"neurocore {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

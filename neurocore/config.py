@@ -9,6 +9,7 @@ types and out-of-range values with a :class:`ConfigError` naming the file and ke
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import types
 import typing
@@ -85,6 +86,10 @@ def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
         (inner, *rest) = typing.get_args(tp) or (Any,)
         items = [_coerce(v, inner, source, f"{key}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if origin is tuple else items
+    if tp in (list, tuple):  # a bare `list` annotation: any items, but a list it must be
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"expected a list, got {value!r}", source, key)
+        return list(value) if tp is list else tuple(value)
     if origin is dict or tp is dict:
         if not isinstance(value, Mapping):
             raise ConfigError(f"expected a table, got {value!r}", source, key)
@@ -129,10 +134,7 @@ def build(cls: type[T], data: Mapping[str, Any] | None, source: str = "<python>"
     data = dict(data or {})
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        k = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
-        raise ConfigError(f"unknown key; allowed keys here: {', '.join(sorted(fields))}", source, k)
+    check_keys([(cls, data, prefix)], source)
     kwargs = {}
     for name, f in fields.items():
         key = f"{prefix}.{name}" if prefix else name
@@ -152,9 +154,77 @@ def build(cls: type[T], data: Mapping[str, Any] | None, source: str = "<python>"
         except ConfigError as exc:
             if exc.source == "<python>" and source != "<python>":
                 k = f"{prefix}.{exc.key}" if prefix and exc.key else (exc.key or prefix or None)
-                raise ConfigError(str(exc).split(": ", 2)[-1], source, k) from None
+                raise ConfigError(exc.message, source, k) from None
             raise
     return obj
+
+
+def unknown_keys(cls: type, data: Any, prefix: str = "") -> list[tuple[str, list[str]]]:
+    """(dotted key, keys allowed beside it) of every key of `data` that `cls` does not have,
+    looking into the tables of nested dataclass fields too."""
+    if not isinstance(data, Mapping):
+        return []
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints = typing.get_type_hints(cls)
+    out = []
+    for name in sorted(data, key=str):
+        key = f"{prefix}.{name}" if prefix else str(name)
+        if name not in fields:
+            out.append((key, sorted(fields)))
+        elif dataclasses.is_dataclass(hints[name]) and isinstance(data[name], Mapping):
+            out += unknown_keys(hints[name], data[name], key)
+    return out
+
+
+def check_keys(tables: list[tuple[type, Any, str]], source: str) -> None:
+    """Refuse every unknown key of these (dataclass, table, key prefix) at once, in one error."""
+    found = [u for cls, data, prefix in tables for u in unknown_keys(cls, data, prefix)]
+    if len(found) == 1:
+        key, allowed = found[0]
+        raise ConfigError(f"unknown key; allowed keys here: {', '.join(allowed)}", source, key)
+    if found:
+        allowed = {}
+        for key, names in found:
+            table = key.rpartition(".")[0]
+            allowed[f"[{table}]" if table else "top level"] = ", ".join(names)
+        keys = ", ".join(f"'{k}'" for k, _ in found)
+        raise ConfigError(f"unknown keys {keys}; allowed: " + "; ".join(f"{t} {a}" for t, a in allowed.items()),
+                          source, None, keys=tuple(k for k, _ in found))
+
+
+def name_override(exc: ConfigError, overrides: Mapping[str, Any], flag: str = "--set") -> ConfigError:
+    """`exc` restated as an error of the override it comes from (`--set train.ts=0: key 'train.ts' = 0 ...`),
+    or `exc` itself when no override set its key."""
+    chip_relative = "(with overrides from" in exc.source  # chip files report keys relative to [chip]
+
+    def full(key: str) -> str:
+        return f"chip.{key}" if chip_relative else key
+
+    def culprit(key: str) -> str | None:
+        key = full(key)
+        return next((k for k in overrides if key == k or key.startswith((f"{k}.", f"{k}[")) or
+                     k.startswith(f"{key}.")), None)
+
+    hits = list(dict.fromkeys(k for k in map(culprit, exc.keys) if k is not None))
+    if not hits:
+        return exc
+    if len(exc.keys) == 1:
+        return ConfigError(exc.message, f"{flag} {hits[0]}={format_value(overrides[hits[0]])}", full(exc.keys[0]))
+    named = ", ".join(f"{flag} {k}={format_value(overrides[k])}" for k in hits)
+    return ConfigError(f"{exc.message} (from {named})", exc.source, exc.key, keys=exc.keys)
+
+
+def format_value(value: Any) -> str:
+    """A value spelt as in TOML (strings quoted, true/false, [lists]), for messages about overrides."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k} = {format_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def check_value(value: Any, meta: Mapping, source: str, key: str) -> None:

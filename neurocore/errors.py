@@ -10,14 +10,20 @@ class NeurocoreError(Exception):
 class ConfigError(NeurocoreError, ValueError):
     """A configuration value is missing, unknown or out of range.
 
-    `source` is the file (or "<python>"), `key` the dotted key path.
+    `source` is the file, flag or override (or "<python>"), `key` the dotted key path and
+    `message` what is wrong with it; a message starting with "= value" reads on from the key
+    (`file: key 'train.ts' = 0 is out of range; ...`).
     """
 
-    def __init__(self, message: str, source: str = "<python>", key: str | None = None):
+    def __init__(self, message: str, source: str = "<python>", key: str | None = None,
+                 keys: tuple[str, ...] = ()):
         self.source = source
         self.key = key
+        self.keys = tuple(keys) or ((key,) if key is not None else ())  # every key the error is about
+        self.message = message
         where = source if key is None else f"{source}: key '{key}'"
-        super().__init__(f"{where}: {message}")
+        sep = " " if key is not None and message.startswith("= ") else ": "
+        super().__init__(f"{where}{sep}{message}")
 
 
 class MappingError(NeurocoreError):

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from .chip import CHIPS_DIR, Chip, chip_from_dict
-from .config import ConfigError, build, load_toml, set_key, spec
+from .chip import Chip, chip_from_dict
+from .config import ConfigError, build, check_keys, load_toml, name_override, set_key, spec
 from .learning.ssnn import SSNNSpec
+from .resolve import folder, model_file
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "models" / "experiments"
+EXPERIMENTS_DIR = folder("experiments")  # where named experiments live (neurocore.resolve finds them)
 UPDATE_MODES = ("coincidence", "rate", "rate_noise")
 
 
@@ -101,11 +102,8 @@ class _Top:
 def _chip(table: Mapping[str, Any], source: str) -> Chip:
     table = dict(table)
     name = table.pop("name", "loihi_like")
-    p = Path(name)
-    path = p if p.suffix else CHIPS_DIR / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(sorted(f.stem for f in CHIPS_DIR.glob("*.toml")))
-        raise ConfigError(f"no chip named '{name}'; known: {known}", source, "chip.name")
+    near = Path(source).parent if source != "<python>" else None
+    path = model_file("chips", name, near=near, source=source, key="chip.name")
     base = load_toml(path)
     merged = _deep_merge(base, table)
     return chip_from_dict(merged, f"{path} (with overrides from {source})" if table else str(path))
@@ -127,6 +125,13 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<python>") -> E
         from .traces import TraceSelection
     except ImportError:  # traces not built yet
         TraceSelection = None
+    tables = {"data": DataSpec, "net": SSNNSpec, "train": TrainSpec, "mapping": MappingSpec}
+    if TraceSelection is not None:
+        tables["trace"] = TraceSelection
+    chip_table = {k: v for k, v in data.get("chip", {}).items() if k != "name"} \
+        if isinstance(data.get("chip"), Mapping) else None
+    check_keys([(_Top, data, "")] + [(cls, data.get(k), k) for k, cls in tables.items()]
+               + [(Chip, chip_table, "chip")], source)  # every misspelt key at once
     top = build(_Top, data, source)
     return Experiment(
         name=top.name, seed=top.seed, chip=_chip(top.chip, source),
@@ -138,13 +143,15 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<python>") -> E
 
 def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
     """Load an experiment by path or by name from `models/experiments/`, applying dotted overrides."""
-    p = Path(path)
-    if not p.suffix and not p.exists():
-        p = EXPERIMENTS_DIR / f"{p.name}.toml"
+    p = model_file("experiments", path)
     data = load_toml(p)
-    for key, value in (overrides or {}).items():
-        set_key(data, key, value)
-    return experiment_from_dict(data, str(p))
+    overrides = dict(overrides or {})
+    try:  # an error in an override names the override (`--set train.ts=0: ...`), not the file
+        for key, value in overrides.items():
+            set_key(data, key, value)
+        return experiment_from_dict(data, str(p))
+    except ConfigError as exc:
+        raise name_override(exc, overrides) from None
 
 
 def experiment_text(exp: Experiment) -> str:

@@ -20,8 +20,9 @@ import numpy as np
 from .config import ConfigError, build, load_toml, spec
 from .connections import Connection, Conv2d, Pool2d, Scale
 from .neurons import MODELS, CubaLIF, NeuronModel, model_name
+from .resolve import folder, model_file
 
-NETS_DIR = Path(__file__).resolve().parent.parent / "models" / "nets"
+NETS_DIR = folder("nets")  # where named networks live (neurocore.resolve finds them)
 
 
 #: the chip's native compartment (CUBA LIF); the name older code and files use
@@ -460,7 +461,5 @@ def _draw_weights(e: _ProjEntry, n_pre: int, n_post: int, rng: np.random.Generat
 
 def load_netlist(name_or_path: str | Path) -> NetFile:
     """Load a network by path or by name from `models/nets/`."""
-    p = Path(name_or_path)
-    if not p.suffix and not p.exists():
-        p = NETS_DIR / f"{p.name}.toml"
+    p = model_file("nets", name_or_path)
     return netlist_from_dict(load_toml(p), str(p))

@@ -92,6 +92,22 @@ class Trainer:
         self._correct = 0
         self._seen = 0
         self._train_seconds = 0.0
+        self._warm = False
+
+    def warm_up(self, notice: bool = True) -> None:
+        """Compile (or load from numba's cache) the engine kernels with one sample on the forward-only
+        engine, which keeps no state from it, so compile time stays out of every timed call.
+        With `notice`, a slow (compiling) call says so on stderr."""
+        if self._warm:
+            return
+        from .compile_notice import compile_notice
+
+        drive = drive_for(self.exp, np.zeros((1, self.exp.net.inputs), np.float32), None)
+        with compile_notice(None if notice else (lambda _: None)):
+            res = self.infer_engine.run(drive, self.exp.train.ts, readout=["output"], record=self.tracing)
+            if self.tracing:
+                res.spikes("output", 0)  # the kernel that sorts recorded spikes by population
+        self._warm = True
 
     def open_trace(self, path: str | Path | None = None) -> Path | None:
         """Start writing the experiment's trace (if it asks for one); returns its path."""
@@ -126,23 +142,21 @@ class Trainer:
         return self.run_dir / CHECKPOINT
 
     def restore(self, path: str | Path) -> None:
+        """Load a checkpoint (a file, or a run folder holding one); a file that is not one written for this
+        experiment is a NeurocoreError saying what is wrong, and nothing is changed."""
         p = Path(path)
         if p.is_dir():
             p = p / CHECKPOINT
         if not p.is_file():
-            raise NeurocoreError(f"{p}: no checkpoint to resume from")
-        try:
-            with np.load(p) as z:
-                try:
-                    self.engine.load_state({"weights": z["weights"], "bias": z["bias"]})
-                except NeurocoreError as exc:
-                    raise NeurocoreError(f"{p}: {exc}") from None
-                self.epoch, self.position = int(z["epoch"]), int(z["position"])
-                self.results = json.loads(str(z["results"]))
-                self._correct, self._seen = int(z["correct"]), int(z["seen"])
-                self._train_seconds = float(z["train_seconds"])
-        except (OSError, KeyError, ValueError) as exc:
-            raise NeurocoreError(f"{p}: not a readable neurocore checkpoint ({exc})") from None
+            raise NeurocoreError(f"{p}: no checkpoint here; `neurocore train` writes one after every epoch "
+                                 f"and on Ctrl-C")
+        expected = self.engine.state()
+        z = read_checkpoint(p, expected)
+        self.engine.load_state({k: z[k] for k in expected})
+        self.epoch, self.position = int(z["epoch"]), int(z["position"])
+        self.results = z["results"]
+        self._correct, self._seen = int(z["correct"]), int(z["seen"])
+        self._train_seconds = float(z["train_seconds"])
 
     @property
     def _homeostatic(self) -> list[str]:
@@ -174,6 +188,7 @@ class Trainer:
             self.engine.reset_counters()
             self._correct = self._seen = 0
             self._train_seconds = 0.0
+        self.warm_up(notice=progress)  # before the bar starts: its samples/s leave compile time out
         bar = tqdm(total=n, initial=self.position, disable=not progress, unit="sample",
                    desc=f"epoch {self.epoch + 1}/{exp.train.epochs}", leave=True, dynamic_ncols=True)
         restore_sigint, stop = _deferred_sigint()
@@ -267,6 +282,70 @@ class Trainer:
             plot_learning_curve(self.results, self.run_dir / "learning_curve.png", self.exp.name)
 
 
+# -- checkpoints ------------------------------------------------------------------------
+_CHECKPOINT_IS = ("a checkpoint is the checkpoint.npz that `neurocore train` writes for the same experiment: "
+                  "a numpy .npz archive of weights, bias, epoch, position, results, correct, seen, train_seconds")
+_CHECKPOINT_COUNTS = ("epoch", "position", "correct", "seen")
+
+
+def read_checkpoint(path: Path, expected: dict[str, np.ndarray]) -> dict:
+    """The contents of a checkpoint file, checked against the engine arrays it must fit (`expected`).
+
+    Never unpickles: a file holding Python objects is refused like any other that is not a checkpoint.
+    Every way a file can be wrong (empty, truncated, not a zip archive, damaged, keys missing, wrong
+    dtypes or shapes) is a NeurocoreError of one line saying which.
+    """
+    import zipfile
+    import zlib
+
+    def bad(what: str) -> NeurocoreError:
+        return NeurocoreError(f"{path}: not a usable checkpoint: {what}; {_CHECKPOINT_IS}")
+
+    size = path.stat().st_size
+    if size == 0:
+        raise bad("the file is empty")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        raise bad(f"not a .npz (zip) archive ({size} bytes starting {head!r})")
+    names = ("results", "train_seconds", *_CHECKPOINT_COUNTS, *expected)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in names if k not in z.files]
+            if missing:
+                raise bad(f"it has no {', '.join(missing)} (it holds: {', '.join(z.files) or 'nothing'})")
+            data = {k: z[k] for k in names}
+    except NeurocoreError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise bad("it holds Python objects (pickled data), which neurocore never loads") from None
+        raise bad(f"damaged ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, RuntimeError) as exc:
+        raise bad(f"truncated or damaged ({type(exc).__name__}: {exc})") from None
+    for k, want in expected.items():
+        a = data[k]
+        if a.dtype != want.dtype or a.shape != want.shape:
+            raise bad(f"'{k}' is {a.dtype} {a.shape}, this experiment's chip holds {want.dtype} {want.shape} "
+                      f"(a checkpoint of another experiment or chip?)")
+    for k in _CHECKPOINT_COUNTS:
+        a = data[k]
+        if a.shape != () or a.dtype.kind not in "iu" or int(a) < 0:
+            raise bad(f"'{k}' = {a.tolist()!r} ({a.dtype}) is not an integer >= 0")
+    a = data["train_seconds"]
+    if a.shape != () or a.dtype.kind not in "iuf" or not np.isfinite(a) or float(a) < 0:
+        raise bad(f"'train_seconds' = {a.tolist()!r} ({a.dtype}) is not a number >= 0")
+    a = data["results"]
+    try:
+        results = json.loads(str(a)) if a.shape == () and a.dtype.kind == "U" else None
+    except json.JSONDecodeError:
+        results = None
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise bad("'results' is not the JSON text of a list of per-epoch rows")
+    data["results"] = results
+    return data
+
+
 def _deferred_sigint() -> tuple[Callable[[], None], Callable[[], bool]]:
     """Hold Ctrl-C until the current batch is done, so a checkpoint never holds half a batch.
 
@@ -316,12 +395,18 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
     """Train an experiment to its last epoch; checkpoint after each epoch and on Ctrl-C."""
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run_dir)
+    if resume:  # before anything is written: a bad checkpoint leaves the run folder as it was
+        tr.restore(run_dir)
+        if tr.position > len(train_set):
+            raise NeurocoreError(f"{Path(run_dir) / CHECKPOINT}: the checkpoint stopped at sample {tr.position} of "
+                                 f"epoch {tr.epoch + 1}, but this experiment's epoch has {len(train_set)} samples "
+                                 f"(was data.train changed?)")
+        log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
     if run_dir is not None:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
-        (Path(run_dir) / "experiment.toml").write_text(experiment_text(exp))
-    if resume:
-        tr.restore(run_dir)
-        log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
+        tmp = Path(run_dir) / "experiment.toml.tmp"
+        tmp.write_text(experiment_text(exp))
+        os.replace(tmp, Path(run_dir) / "experiment.toml")
     # a resumed run starts a trace file of its own: the first one stays as it was
     trace = tr.open_trace(exp.trace.trace_path(f"{exp.name}-from-epoch{tr.epoch + 1}-sample{tr.position}")
                           if resume and tr.tracing else None)

@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from neurocore.baseline import (accuracy, add_baseline_arguments, init_weights, loss_and_grads,
-                                run_baseline_cli, train_baseline)
+from neurocore.baseline import accuracy, init_weights, loss_and_grads, train_baseline
+from neurocore.cli import main
 from neurocore.data import load_dataset, subset
 
 
@@ -70,12 +70,33 @@ def test_same_seed_same_run():
 
 
 def test_cli_entry(tmp_path, capsys):
-    p = argparse.ArgumentParser()
-    add_baseline_arguments(p)
     out = tmp_path / "r.json"
-    args = p.parse_args(["--data", "digits", "--hidden", "32", "--epochs", "2", "--json", "--out", str(out)])
-    assert run_baseline_cli(args) == 0
+    assert main(["baseline", "--data", "digits", "--hidden", "32", "--epochs", "2", "--json", "--out", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads(out.read_text())
     assert printed["params"]["hidden"] == 32 and saved["params"]["dataset"] == "digits"
     assert "weights" not in saved and len(saved["history"]) == 2
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--epochs", "-1"], "argument --epochs: -1 is out of range; must be an integer >= 1"),
+    (["--hidden", "0"], "argument --hidden: 0 is out of range; must be an integer >= 1"),
+    (["--lr", "0"], "argument --lr: 0 is out of range; must be a number > 0"),
+    (["--dropout-in", "1"], "argument --dropout-in: 1 is out of range; must be a number in [0, 1)"),
+    (["--batch", "x"], "argument --batch: 'x' is not an integer >= 1"),
+    (["--lr-decay", "nan"], "argument --lr-decay: 'nan' is not a finite number in (0, 1]"),
+])
+def test_cli_refuses_bad_options_in_one_line(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as ex:
+        main(["baseline", "--data", "digits", *argv])
+    assert ex.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err, err
+
+
+def test_every_baseline_option_has_help_with_its_default():
+    from neurocore.cli import build_parser
+    sub = build_parser()._subparsers._group_actions[0].choices["baseline"]
+    for action in sub._actions:
+        if action.option_strings and action.dest not in ("help", "json", "no_progress", "output"):
+            assert action.help and "default" in action.help, action.option_strings

@@ -157,4 +157,6 @@ def test_equivalent_network_learns_digits_and_the_command_reports_it(capsys) -> 
     assert main(["equivalent", "digits", "--epochs", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [r["epoch"] for r in out["epochs"]] == [1, 2] and out["epochs"][-1]["test_acc"] > 0.5
-    assert main(["equivalent", "digits", "--epochs", "0"]) == 2
+    with pytest.raises(SystemExit) as ex:
+        main(["equivalent", "digits", "--epochs", "0"])
+    assert ex.value.code == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -382,7 +383,8 @@ def test_bad_files_raise_trace_errors_saying_what_is_wrong(tmp_path):
     with traces.open(good) as tr:
         with pytest.raises(TraceError, match="population 'x' is not in this trace; recorded: pop"):
             tr.spikes("x", 0)
-        with pytest.raises(TraceError, match=r"sample 99 of 'pop' was not recorded; recorded samples: 0\.\.9"):
+        with pytest.raises(TraceError, match=r"sample 99 of 'pop' was not recorded; recorded samples: "
+                                             r"0, 1, \.\.\., 9 \(stride 1, 10 samples\)"):
             tr.spikes("pop", 99)
         with pytest.raises(TraceError, match="no AER packets"):
             tr.packets(0)
@@ -464,3 +466,75 @@ def test_scrambled_data_in_a_trace_raises_trace_error(tmp_path):
         with traces.open(path) as tr:
             for s in tr.samples("pop"):
                 tr.spikes("pop", s)
+
+
+# ---- standard HDF5 tools -------------------------------------------------------------
+
+H5LS, H5DUMP = shutil.which("h5ls"), shutil.which("h5dump")
+
+
+@pytest.mark.skipif(not (H5LS and H5DUMP), reason="needs h5ls and h5dump (Debian's hdf5-tools; .ci/run installs it)")
+def test_hdf5_tools_of_debian_read_every_dataset_of_a_trace(tmp_path):
+    """h5ls/h5dump 1.10, built by others against an older HDF5, list and read what the writer wrote."""
+    path = tmp_path / "t.h5"
+    sel = TraceSelection(enabled=True, membrane={"pop": [1, 3]}, packets=True, traffic="per_tick",
+                         snapshots=True, chunk_events=64)
+    given = {}
+    with TraceWriter(path, META, {"pop": 50}, 4, sel) as w:
+        for s in range(5):
+            given[s] = events(s)
+            w.add_spikes(s, "pop", *given[s])
+            w.add_probe(s, "pop", np.arange(50), np.ones((3, 50)), np.zeros((3, 50)))
+            w.add_packets(s, np.arange(4), np.zeros(4), np.ones(4), np.arange(4))
+            w.add_traffic(s, np.ones((2, 4, 4), np.int64))
+        w.snapshot("epoch 1", "W1", np.eye(3, dtype=np.float32))
+        w.add_counters("epoch 1", {"spikes": 5})
+    listing = subprocess.run([H5LS, "-r", str(path)], capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert "*ERROR*" not in listing.stdout, listing.stdout
+    for name in ("/spikes/pop/tick", "/spikes/pop/neuron", "/spikes/pop/index", "/probes/pop/v", "/packets/address",
+                 "/traffic/count", "/traffic/total", "/snapshots/data32", "/counters/index", "/run/status",
+                 "/meta/seed"):
+        assert name in listing.stdout, (name, listing.stdout)
+    header = subprocess.run([H5DUMP, "-H", str(path)], capture_output=True, text=True, timeout=60)
+    assert header.returncode == 0 and "error" not in header.stderr.lower(), header.stderr
+    assert 'DATASET "tick"' in header.stdout and "H5T_STD_U16LE" in header.stdout  # narrow neuron column
+    # h5dump writes a dataset's values as raw little-endian bytes: they are the ticks written, in order
+    raw = tmp_path / "tick.bin"
+    dump = subprocess.run([H5DUMP, "-d", "/spikes/pop/tick", "-b", "LE", "-o", str(raw), str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert dump.returncode == 0, dump.stderr
+    np.testing.assert_array_equal(np.fromfile(raw, "<i4"), np.concatenate([given[s][0] for s in range(5)]))
+
+
+def test_an_unrecorded_sample_is_refused_naming_the_stride_recorded(tmp_path):
+    path = tmp_path / "t.h5"
+    _write(path, n_samples=30, every=10)
+    with traces.open(path) as tr:
+        assert tr.samples("pop").tolist() == [0, 10, 20]
+        with pytest.raises(TraceError, match=r"sample 3 of 'pop' was not recorded; recorded samples: 0, 10, 20$"):
+            tr.spikes("pop", 3)
+    _write(path, n_samples=100, every=20)
+    with traces.open(path) as tr, pytest.raises(TraceError, match=r"0, 20, \.\.\., 80 \(stride 20, 5 samples\)"):
+        tr.spikes("pop", 3)
+
+
+def test_the_schema_page_names_populations_an_experiment_trace_holds():
+    """traces/README.md's examples use the population names, labels and samples a quick run records."""
+    import re
+    import tomllib
+
+    from neurocore.experiment import load_experiment
+    from neurocore.learning.ssnn import build_ssnn, init_weights
+
+    text = (REPO / "traces" / "README.md").read_text()
+    exp = load_experiment("quick")
+    net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(0)))
+    table = tomllib.loads(re.search(r"```toml\n(.*?)```", text, re.S).group(1))["trace"]
+    sel = build(TraceSelection, table, "traces/README.md", "trace")
+    assert set(sel.populations) | set(sel.membrane) <= set(net.populations)
+    named = set(re.findall(r'tr\.(?:spikes|samples|spike_counts|probe)\("(\w+)"', text))
+    named |= set(re.findall(r"--population (\w+)", text))
+    assert named and named <= set(net.populations), named - set(net.populations)
+    for sample in map(int, re.findall(r"sample[= ](\d+)", text)):
+        assert exp.trace.wants_sample(sample), sample

@@ -5,7 +5,7 @@
 `--rate` per pixel and tick, mapped on `loihi_like`, one sample per call, counters on. A sum
 pool feeding a linear map is folded into it exactly (SumPool 2 then Conv 3x3 is one Conv 6x6 of
 stride 2; the last pool folds into the dense layer). Also runs the dense `bench engine` workload in
-the same process, for the ratio the engine issue asks for.
+the same process, for the ratio of the two.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ import numpy as np
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--samples", type=int, default=50, help="samples (default 50)")
-    p.add_argument("--ticks", type=int, default=100, help="ticks per sample (default 100)")
-    p.add_argument("--rate", type=float, default=0.03, help="input event probability per pixel and tick")
-    p.add_argument("--chip", default="loihi_like", help="chip to map onto (default loihi_like)")
-    p.add_argument("--repeats", type=int, default=3, help="timed repeats; the best is kept (default 3)")
+    from ..commands.options import add_chip, add_samples, add_ticks, integer, number
+
+    add_samples(p, 50)
+    add_ticks(p, 100)
+    p.add_argument("--rate", type=number(0, 1), default=0.03,
+                   help="input event probability per pixel and tick (default: 0.03)")
+    add_chip(p, "loihi_like")
+    p.set_defaults(chip="loihi_like")
+    p.add_argument("--repeats", type=integer(1), default=3, help="timed repeats; the best is kept (default: 3)")
     p.add_argument("--conv", default="shared", choices=("shared", "unrolled"),
-                   help="how convolutions are stored: one shared kernel per core, or every synapse")
+                   help="how convolutions are stored: one shared kernel per core, or every synapse (default: shared)")
 
 
 def _pool_then(kernel: np.ndarray) -> np.ndarray:

@@ -18,13 +18,16 @@ import numpy as np
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--samples", type=int, default=100, help="samples (default 100)")
-    p.add_argument("--ticks", type=int, default=100, help="ticks per sample (default 100)")
-    p.add_argument("--rate", type=float, default=0.1, help="input spike probability per tick (default 0.1)")
-    p.add_argument("--chip", default="loihi_like", help="chip to map onto (default loihi_like)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats; the best is kept (default 5)")
-    p.add_argument("--threads", type=int, default=1,
-                   help="also run the samples as one inference batch on 1 and on this many threads (default 1: no)")
+    from ..commands.options import add_chip, add_samples, add_ticks, integer, number
+
+    add_samples(p, 100)
+    add_ticks(p, 100)
+    p.add_argument("--rate", type=number(0, 1), default=0.1, help="input spike probability per tick (default: 0.1)")
+    add_chip(p, "loihi_like")
+    p.set_defaults(chip="loihi_like")
+    p.add_argument("--repeats", type=integer(1), default=5, help="timed repeats; the best is kept (default: 5)")
+    p.add_argument("--threads", type=integer(1), default=1,
+                   help="also run the samples as one inference batch on 1 and on this many threads (default: 1, no)")
 
 
 def workload(samples: int, ticks: int, rate: float):

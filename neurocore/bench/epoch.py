@@ -12,12 +12,16 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--ts", type=int, default=100, help="ticks per sample (default 100)")
-    p.add_argument("--samples", type=int, default=2000, help="training samples timed (default 2000)")
-    p.add_argument("--update", default="coincidence", choices=("coincidence", "rate", "rate_noise"))
-    p.add_argument("--experiment", default="fmnist", help="experiment to time (default fmnist)")
-    p.add_argument("--epoch-size", type=int, default=60000, help="samples of the epoch being estimated")
+    from ..commands.options import add_samples, add_ticks, integer
     from ..commands.overrides import add_set_argument
+
+    add_ticks(p, 100, "--ts", dest="ts")
+    add_samples(p, 2000, "training samples timed")
+    p.add_argument("--update", default="coincidence", choices=("coincidence", "rate", "rate_noise"),
+                   help="weight update mode (default: coincidence)")
+    p.add_argument("--experiment", default="fmnist", help="experiment to time (default: fmnist)")
+    p.add_argument("--epoch-size", type=integer(1), default=60000, metavar="N",
+                   help="samples of the epoch being estimated (default: 60000)")
     add_set_argument(p)
 
 

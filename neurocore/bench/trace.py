@@ -1,4 +1,4 @@
-"""Cost of full spike tracing on the engine workload (issue 2's 784-1280-10 net, 100 x 100 ticks).
+"""Cost of tracing every spike to HDF5 on the engine benchmark's 784-1280-10 IF network (100 x 100 ticks).
 
 Runs the same samples with and without tracing every spike of every population (plus
 the summed core-to-core traffic) into an HDF5 file, in the same process. The traced time
@@ -15,11 +15,13 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--samples", type=int, default=100, help="samples (default 100)")
-    p.add_argument("--ticks", type=int, default=100, help="ticks per sample (default 100)")
-    p.add_argument("--repeats", type=int, default=3, help="timed repeats; the best of each is kept")
+    from ..commands.options import add_samples, add_ticks, integer
+
+    add_samples(p, 100)
+    add_ticks(p, 100)
+    p.add_argument("--repeats", type=integer(1), default=3, help="timed repeats; the best of each is kept (default: 3)")
     p.add_argument("--compression", default="lzf", choices=("gzip", "lzf", "none"),
-                   help="HDF5 compression of the trace (default lzf: fast)")
+                   help="HDF5 compression of the trace (default: lzf, the fastest)")
 
 
 def run(args: argparse.Namespace) -> dict:

@@ -8,7 +8,7 @@ from ..netlist import Netlist, NeuronParams
 
 
 def ff_784_1280_10(seed: int = 0) -> Netlist:
-    """Issue 2's engine workload: 784 -> 1280 -> 10 non-leaky IF (theta 5, reset by
+    """The engine benchmarks' network: 784 -> 1280 -> 10 non-leaky IF (theta 5, reset by
     subtraction), weights N(0, sqrt(2 / fan_in))."""
     rng = np.random.default_rng(seed)
     net = Netlist("ff_784_1280_10")

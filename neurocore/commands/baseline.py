@@ -6,14 +6,71 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..baseline import add_baseline_arguments
+    from .options import add_no_progress, integer, number
 
-    p = sub.add_parser("baseline", help="train the non-spiking ReLU ANN baseline (784-1280-10, softmax-CE)")
-    add_baseline_arguments(p)
+    p = sub.add_parser("baseline", help="train the non-spiking ReLU ANN baseline (784-1280-10, softmax-CE)",
+                       description="Train the paper's non-spiking baseline: inputs-hidden (ReLU)-classes, softmax "
+                                   "cross-entropy, inverted dropout, He initialisation, minibatch SGD in numpy. "
+                                   "The learning rate of epoch e (from 1) is lr * lr_decay ** (e - 1).")
+    p.add_argument("--data", default="mnist-5k", metavar="NAME", help="dataset: fashion-mnist, mnist-5k, digits, mnist, "
+                   "emnist-balanced or idx:FOLDER (default: mnist-5k)")
+    p.add_argument("--root", default=None, metavar="DIR", help="folder of the dataset's IDX files (needed for "
+                   "mnist and emnist-balanced; default: the dataset's own)")
+    p.add_argument("--train-subset", type=integer(1), default=None, metavar="N",
+                   help="train on a stratified subset of N samples (default: the whole training set)")
+    p.add_argument("--hidden", type=integer(1), default=1280, metavar="N", help="hidden neurons (default: 1280)")
+    p.add_argument("--epochs", type=integer(1), default=20, metavar="N", help="passes over the training set "
+                                                                              "(default: 20)")
+    p.add_argument("--lr", type=number(0, lo_open=True), metavar="X", default=0.2, help="learning rate (default: 0.2)")
+    p.add_argument("--batch", type=integer(1), default=32, metavar="N", help="samples per SGD step (default: 32)")
+    p.add_argument("--momentum", type=number(0, 1, hi_open=True), metavar="X", default=0.0,
+                   help="SGD momentum, 0 = none (default: 0)")
+    p.add_argument("--lr-decay", type=number(0, 1, lo_open=True), metavar="X", default=0.9,
+                   help="learning rate factor per epoch (default: 0.9)")
+    p.add_argument("--dropout-in", type=number(0, 1, hi_open=True), metavar="X", default=0.2,
+                   help="dropout of the input layer (default: 0.2, as the paper)")
+    p.add_argument("--dropout-hidden", type=number(0, 1, hi_open=True), metavar="X", default=0.3,
+                   help="dropout of the hidden layer (default: 0.3, as the paper)")
+    p.add_argument("--seed", type=integer(0), default=0, metavar="N", help="seed of the initial weights, order and dropout "
+                                                              "(default: 0)")
+    p.add_argument("-o", "--output", "--out", dest="output", default=None, metavar="FILE",
+                   help="also write the results (without weights) as JSON to FILE")
+    p.add_argument("--json", action="store_true", help="print the results (without weights) as one JSON object")
+    add_no_progress(p, "--quiet")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..baseline import run_baseline_cli
+    """Load the data named in `args`, train the baseline, print (and optionally save) the results."""
+    import json
+    import os
+    from pathlib import Path
 
-    return run_baseline_cli(args)
+    from ..baseline import train_baseline
+    from ..data.datasets import load_dataset, subset
+    from ..errors import ConfigError
+
+    train = load_dataset(args.data, "train", args.root)
+    test = load_dataset(args.data, "test", args.root)
+    if args.train_subset:
+        train = subset(train, args.train_subset, seed=args.seed)
+    res = train_baseline(train, test, hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch=args.batch,
+                         dropout_in=args.dropout_in, dropout_hidden=args.dropout_hidden, seed=args.seed,
+                         momentum=args.momentum, lr_decay=args.lr_decay,
+                         progress=not (args.no_progress or args.json))
+    res.pop("weights")
+    if args.output:
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps(res, indent=1))
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the results: {exc.strerror}", source=f"--output {args.output}") from None
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(f"{train.name}: {len(train)} train / {len(test)} test, {args.epochs} epochs, "
+              f"test accuracy {res['test_acc']:.4f} (best {res['best_test_acc']:.4f}), {res['seconds']:.1f} s")
+    return 0

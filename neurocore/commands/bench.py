@@ -9,7 +9,9 @@ import json
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..bench import BENCHMARKS
-    p = sub.add_parser("bench", help="run a benchmark and print its figures")
+    p = sub.add_parser("bench", help="run a benchmark and print its figures",
+                       description="Run one benchmark and print its figures (--json: one JSON object). Speed "
+                                   "figures depend on the machine: compare ratios measured in the same run.")
     bsub = p.add_subparsers(dest="bench", metavar="NAME")
     bsub.required = True
     for name in BENCHMARKS:
@@ -19,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             if exc.name and exc.name.endswith(f"bench.{name}"):
                 continue
             raise
-        bp = bsub.add_parser(name, help=(mod.__doc__ or name).strip().split("\n")[0])
+        doc = (mod.__doc__ or name).strip()
+        bp = bsub.add_parser(name, help=doc.split("\n")[0], description=doc,
+                             formatter_class=argparse.RawDescriptionHelpFormatter)
         bp.add_argument("--json", action="store_true", help="print one JSON object of the figures")
         mod.add_arguments(bp)
         bp.set_defaults(func=_runner(mod))

@@ -9,12 +9,15 @@ from .overrides import add_set_argument, parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from .options import integer
+
     p = sub.add_parser("equivalent", help="train an experiment's rate-equivalent ANN (exact gradients, numpy): "
                                           "a fast ceiling for choosing its hyperparameters")
-    p.add_argument("experiment", help="experiment TOML (models/experiments/) or its name")
-    p.add_argument("--epochs", type=int, help="epochs (default: the experiment's train.epochs)")
-    p.add_argument("--batch", type=int, default=16,
-                   help="samples whose updates are summed per step (1 = sample by sample, as on the chip)")
+    p.add_argument("experiment", help="experiment: a name in models/experiments/ or an experiment .toml file")
+    p.add_argument("--epochs", type=integer(1), metavar="N", help="epochs (default: the experiment's train.epochs)")
+    p.add_argument("--batch", type=integer(1), default=16, metavar="N",
+                   help="samples whose updates are summed per step; 1 = sample by sample, as on the chip "
+                        "(default: 16)")
     p.add_argument("--json", action="store_true", help="print one JSON object at the end")
     add_set_argument(p)
     p.set_defaults(func=main)
@@ -23,15 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import ConfigError, NeurocoreError
+    from ..errors import ConfigError
     from ..experiment import load_experiment
     from ..learning.equivalent import train_equivalent
     from ..training import load_data
 
     exp = load_experiment(args.experiment, parse_overrides(args.set))
     epochs = exp.train.epochs if args.epochs is None else args.epochs
-    if epochs < 1 or args.batch < 1:
-        raise NeurocoreError(f"--epochs {epochs} --batch {args.batch}: both must be >= 1")
     if exp.train.lr == 0:
         raise ConfigError("train.lr = 0 (the chip's own dw_min): the equivalent network needs train.lr > 0",
                           exp.source, "train.lr")

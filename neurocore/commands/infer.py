@@ -8,9 +8,13 @@ from .overrides import add_set_argument, parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("infer", help="evaluate a checkpoint on the chip")
-    p.add_argument("run_dir", help="run folder written by `neurocore train` (holds checkpoint.npz)")
-    p.add_argument("--split", default="test", choices=("test", "train"), help="which split to evaluate")
+    p = sub.add_parser("infer", help="evaluate a training checkpoint on the chip",
+                       description="Evaluate the weights of a run folder's checkpoint on the chip's forward "
+                                   "network: accuracy and synaptic events, spikes and packets per sample.")
+    p.add_argument("run_dir", help="run folder written by `neurocore train` (holds experiment.toml and "
+                                   "checkpoint.npz)")
+    p.add_argument("--split", default="test", choices=("test", "train"), help="which split to evaluate "
+                                                                               "(default: test)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--equivalent", action="store_true",
                    help="also evaluate the same weights in the rate-equivalent ANN: a gap between the two is lost "
@@ -34,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run)
     tr.restore(run)
+    tr.warm_up(notice=not args.json)
     data = test_set if args.split == "test" else train_set
     acc, counters = tr.evaluate(data, progress=not args.json)
     out = {"run": str(run), "epoch": tr.epoch, "split": args.split, "samples": len(data), "accuracy": acc,

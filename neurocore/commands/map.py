@@ -1,7 +1,5 @@
-"""`neurocore map MODEL.toml`: place a network on a chip and print the mapping report.
-
-Options: --chip NAME_OR_PATH, --strategy sequential|traffic, --json, -o FILE.
-"""
+"""`neurocore map MODEL`: place a network (or an experiment's SSNN-BP netlist) on a chip and print
+the mapping report: cores used against their limits, routing entries, packets and hops."""
 
 from __future__ import annotations
 
@@ -9,33 +7,44 @@ import argparse
 import json
 from pathlib import Path
 
+from .overrides import add_set_argument, parse_overrides
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..mapping import STRATEGIES
+    from .options import add_chip
+
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
-                       description=__doc__.split("\n", 1)[0])
-    p.add_argument("model", help="network file (models/nets/*.toml) or its name, or an experiment file "
-                                 "(models/experiments/*.toml: its SSNN-BP training netlist)")
-    p.add_argument("--chip", help="chip name in models/chips/ or a chip .toml path (default: the one the "
-                                   "network file names)")
+                       description="Place a network, or the SSNN-BP training netlist of an experiment, onto a "
+                                   "chip and report cores used against their limits, routing entries and "
+                                   "traffic. A netlist that cannot fit is refused with the limit it breaks.")
+    p.add_argument("model", help="network (a name in models/nets/ or a .toml file) or experiment (a name in "
+                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist)")
+    add_chip(p, "the one the network or experiment names")
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
+    add_set_argument(p)
     p.set_defaults(func=handle)
 
 
 _EXPERIMENT_TABLES = ("data", "net", "train", "mapping", "trace")
 
 
-def _chip_ref(chip: str, net_path: str) -> str:
-    """A chip path written in a network file is relative to that file when it exists there."""
-    p = Path(chip)
-    if p.suffix and not p.is_absolute() and not p.exists():
-        beside = Path(net_path).parent / p
-        if beside.exists():
-            return str(beside)
-    return chip
+def _is_experiment(model: str) -> bool:
+    """True when MODEL names an experiment (by name, or a file with experiment tables) rather than a network."""
+    from ..config import load_toml
+    from ..errors import ConfigError
+    from ..resolve import known, model_file
+
+    p = Path(model)
+    if not p.is_file() and not p.suffix and len(p.parts) == 1:
+        return model not in known("nets") and model in known("experiments")
+    try:
+        return any(k in load_toml(model_file("nets", model)) for k in _EXPERIMENT_TABLES)
+    except ConfigError:
+        return False  # missing or malformed: the network loader reports it
 
 
 def _experiment_placement(path: str, args: argparse.Namespace):
@@ -47,7 +56,7 @@ def _experiment_placement(path: str, args: argparse.Namespace):
     from ..learning.ssnn import build_ssnn, init_weights
     from ..mapping import place
 
-    exp = load_experiment(path)
+    exp = load_experiment(path, parse_overrides(args.set))
     chip = load_chip(args.chip) if args.chip else exp.chip
     net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(exp.seed)))
     return place(net, chip, args.strategy if args.strategy_given else exp.mapping.strategy)
@@ -62,14 +71,13 @@ def handle(args: argparse.Namespace) -> int:
     from ..netlist import load_netlist
     from ..report import format_report, mapping_report
 
-    try:
-        nf = load_netlist(args.model)
-    except ConfigError as exc:
-        if exc.key not in _EXPERIMENT_TABLES:
-            raise
-        placement = _experiment_placement(exc.source, args)
+    if _is_experiment(args.model):
+        placement = _experiment_placement(args.model, args)
     else:
-        chip = load_chip(args.chip if args.chip else _chip_ref(nf.chip, nf.path))
+        if args.set:
+            raise ConfigError("--set overrides keys of an experiment; a network file takes none", source=args.model)
+        nf = load_netlist(args.model)
+        chip = load_chip(args.chip) if args.chip else load_chip(nf.chip, near=Path(nf.path).parent)
         placement = place(nf.netlist, chip, args.strategy)
     report = mapping_report(placement)
     if args.output:

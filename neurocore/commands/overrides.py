@@ -10,9 +10,11 @@ from ..errors import ConfigError
 
 
 def add_set_argument(p: argparse.ArgumentParser) -> None:
+    """--set KEY=VALUE (repeatable), the one way commands take overrides of an experiment."""
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override an experiment key, e.g. --set train.ts=200 --set chip.device.dw_min=0.002 "
-                        "(VALUE is read as TOML: numbers, true/false, \"strings\", [lists])")
+                   help="override a key of the experiment, repeatable: e.g. --set train.epochs=1 --set data.train=2000 "
+                        "--set chip.device.dw_min=0.002 (VALUE is read as TOML: numbers, true/false, "
+                        "\"strings\", [lists]; a bare word is a string)")
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -21,7 +23,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+            raise ConfigError(f"expected KEY=VALUE, e.g. --set train.epochs=1", source=f"--set {item}")
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:

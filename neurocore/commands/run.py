@@ -6,42 +6,47 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="map a network onto a chip and run it")
-    p.add_argument("model", help="network TOML file (models/nets/) or its name")
-    p.add_argument("--chip", help="chip name or TOML file (default: the network's own)")
+    from .options import add_chip, add_samples, add_ticks, integer
+
+    p = sub.add_parser("run", help="map a network onto a chip and run it",
+                       description="Map a network onto a chip, run it on constant-rate input and print spikes "
+                                   "per population, synaptic events, packets and core-to-core traffic.")
+    p.add_argument("model", help="network: a name in models/nets/ or a network .toml file")
+    add_chip(p, "the one the network file names")
     p.add_argument("--strategy", default="sequential", choices=("sequential", "traffic"),
-                   help="placement strategy")
-    p.add_argument("--samples", type=int, help="samples to run (default: the network's own)")
-    p.add_argument("--ticks", type=int, help="ticks per sample (default: the network's own)")
-    p.add_argument("--seed", type=int, help="seed (default: the network's own)")
-    p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE")
+                   help="placement strategy (default: sequential)")
+    add_samples(p, "the network file's")
+    add_ticks(p, "the network file's")
+    p.add_argument("--seed", type=integer(0), help="seed (default: the network file's)")
+    p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE (e.g. traces/run.h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object of the results")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     import json
+    from pathlib import Path
 
     import numpy as np
 
     from ..chip import load_chip
+    from ..compile_notice import compile_notice
     from ..engine import Engine, SourceDrive
-    from ..errors import ConfigError
     from ..mapping import place
     from ..netlist import load_netlist
 
     nf = load_netlist(args.model)
-    chip = load_chip(args.chip or nf.chip)
+    chip = load_chip(args.chip) if args.chip else load_chip(nf.chip, near=Path(nf.path).parent)
     samples = args.samples if args.samples is not None else nf.samples
     ticks = args.ticks if args.ticks is not None else nf.ticks
     seed = args.seed if args.seed is not None else nf.seed
-    if samples < 1 or ticks < 1:
-        raise ConfigError("--samples and --ticks must be >= 1")
     placement = place(nf.netlist, chip, args.strategy)
     engine = Engine(placement, seed=seed)
     drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
                          for p, r in nf.source_rates.items()})
     pops = list(nf.netlist.populations)
+    with compile_notice(None if not args.json else (lambda _: None)):  # the first call may compile the kernels
+        engine.run(SourceDrive({p: r[:1] for p, r in drive.rates.items()}), 1)
     if not args.trace:
         c = engine.run(drive, ticks, readout=pops).counters
     else:  # one sample per call, so each sample's traffic is its own

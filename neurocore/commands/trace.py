@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     raster.add_argument("file", help="trace file (.h5)")
     raster.add_argument("--population", "-p", help="population (default: the first recorded)")
     raster.add_argument("--sample", "-s", type=int, help="sample index (default: the first recorded)")
-    raster.add_argument("-o", "--output", default="raster.png", help="image file to write (default raster.png)")
+    raster.add_argument("-o", "--output", metavar="FILE",
+                        help="image file to write (default: beside the trace, <trace>_raster_<population>_<sample>.png)")
     raster.set_defaults(func=_raster)
 
     traffic = tsub.add_parser("traffic", help="core-to-core packet heat map (PNG)")
@@ -29,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     traffic.add_argument("--sample", "-s", type=int, help="one sample (default: sum over all recorded samples)")
     traffic.add_argument("--log", action="store_true", help="logarithmic colour scale")
     traffic.add_argument("--all-cores", action="store_true", help="show every core, not only up to the last busy one")
-    traffic.add_argument("-o", "--output", default="traffic.png", help="image file to write (default traffic.png)")
+    traffic.add_argument("-o", "--output", metavar="FILE",
+                         help="image file to write (default: beside the trace, <trace>_traffic[_<sample>].png)")
     traffic.set_defaults(func=_traffic)
 
 
@@ -113,7 +115,7 @@ def _raster(args: argparse.Namespace) -> int:
             if not len(samples):
                 raise TraceError(f"{args.file}: no sample of '{population}' is recorded")
             sample = int(samples[0])
-        out = raster(tr, population, sample, args.output)
+        out = raster(tr, population, sample, args.output or _beside(args.file, f"raster_{population}_{sample}"))
     print(f"wrote {out}")
     return 0
 
@@ -123,6 +125,16 @@ def _traffic(args: argparse.Namespace) -> int:
     from ..traces.plots import traffic
 
     with open_trace(args.file) as tr:
-        out = traffic(tr, args.output, sample=args.sample, log=args.log, all_cores=args.all_cores)
+        default = _beside(args.file, "traffic" if args.sample is None else f"traffic_{args.sample}")
+        out = traffic(tr, args.output or default, sample=args.sample, log=args.log, all_cores=args.all_cores)
     print(f"wrote {out}")
     return 0
+
+
+def _beside(trace: str, what: str) -> str:
+    """Default image path: next to the trace file, named after it and what the image shows."""
+    import re
+    from pathlib import Path
+
+    p = Path(trace)
+    return str(p.with_name(f"{p.stem}_{re.sub(r'[^A-Za-z0-9_.-]', '_', what)}.png"))

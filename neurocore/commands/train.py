@@ -8,11 +8,18 @@ from .overrides import add_set_argument, parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train SSNN-BP on the chip from an experiment TOML")
-    p.add_argument("experiment", help="experiment TOML (models/experiments/) or its name")
-    p.add_argument("--run-dir", help="run folder (default: runs/<experiment name>)")
+    from .options import add_no_progress
+
+    p = sub.add_parser("train", help="train SSNN-BP on the chip from an experiment",
+                       description="Train SSNN-BP on the simulated chip. The run folder gets experiment.toml, "
+                                   "checkpoint.npz (after every epoch and on Ctrl-C), results.json and "
+                                   "learning_curve.png; a trace goes to traces/ when the experiment asks for one. "
+                                   "A shipped experiment can take an hour or more: shorten it with e.g. "
+                                   "--set train.epochs=1 --set data.train=2000.")
+    p.add_argument("experiment", help="experiment: a name in models/experiments/ or an experiment .toml file")
+    p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<experiment name>)")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_no_progress(p)
     add_set_argument(p)
     p.set_defaults(func=main)
 

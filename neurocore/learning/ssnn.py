@@ -38,7 +38,7 @@ class SSNNSpec:
     """The SSNN-BP network and its spike coding (the `[net]` table of an experiment)."""
 
     inputs: int = spec(784, lo=1, doc="input neurons (pixels)")
-    hidden: list = spec(factory=lambda: [1280], doc="hidden layer sizes, e.g. [1280]")
+    hidden: list[int] = spec(factory=lambda: [1280], doc="hidden layer sizes, e.g. [1280]")
     classes: int = spec(10, lo=2, doc="output neurons")
     theta: float = spec(5.0, lo=0.0, lo_open=True, doc="threshold of forward neurons (paper 5)")
     theta_hidden_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of hidden delta neurons")
@@ -80,8 +80,11 @@ class SSNNSpec:
                      doc="delta gate: 'spiked' = x must have spiked in the sample (paper), 'none' = open")
 
     def validate(self) -> None:
-        if not self.hidden or any((not isinstance(h, int)) or h < 1 for h in self.hidden):
-            raise ConfigError(f"hidden = {self.hidden!r}: must be a non-empty list of integers >= 1", key="hidden")
+        h = self.hidden
+        if not isinstance(h, (list, tuple)) or not h or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+                                                              for n in h):
+            raise ConfigError(f"= {h!r} is not allowed; must be a non-empty list of integers >= 1, e.g. [1280]",
+                              key="hidden")
 
     @property
     def layers(self) -> list[int]:

@@ -185,9 +185,8 @@ class Trace:
         rows = self._index(group)
         hit = rows[rows[:, 0] == sample]
         if not len(hit):
-            recorded = np.unique(rows[:, 0])
-            span = f"{recorded[0]}..{recorded[-1]} ({len(recorded)} samples)" if len(recorded) else "none"
-            raise TraceError(f"{self.path}: sample {sample} of {what} was not recorded; recorded samples: {span}")
+            raise TraceError(f"{self.path}: sample {sample} of {what} was not recorded; recorded samples: "
+                             f"{describe_samples(np.unique(rows[:, 0]))}")
         return [(int(a), int(b)) for _, a, b in hit]
 
     def _read(self, group, columns: tuple[str, ...], ranges: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -407,6 +406,20 @@ class Trace:
 
     def __repr__(self) -> str:
         return f"<neurocore Trace {self.path} populations={list(self.populations)}>"
+
+
+def describe_samples(samples: np.ndarray) -> str:
+    """Sorted sample indices in a few words: '0, 200, ..., 3800 (stride 200, 20 samples)'."""
+    n = len(samples)
+    if n == 0:
+        return "none"
+    if n <= 4:
+        return ", ".join(str(int(s)) for s in samples)
+    steps = np.unique(np.diff(samples))
+    first, second, last = int(samples[0]), int(samples[1]), int(samples[-1])
+    if len(steps) == 1:
+        return f"{first}, {second}, ..., {last} (stride {int(steps[0])}, {n} samples)"
+    return f"{first}, {second}, ..., {last} ({n} samples, irregular steps of {int(steps[0])} to {int(steps[-1])})"
 
 
 def _text(value: Any) -> str:

@@ -28,6 +28,9 @@ from ..errors import ConfigError, TraceError
 from . import schema as S
 from .selection import TraceSelection
 
+# The HDF5 file format of 1.10, the oldest that SWMR needs: "latest" with an HDF5 2.x library
+# writes layout messages that HDF5 1.10 tools (Debian's h5ls, h5dump) cannot read.
+LIBVER = ("v110", "v110")
 _MIN_CHUNK, _MAX_CHUNK = 1024, 1 << 18
 _MAX_CHUNK_BYTES = 1 << 20
 _INDEX_ROWS = 4096  # index rows buffered per stream (24 bytes each)
@@ -188,7 +191,7 @@ class TraceWriter:
             self._status[key] = -1
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = h5py.File(self.path, "w", libver="latest")
+            self._file = h5py.File(self.path, "w", libver=LIBVER)
         except OSError as exc:
             raise TraceError(f"{self.path}: cannot create the trace file: {exc}") from None
         try:
