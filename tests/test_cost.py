@@ -283,3 +283,59 @@ def test_the_shipped_chips_say_their_kind_and_meet_their_deadline_kinds():
     assert set(load_chip("small").kinds) == {"digital"}
     for name in ("analog_rpu", "rpu_realistic"):
         assert set(load_chip(name).kinds) == {"analog"}, name
+
+
+# -- the commands and the run folder ---------------------------------------------------------------
+
+def test_results_json_round_trips_through_the_cost_api(tmp_path):
+    from neurocore.experiment import load_experiment
+    from neurocore.training import train
+
+    exp = load_experiment("digits", {"train.epochs": 1, "data.train": 150, "data.test": 40})
+    train(exp, tmp_path, progress=False, log=lambda s: None)
+    rows = json.loads((tmp_path / "results.json").read_text())["results"]
+    row = rows[-1]
+    for phase, p in (("training", "train_"), ("inference", "infer_")):
+        stored = row[f"{p}cost"]
+        for key in SUMMARY_KEYS:
+            assert key in stored, (p, key)
+        assert stored["latency_source"].startswith("simpy replay of 20 samples")
+        assert set(stored["energy_uj_by_kind"]) == set(KINDS)
+        # the file alone: the same energy, and an analytic mean tick
+        again = cost_summary(row[f"{p}counters"], exp.chip, phase)
+        assert again["energy_uj_per_sample"] == pytest.approx(stored["energy_uj_per_sample"], rel=1e-12)
+        assert again["energy_uj_by_kind"] == pytest.approx(stored["energy_uj_by_kind"], rel=1e-12)
+        assert again["tick_latency_ns_mean"] > 0 and again["latency_source"].startswith("analytic")
+    assert row["train_cost"]["energy_uj_by_kind"]["write_pulse"] > 0  # training writes, inference does not
+    assert row["infer_cost"]["energy_uj_by_kind"]["write_pulse"] == 0
+
+
+def test_run_train_and_infer_commands_print_and_store_the_cost(tmp_path, capsys, monkeypatch):
+    from neurocore.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "ff_small", "--json", "--samples", "2", "--ticks", "20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in SUMMARY_KEYS:
+        assert key in out, key
+    assert out["timed_samples"] == 2 and out["energy_uj_per_sample"] > 0
+    run = tmp_path / "run"
+    assert main(["train", "digits", "--run-dir", str(run), "--no-progress", "--set", "train.epochs=1",
+                 "--set", "data.train=150", "--set", "data.test=40"]) == 0
+    text = capsys.readouterr().out
+    assert "training cost on loihi_like" in text and "inference cost on loihi_like" in text
+    assert "tick latency: mean" in text
+    stored = json.loads((run / "results.json").read_text())["results"][-1]["infer_cost"]
+    assert main(["infer", str(run), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in SUMMARY_KEYS:
+        assert key in out, key
+    assert out["energy_uj_per_sample"] == pytest.approx(stored["energy_uj_per_sample"])
+    assert out["tick_latency_ns_max"] == pytest.approx(stored["tick_latency_ns_max"])
+    # the same checkpoint on the analogue chip of the same geometry: ADC conversions, a sub-us tick
+    assert main(["infer", str(run), "--json", "--set", "chip.name=analog_rpu"]) == 0
+    ana = json.loads(capsys.readouterr().out)
+    assert ana["accuracy"] == out["accuracy"] and ana["chip"] == "analog_rpu"
+    assert ana["energy_uj_by_kind"]["adc_conversion"] > 0
+    assert ana["energy_uj_per_sample"] < out["energy_uj_per_sample"]
+    assert ana["tick_latency_ns_max"] < ana["deadline_ns"] and ana["deadline_misses"] == 0
