@@ -41,9 +41,10 @@ RECORD = TOTALS + CROSSBAR_TOTALS + PER_CORE + PER_TILE + TILE_SHAPES + ("traffi
 def tile_shapes(placement: "Placement") -> dict[str, np.ndarray]:
     """Core, rows and columns of every crossbar tile of a placement, in the engine's tile order."""
     tiles = placement.tiles
+    # a tile's columns are its post slice's neurons (a shared-kernel tile says its own: `cols`)
     return {"tile_core": np.array([t.core for t in tiles], np.int64),
             "tile_rows": np.array([t.rows for t in tiles], np.int64),
-            "tile_cols": np.array([placement.slices[t.slice].size for t in tiles], np.int64)}
+            "tile_cols": np.array([getattr(t, "cols", 0) or placement.slices[t.slice].size for t in tiles], np.int64)}
 
 
 def cost_record(counters: Mapping, placement: "Placement | None" = None) -> dict:
