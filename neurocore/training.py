@@ -244,7 +244,7 @@ class Trainer:
         exp, ts = self.exp, self.exp.train.ts
         n = min(TIMING_SAMPLES if n is None else n, len(data))
         eng = self.infer_engine if phase == "inference" else self.engine
-        saved = (eng.c.weights.copy(), eng.c.bias.copy()) if phase == "training" else None
+        saved = eng.state() if phase == "training" else None
         shapes = tile_shapes(eng.placement)
         per_sample = []
         try:
@@ -260,7 +260,7 @@ class Trainer:
                 per_sample.append(res.counters | shapes)
         finally:
             if saved is not None:
-                eng.c.weights[:], eng.c.bias[:] = saved
+                eng.load_state(saved)
         return replay_samples(self.chip, per_sample)
 
     def finish_epoch(self, test: Dataset, progress: bool = False, train: Dataset | None = None) -> dict:
