@@ -7,9 +7,9 @@ is written by hand so every number can be checked. Run: python examples/cost_mod
 import numpy as np
 
 from neurocore.chip import load_chip
-from neurocore.cost import cost_table, replay, sample_cost
+from neurocore.cost import cost_summary, cost_table, format_summary, replay, sample_cost
 
-chip = load_chip("small")  # 2x2 mesh, Loihi-like per-operation costs (see models/chips/small.toml)
+chip = load_chip("small")  # 2x2 mesh of digital cores, Loihi's per-operation costs (models/chips/small.toml)
 T, n = 50, chip.cores  # one sample of 50 ticks
 
 # every tick: core 0 (input slice) sends 4 packets to core 1 (hidden, one hop east) and core 1
@@ -26,7 +26,7 @@ hops = np.array([[chip.hops(a, b) for b in range(n)] for a in range(n)])
 
 counters = {
     "samples": 1, "ticks": T,
-    "syn_events": int(syn.sum()), "adc_conversions": int(syn.sum()) // 8,
+    "syn_events": int(syn.sum()),
     "neuron_updates": 32 * n * T, "spikes": int(traffic.sum()),
     "packets": int(traffic.sum()), "packet_hops": int((traffic.sum(0) * hops).sum()),
     "write_pulses": 0,
@@ -45,3 +45,6 @@ for k, v in timing.summary().items():
     print(f"{k:>18}: {v:.4g}")
 print("busiest link:", timing.links[int(np.argmax(timing.link_busy_ns))],
       "ticks over the deadline:", timing.missed_ticks.tolist())
+print()
+# what `neurocore run`, `train` and `infer` print (and put in --json / results.json)
+print(format_summary(cost_summary(counters, chip, "inference", timing)))

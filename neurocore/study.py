@@ -3,7 +3,8 @@
 `run_point(config)` is what `neurocore sweep` calls for every point: it takes a whole
 experiment as a nested dict (the base experiment with the point's overrides applied)
 and returns flat metrics: accuracy, speed, energy and latency per sample by kind
-(training and inference), mesh tick timing of inference, and traffic.
+(training and inference, from the last epoch's results row: energy over every sample,
+tick latency from a mesh replay of a few samples), mesh timing of inference, and traffic.
 """
 
 from __future__ import annotations
@@ -14,14 +15,23 @@ from typing import Any, Mapping
 import numpy as np
 
 from .experiment import experiment_from_dict
-from .training import Trainer, drive_for, load_data
+from .training import Trainer, load_data
 
-TIMING_SAMPLES = 20  # inference samples replayed on the simpy mesh model
+
+def flat_cost(prefix: str, summary: Mapping) -> dict[str, float]:
+    """The numbers of a cost summary as flat metrics: `<prefix><key>`, `<prefix>energy_uj_<kind>`."""
+    out: dict[str, float] = {}
+    for k, v in summary.items():
+        if k == "energy_uj_by_kind":
+            out.update({f"{prefix}energy_uj_{kind}": e for kind, e in v.items()})
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def run_point(config: Mapping[str, Any]) -> dict[str, float]:
     """Train and evaluate one experiment config; flat metrics for a results table."""
-    from .cost import cost_metrics
+    from .cost import sample_cost
 
     cfg = dict(config)
     cfg["trace"] = {**dict(cfg.get("trace", {})), "enabled": False}  # sweeps keep results, not traces
@@ -31,24 +41,19 @@ def run_point(config: Mapping[str, Any]) -> dict[str, float]:
     tr = Trainer(exp, None)
     for _ in range(exp.train.epochs):
         tr.train_epoch(train_set, progress=False)
-        tr.finish_epoch(test_set)
+        tr.finish_epoch(test_set, train=train_set)
     last = tr.results[-1]
     out: dict[str, float] = {
         "accuracy": last["test_acc"], "train_acc": last["train_acc"], "epochs": exp.train.epochs,
         "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
         "cores_used": len(tr.engine.placement.cores_used), "hidden_active": last["hidden_active"],
     }
-    train_counters = tr.engine.counters()
-    out.update(cost_metrics(train_counters, tr.chip, "training", timing=False))
-    # inference timing: a few test samples with per-tick traffic, replayed on the mesh
-    n = min(TIMING_SAMPLES, len(test_set))
-    eng = tr.infer_engine
-    eng.reset_counters(exp.train.ts, per_tick=True)
-    eng.run(drive_for(exp, test_set.images[:n], None), exp.train.ts, traffic="per_tick")
-    infer_counters = eng.counters()
-    out.update(cost_metrics(infer_counters, tr.chip, "inference", timing=True))
-    for key in ("syn_events", "packets", "packet_hops", "spikes"):
-        out[f"infer_{key}_per_sample"] = infer_counters[key] / n
-        out[f"train_{key}_per_sample"] = train_counters[key] / max(train_counters["samples"], 1)
-    out["train_write_pulses_per_sample"] = train_counters["write_pulses"] / max(train_counters["samples"], 1)
+    for phase, p in (("training", "train_"), ("inference", "infer_")):
+        counters, timing = last[f"{p}counters"], tr.last_timing[phase]
+        out.update(flat_cost(p, last[f"{p}cost"]))
+        # the pJ / ns names of earlier sweeps, and the replay's link use
+        out.update(sample_cost(counters, tr.chip, phase, timing).metrics(p))
+        out.update(timing.summary(p))
+        for key in ("syn_events", "packets", "packet_hops", "spikes", "write_pulses"):
+            out[f"{p}{key}_per_sample"] = counters[key] / max(counters["samples"], 1)
     return {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v) for k, v in out.items()}

@@ -2,7 +2,8 @@
 
 A run folder holds `checkpoint.npz` (device weights, epoch, position in the epoch,
 results so far; written after every epoch and on Ctrl-C), `results.json` (per epoch:
-accuracies, seconds, counters), `experiment.toml` (what ran) and `learning_curve.png`.
+accuracies, seconds, the counters the cost model needs and the cost per sample of training and of
+inference), `experiment.toml` (what ran) and `learning_curve.png`.
 Every random draw derives from (seed, epoch, sample index), so a resumed run ends
 bit-identical to an uninterrupted one.
 """
@@ -14,7 +15,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -25,10 +26,11 @@ from .experiment import Experiment, experiment_text
 from .learning.ssnn import build_ssnn, hidden_names, init_weights, weight_names
 from .mapping import place
 
+if TYPE_CHECKING:
+    from .cost import TimingResult
+
 CHECKPOINT = "checkpoint.npz"
 RESULTS = "results.json"
-SUMMARY_COUNTERS = ("syn_events", "neuron_updates", "spikes", "packets", "packet_hops", "write_pulses",
-                    "adc_conversions")
 
 
 def load_data(exp: Experiment) -> tuple[Dataset, Dataset]:
@@ -93,6 +95,7 @@ class Trainer:
         self._seen = 0
         self._train_seconds = 0.0
         self._warm = False
+        self.last_timing: dict = {}  # phase -> TimingResult of the last finish_epoch
 
     def warm_up(self, notice: bool = True) -> None:
         """Compile (or load from numba's cache) the engine kernels with one sample on the forward-only
@@ -244,21 +247,63 @@ class Trainer:
             correct += int((predictions(res.counts["output"]) == data.labels[sl]).sum())
         return correct / len(data), self.infer_engine.counters()
 
-    def finish_epoch(self, test: Dataset, progress: bool = False) -> dict:
+    def timing(self, data: Dataset, phase: str, n: int | None = None) -> "TimingResult":
+        """Tick latency of the first `n` samples of `data` (default TIMING_SAMPLES), each run alone with
+        per-tick counters and replayed on the mesh (`neurocore.cost.replay_samples`). "inference" runs
+        the forward network with its current weights (call `evaluate` first); "training" runs the
+        training network with learning on and restores its weights and biases afterwards."""
+        from .cost import TIMING_SAMPLES, replay_samples, tile_shapes
+
+        if phase not in ("inference", "training"):
+            raise ValueError(f"phase = {phase!r}; allowed: inference, training")
+        exp, ts = self.exp, self.exp.train.ts
+        n = min(TIMING_SAMPLES if n is None else n, len(data))
+        eng = self.infer_engine if phase == "inference" else self.engine
+        saved = eng.state() if phase == "training" else None
+        shapes = tile_shapes(eng.placement)
+        per_sample = []
+        try:
+            for i in range(n):
+                one = slice(i, i + 1)
+                if phase == "inference":
+                    res = eng.run(drive_for(exp, data.images[one], None), ts, sample_ids=[i], traffic="per_tick")
+                else:
+                    res = eng.run(drive_for(exp, data.images[one], data.labels[one]), ts, sample_ids=[i],
+                                  learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
+                                  learn_start=int(exp.train.learn_start * ts), defer_writes=exp.train.defer_writes,
+                                  traffic="per_tick")
+                per_sample.append(res.counters | shapes)
+        finally:
+            if saved is not None:
+                eng.load_state(saved)
+        return replay_samples(self.chip, per_sample)
+
+    def finish_epoch(self, test: Dataset, progress: bool = False, train: Dataset | None = None) -> dict:
+        """Evaluate on `test`, cost the epoch and append its results row. Energy per sample comes from
+        every sample of the epoch (training) and of the test set (inference); tick latency from a
+        replay of a few samples of each (training ones from `train`, or from `test` if not given)."""
+        from .cost import cost_record, cost_summary
+
         t0 = time.perf_counter()
         acc, infer_counters = self.evaluate(test, progress)
+        eval_seconds = time.perf_counter() - t0
         c = self.engine.counters()
         n = max(self._seen, 1)
+        train_record = cost_record(c, self.engine.placement)
+        infer_record = cost_record(infer_counters, self.infer_engine.placement)
+        self.last_timing = {"inference": self.timing(test, "inference"),
+                            "training": self.timing(train if train is not None else test, "training")}
         row = {"epoch": self.epoch + 1, "train_acc": self._correct / n, "test_acc": acc,
-               "train_seconds": self._train_seconds, "eval_seconds": time.perf_counter() - t0,
+               "train_seconds": self._train_seconds, "eval_seconds": eval_seconds,
                "samples_per_s": self._seen / max(self._train_seconds, 1e-9),
-               "train_counters": {k: c[k] for k in SUMMARY_COUNTERS} | {"samples": c["samples"]},
-               "infer_counters": {k: infer_counters[k] for k in SUMMARY_COUNTERS}
-               | {"samples": infer_counters["samples"]},
+               "train_cost": cost_summary(train_record, self.chip, "training", self.last_timing["training"]),
+               "infer_cost": cost_summary(infer_record, self.chip, "inference", self.last_timing["inference"]),
+               "train_counters": train_record, "infer_counters": infer_record,
                "hidden_active": self._hidden_active(c)}
         self.results.append(row)
         if self.recorder is not None:
-            self.recorder.counters(f"epoch{self.epoch + 1}", row["train_counters"])
+            self.recorder.counters(f"epoch{self.epoch + 1}", {k: v for k, v in train_record.items()
+                                                              if np.ndim(v) == 0})
             self.recorder.snapshot(f"epoch{self.epoch + 1}", weight_names(self.exp.net))
             self.recorder.writer.flush()
         self.epoch += 1
@@ -393,6 +438,8 @@ def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
 def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, progress: bool = True,
           log: Callable[[str], None] = print) -> list[dict]:
     """Train an experiment to its last epoch; checkpoint after each epoch and on Ctrl-C."""
+    from .cost import format_summary
+
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run_dir)
     if resume:  # before anything is written: a bad checkpoint leaves the run folder as it was
@@ -415,9 +462,10 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
     try:
         while tr.epoch < exp.train.epochs:
             tr.train_epoch(train_set, progress)
-            row = tr.finish_epoch(test_set)
+            row = tr.finish_epoch(test_set, train=train_set)
             log(f"epoch {row['epoch']}: train {100 * row['train_acc']:.2f} %, test {100 * row['test_acc']:.2f} %, "
-                f"{row['train_seconds']:.1f} s ({row['samples_per_s']:.0f} samples/s)")
+                f"{row['train_seconds']:.1f} s ({row['samples_per_s']:.0f} samples/s)\n"
+                + "\n".join(format_summary(row[k], indent="  ") for k in ("train_cost", "infer_cost")))
             tr.save()
             tr.write_results()
     except KeyboardInterrupt:

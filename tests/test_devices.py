@@ -84,11 +84,15 @@ def test_bad_python_values_raise_config_error():
         build(DeviceSpec, {"model": "pcm"})
 
 
-def test_rpu_realistic_differs_from_loihi_like_only_in_devices():
-    a, b = load_chip("loihi_like"), load_chip("rpu_realistic")
+def test_rpu_realistic_differs_from_analog_rpu_only_in_devices():
+    a, b = load_chip("analog_rpu"), load_chip("rpu_realistic")
     assert b.device == SPREAD
     for f in ("mesh", "core", "precision", "router", "costs", "read"):
         assert getattr(a, f) == getattr(b, f), f
+    # and analog_rpu is loihi_like's geometry with analogue cores, so one mapping serves both
+    d = load_chip("loihi_like")
+    assert (a.mesh, a.core.neurons, a.core.axons, a.core.crossbar_rows, a.core.crossbars) == \
+        (d.mesh, d.core.neurons, d.core.axons, d.core.crossbar_rows, d.core.crossbars)
 
 
 def test_no_spread_gives_constant_devices_without_drawing():

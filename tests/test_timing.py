@@ -13,7 +13,7 @@ def make_chip(w, h, bw=1.0, hop=2.0, tick_ns=1000.0, **costs):
         "name": f"mesh{w}x{h}", "mesh": {"width": w, "height": h},
         "core": {"neurons": 8, "axons": 8, "crossbar_rows": 8, "crossbar_cols": 8, "routing_entries": 8},
         "router": {"hop_latency_ns": hop, "link_bandwidth": bw, "tick_ns": tick_ns},
-        "costs": costs})
+        "costs": {"digital": costs}})  # digital cores: every operation in turn
 
 
 def test_three_packets_one_hop():

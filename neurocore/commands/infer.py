@@ -27,6 +27,7 @@ def main(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
+    from ..cost import cost_record, cost_summary, format_summary
     from ..errors import NeurocoreError
     from ..experiment import load_experiment
     from ..training import Trainer, load_data
@@ -45,6 +46,10 @@ def main(args: argparse.Namespace) -> int:
            "syn_events_per_sample": counters["syn_events"] / len(data),
            "spikes_per_sample": counters["spikes"] / len(data),
            "packets_per_sample": counters["packets"] / len(data)}
+    # energy from every evaluated sample, tick latency from a mesh replay of the first few
+    cost = cost_summary(cost_record(counters, tr.infer_engine.placement), tr.chip, "inference",
+                        tr.timing(data, "inference"))
+    out.update(cost)
     if args.equivalent:
         from ..learning.equivalent import accuracy
         from ..learning.ssnn import weight_names
@@ -55,6 +60,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"{run} (after epoch {tr.epoch}): {args.split} accuracy {100 * acc:.2f} % on {len(data)} samples; "
               f"per sample {out['syn_events_per_sample']:.0f} synaptic events, {out['spikes_per_sample']:.0f} "
               f"spikes, {out['packets_per_sample']:.0f} packets")
+        print(format_summary(cost))
         if args.equivalent:
             print(f"rate-equivalent ANN with the same weights: {100 * out['equivalent_accuracy']:.2f} %")
     return 0

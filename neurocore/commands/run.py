@@ -1,4 +1,4 @@
-"""`neurocore run NET.toml`: map a network onto its chip, run it, print spikes, cores and traffic."""
+"""`neurocore run NET.toml`: map a network onto its chip, run it, print spikes, cores, traffic and cost."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def main(args: argparse.Namespace) -> int:
 
     from ..chip import load_chip
     from ..compile_notice import compile_notice
+    from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
     from ..engine import Engine, SourceDrive
     from ..mapping import place
     from ..netlist import load_netlist
@@ -47,8 +48,13 @@ def main(args: argparse.Namespace) -> int:
     pops = list(nf.netlist.populations)
     with compile_notice(None if not args.json else (lambda _: None)):  # the first call may compile the kernels
         engine.run(SourceDrive({p: r[:1] for p, r in drive.rates.items()}), 1)
+    shapes = tile_shapes(placement)
+    timed = []  # per-tick counters of the first samples, one each, for the mesh replay
     if not args.trace:
         c = engine.run(drive, ticks, readout=pops).counters
+        for s in range(min(samples, TIMING_SAMPLES)):  # the same samples again (same ids, same spikes)
+            one = SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()})
+            timed.append(engine.run(one, ticks, sample_ids=[s], traffic="per_tick").counters | shapes)
     else:  # one sample per call, so each sample's traffic is its own
         from ..recording import Recorder
         from ..traces import TraceSelection
@@ -60,7 +66,10 @@ def main(args: argparse.Namespace) -> int:
             engine.reset_counters(ticks, per_tick=True)
             for s in range(samples):
                 one = SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()})
-                rec.record(s, engine.run(one, ticks, sample_ids=[s], record=True, probes=True, traffic="per_tick"))
+                res = engine.run(one, ticks, sample_ids=[s], record=True, probes=True, traffic="per_tick")
+                rec.record(s, res)
+                if s < TIMING_SAMPLES:
+                    timed.append(res.counters | shapes)
             c = engine.counters()
             rec.counters("run", c)
         finally:
@@ -74,6 +83,9 @@ def main(args: argparse.Namespace) -> int:
         "syn_events": c["syn_events"], "packets": c["packets"], "packet_hops": c["packet_hops"],
         "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
     }
+    # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
+    cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
+    out.update({k: v for k, v in cost.items() if k not in out})
     if args.trace:
         out["trace"] = args.trace
     if args.json:
@@ -92,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
     print("      " + "".join(f"{d:>8}" for d in used))
     for s in used:
         print(f"{s:>6}" + "".join(f"{c['traffic'][s, d]:>8}" for d in used))
+    print(format_summary(cost))
     if args.trace:
         print(f"trace written to {args.trace}")
     return 0

@@ -1,20 +1,19 @@
-"""Energy and latency per sample from a run's counters and the chip's per-operation costs.
+"""Energy and latency per sample of a run, from its counters: the summary every command prints.
 
-Energy: every counted operation times its cost (`Chip.costs`), per sample, grouped by kind:
+`cost_summary(counters, chip, phase, timing)` is the one function that turns a run's counters
+into what `neurocore run`, `train` and `infer` print, put in `--json` and store in
+`results.json`. It accepts the counters as the engine gives them or as a run folder stores them
+(`cost_record`). Energy comes from every sample of the run (`neurocore.cost.ops` prices each
+counted operation on the chip's kind of core), in uJ per sample by kind:
 
-| kind          | operations (counter x cost)                                            |
-|---------------|-------------------------------------------------------------------------|
-| crossbar_read | syn_events x syn_read_pj  +  adc_conversions x adc_pj                  |
-| neuron_update | neuron_updates x neuron_update_pj                                      |
-| spike         | spikes x spike_pj                                                      |
-| packet_hop    | packet_hops x packet_hop_pj                                            |
-| write_pulse   | write_pulses x write_pulse_pj                                          |
+    crossbar_read, adc_conversion, neuron_update, spike, packet_hop, write_pulse
 
-Latency: ticks per sample x the time of one tick. With a `TimingResult` (the simpy mesh
-replay, `neurocore.cost.timing`) the tick time is the replay's mean barrier time. Without
-it, an analytic estimate: the busiest core's mean compute time per tick, plus the mesh
-time of a mean tick = (packets on the busiest link) / link_bandwidth + (longest route used,
-in hops) x hop_latency_ns.
+Tick latency: with a `TimingResult` (the simpy mesh replay of a few samples,
+`replay_samples`), the mean and the worst replayed tick and the ticks over the chip's deadline
+(`router.tick_ns`). Without one, an analytic mean tick from the run's totals (no worst tick,
+no misses): the busiest core's mean busy time per tick, plus the mesh time of a mean tick =
+(packets on the busiest link) / link_bandwidth + (longest route used, in hops) x hop_latency_ns.
+`latency_source` says which.
 """
 
 from __future__ import annotations
@@ -25,36 +24,17 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 
 from ..chip import Chip
-from .counters import COMPUTE_TIME, PER_CORE, TOTALS, check_counters, core_compute_ns
+from .counters import as_arrays, check_counters
 from .mesh import link_loads
+from .ops import KINDS, TIME_KINDS, OpLine, core_time, energy_lines, needs
 
 if TYPE_CHECKING:
     from .timing import TimingResult
 
 PHASES = ("inference", "training")
-KINDS = ("crossbar_read", "neuron_update", "spike", "packet_hop", "write_pulse")
-# operation -> (counter, energy cost field, kind)
-OPS = {
-    "syn_read": ("syn_events", "syn_read_pj", "crossbar_read"),
-    "adc": ("adc_conversions", "adc_pj", "crossbar_read"),
-    "neuron_update": ("neuron_updates", "neuron_update_pj", "neuron_update"),
-    "spike": ("spikes", "spike_pj", "spike"),
-    "packet_hop": ("packet_hops", "packet_hop_pj", "packet_hop"),
-    "write_pulse": ("write_pulses", "write_pulse_pj", "write_pulse"),
-}
-_TIME_KIND = {"core_syn_events": "crossbar_read", "core_neuron_updates": "neuron_update",
-              "core_spikes": "spike", "core_write_pulses": "write_pulse"}
-
-
-@dataclass(frozen=True)
-class OpLine:
-    """One operation's share of a sample: count per sample x cost per operation."""
-
-    op: str
-    kind: str
-    count: float          # operations per sample
-    unit_pj: float        # energy of one operation
-    energy_pj: float      # count * unit_pj
+KIND_LABELS = {"crossbar_read": "crossbar reads", "adc_conversion": "ADC conversions",
+               "neuron_update": "neuron updates", "spike": "spikes", "packet_hop": "packet hops",
+               "write_pulse": "write pulses"}
 
 
 @dataclass(frozen=True)
@@ -66,12 +46,22 @@ class SampleCost:
     samples: int
     ticks_per_sample: float
     lines: tuple[OpLine, ...]
-    latency_ns: float
-    latency_source: str                 # "analytic" or "simpy"
-    tick_ns: float                      # time of one tick (mean)
-    # per sample, ns: analytic -> the busiest core's time per kind (crossbar_read, neuron_update,
-    # spike, write_pulse) + "network"; simpy -> "compute" (slowest core) + "network" (the rest of the tick)
+    tick_ns: float                      # mean time of one tick
+    latency_source: str                 # "simpy replay of ...", "analytic ..." or "unavailable: ..."
+    deadline_ns: float = 0.0            # the chip's tick_ns
+    tick_ns_max: float | None = None    # worst replayed tick (simpy only)
+    missed_ticks: int | None = None     # replayed ticks over the deadline (simpy only)
+    timed_ticks: int = 0                # ticks replayed
+    timed_samples: int = 0              # samples replayed
+    core_kinds: tuple[str, ...] = ()    # kinds of core the chip has
+    # per sample, ns: analytic -> the busiest core's time per kind (TIME_KINDS) + "network";
+    # simpy -> "compute" (slowest core) + "network" (the rest of the tick)
     latency_by_kind: dict = field(default_factory=dict)
+
+    @property
+    def latency_ns(self) -> float:
+        """Time of one sample: ticks per sample x the mean tick."""
+        return self.tick_ns * self.ticks_per_sample
 
     @property
     def energy_pj(self) -> float:
@@ -80,14 +70,39 @@ class SampleCost:
 
     @property
     def energy_by_kind(self) -> dict[str, float]:
-        """Energy per sample of each kind in KINDS (crossbar_read includes ADC conversions)."""
+        """Energy per sample (pJ) of each kind in KINDS."""
         out = {k: 0.0 for k in KINDS}
         for line in self.lines:
             out[line.kind] += line.energy_pj
         return out
 
+    def summary(self) -> dict:
+        """What every command prints and stores (plain JSON values; None where unknown)."""
+        ops: dict[str, float] = {}
+        for line in self.lines:
+            ops[line.op] = ops.get(line.op, 0.0) + line.count
+        timed = self.missed_ticks is not None
+        known = np.isfinite(self.tick_ns)
+        return {
+            "phase": self.phase, "chip": self.chip, "core_kinds": list(self.core_kinds),
+            "samples": self.samples, "ticks_per_sample": self.ticks_per_sample,
+            "energy_uj_per_sample": self.energy_pj * 1e-6,
+            "energy_uj_by_kind": {k: v * 1e-6 for k, v in self.energy_by_kind.items()},
+            "ops_per_sample": ops,
+            "energy_source": (f"all {self.samples} samples of the run" if self.samples != 1
+                              else "the one sample of the run"),
+            "tick_latency_ns_mean": float(self.tick_ns) if known else None,
+            "tick_latency_ns_max": self.tick_ns_max,
+            "latency_ns_per_sample": float(self.latency_ns) if known else None,
+            "deadline_ns": self.deadline_ns,
+            "deadline_misses": self.missed_ticks,
+            "deadline_miss_fraction": self.missed_ticks / self.timed_ticks if timed and self.timed_ticks else None,
+            "timed_samples": self.timed_samples, "timed_ticks": self.timed_ticks,
+            "latency_source": self.latency_source,
+        }
+
     def metrics(self, prefix: str | None = None) -> dict[str, float]:
-        """Flat metrics for a results table: `<p>energy_pj`, `<p>energy_<kind>_pj`, `<p>latency_ns`, ...
+        """Flat metrics for a sweep's results table: `<p>energy_pj`, `<p>energy_<kind>_pj`, `<p>latency_ns`, ...
 
         `prefix` defaults to "infer_" or "train_" after the phase.
         """
@@ -103,48 +118,57 @@ def sample_cost(counters: Mapping, chip: Chip, phase: str = "inference",
                 timing: "TimingResult | None" = None) -> SampleCost:
     """Energy and latency per sample of the run that produced `counters` on `chip`.
 
-    `phase` labels the run ("inference" or "training"): give the counters of an inference
-    run for the inference cost, those of a training run for the training cost. Energy needs
-    only the totals; latency also needs the per-core arrays and `traffic` (or `timing`): without
-    them it is NaN, with `latency_source` naming what is missing.
+    `phase` labels the run ("inference" or "training"): give the counters of an inference run
+    for the inference cost, those of a training run for the training cost. Energy needs the
+    totals (and, on analogue cores, the tiles); the analytic latency also the per-core arrays
+    and `traffic`: without them the latency is NaN, with `latency_source` naming what is missing.
     """
     if phase not in PHASES:
         raise ValueError(f"phase = {phase!r}; allowed: {', '.join(PHASES)}")
-    check_counters(counters, chip, need=TOTALS)
-    samples = int(counters["samples"])
-    lines = []
-    for op, (counter, cost_field, kind) in OPS.items():
-        count = float(counters[counter]) / samples
-        unit = float(getattr(chip.costs, cost_field))
-        lines.append(OpLine(op, kind, count, unit, count * unit))
-    ticks_per_sample = int(counters["ticks"]) / samples
+    c = as_arrays(counters, chip)
+    check_counters(c, chip)
+    lines = tuple(energy_lines(c, chip))
+    samples = int(c["samples"])
+    ticks_per_sample = int(c["ticks"]) / samples
+    kinds = tuple(k for k in ("digital", "analog") if k in chip.kinds)
+    common = dict(deadline_ns=float(chip.router.tick_ns), core_kinds=kinds)
     if timing is not None:
-        tick_ns = timing.mean_tick_ns
         by_kind = {"compute": float(np.mean(timing.compute_ns)) * ticks_per_sample,
                    "network": float(np.mean(np.maximum(timing.tick_ns - timing.compute_ns, 0.0))) * ticks_per_sample}
-        source = "simpy"
-    elif any(k not in counters for k in PER_CORE + ("traffic",)):
-        missing = [k for k in PER_CORE + ("traffic",) if k not in counters]
-        tick_ns, by_kind, source = float("nan"), {}, f"unavailable: counters lack {', '.join(missing)}"
-    else:
-        tick_ns, per_tick_by_kind = _analytic_tick(counters, chip)
-        by_kind = {k: v * ticks_per_sample for k, v in per_tick_by_kind.items()}
-        source = "analytic"
-    return SampleCost(phase, chip.name, samples, ticks_per_sample, tuple(lines),
-                      tick_ns * ticks_per_sample, source, tick_ns, by_kind)
+        n_t = len(timing.tick_ns)
+        source = (f"simpy replay of {timing.samples} sample{'s' if timing.samples != 1 else ''} ({n_t} ticks)"
+                  + (", averaged over samples" if timing.averaged == "samples" else "")
+                  + (", one mean tick" if timing.averaged == "ticks" else ""))
+        return SampleCost(phase, chip.name, samples, ticks_per_sample, lines, timing.mean_tick_ns, source,
+                          tick_ns_max=float(timing.tick_ns.max()) if n_t else 0.0,
+                          missed_ticks=int(len(timing.missed_ticks)), timed_ticks=n_t,
+                          timed_samples=timing.samples, latency_by_kind=by_kind, **common)
+    missing = [k for k in needs(chip, latency=True) + ("traffic",) if k not in c]
+    if missing:
+        return SampleCost(phase, chip.name, samples, ticks_per_sample, lines, float("nan"),
+                          f"unavailable: counters lack {', '.join(missing)}", **common)
+    tick_ns, per_tick_by_kind = _analytic_tick(c, chip)
+    by_kind = {k: v * ticks_per_sample for k, v in per_tick_by_kind.items()}
+    return SampleCost(phase, chip.name, samples, ticks_per_sample, lines, tick_ns,
+                      "analytic mean tick from the run's totals (no worst tick, no misses)",
+                      latency_by_kind=by_kind, **common)
 
 
-def _analytic_tick(counters: Mapping, chip: Chip) -> tuple[float, dict[str, float]]:
-    """Mean tick time: busiest core's compute + busiest link's serialisation + longest route."""
-    check_counters(counters, chip, need=("ticks",) + PER_CORE + ("traffic",))
-    ticks = int(counters["ticks"])
-    compute = core_compute_ns(chip, counters)
+def cost_summary(counters: Mapping, chip: Chip, phase: str = "inference",
+                 timing: "TimingResult | None" = None) -> dict:
+    """The cost summary of a run (`SampleCost.summary`): what commands print and store."""
+    return sample_cost(counters, chip, phase, timing).summary()
+
+
+def _analytic_tick(c: Mapping, chip: Chip) -> tuple[float, dict[str, float]]:
+    """Mean tick time: busiest core's busy time + busiest link's serialisation + longest route."""
+    check_counters(c, chip, need=("ticks", "traffic"))
+    ticks = int(c["ticks"])
+    parts = core_time(chip, c)
+    compute = sum(parts.values())
     busiest = int(np.argmax(compute))
-    by_kind = {k: 0.0 for k in KINDS if k != "packet_hop"}
-    for key in PER_CORE:
-        by_kind[_TIME_KIND[key]] += (float(getattr(chip.costs, COMPUTE_TIME[key]))
-                                     * float(counters[key][busiest]) / ticks)
-    traffic = np.asarray(counters["traffic"], dtype=np.float64)
+    by_kind = {k: float(parts[k][busiest]) for k in TIME_KINDS}
+    traffic = np.asarray(c["traffic"], dtype=np.float64)
     r = chip.router
     network = 0.0
     src, dst = np.nonzero(traffic)
@@ -160,14 +184,19 @@ def cost_table(*costs: SampleCost) -> str:
     """A plain-text table of energy per sample by operation (one column block per cost)."""
     if not costs:
         return ""
-    head = f"{'operation':<15}{'kind':<15}"
+    keys = list(dict.fromkeys((line.op, line.core) for c in costs for line in c.lines))
+    head = f"{'operation':<16}{'core':<9}{'kind':<16}"
     for c in costs:
         head += f"{c.phase + ' ops/sample':>24}{'pJ/op':>9}{'nJ/sample':>12}{'%':>7}"
     rows = [head, "-" * len(head)]
-    for i, op in enumerate(OPS):
-        row = f"{op:<15}{OPS[op][2]:<15}"
+    for op, core in keys:
+        kind = next(line.kind for c in costs for line in c.lines if (line.op, line.core) == (op, core))
+        row = f"{op:<16}{core:<9}{kind:<16}"
         for c in costs:
-            line = c.lines[i]
+            line = next((ln for ln in c.lines if (ln.op, ln.core) == (op, core)), None)
+            if line is None:
+                row += " " * 52
+                continue
             share = 100.0 * line.energy_pj / c.energy_pj if c.energy_pj else 0.0
             row += f"{line.count:>24.4g}{line.unit_pj:>9.3g}{line.energy_pj / 1e3:>12.4g}{share:>7.1f}"
         rows.append(row)
@@ -176,5 +205,35 @@ def cost_table(*costs: SampleCost) -> str:
               "latency": [f"{c.latency_ns / 1e3:.4g} us ({c.latency_source})" for c in costs],
               "tick time": [f"{c.tick_ns:.4g} ns x {c.ticks_per_sample:g} ticks" for c in costs]}
     for label, cells in footer.items():
-        rows.append((f"{label:<30}" + "".join(cell.rjust(52) for cell in cells)).rstrip())
+        rows.append((f"{label:<41}" + "".join(cell.rjust(52) for cell in cells)).rstrip())
     return "\n".join(rows)
+
+
+def _energy(pj: float, unit: str) -> str:
+    return f"{pj / (1e6 if unit == 'uJ' else 1e3):.3g} {unit}"
+
+
+def _time(ns: float | None) -> str:
+    if ns is None or not np.isfinite(ns):
+        return "?"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.3g} ms"
+    return f"{ns / 1e3:.3g} us" if ns >= 1e3 else f"{ns:.3g} ns"
+
+
+def format_summary(s: Mapping, indent: str = "") -> str:
+    """Two lines for a terminal: energy per sample by kind (uJ or nJ), then the tick latency."""
+    total_pj = s["energy_uj_per_sample"] * 1e6
+    unit = "uJ" if total_pj >= 1e6 else "nJ"
+    parts = ", ".join(f"{KIND_LABELS[k]} {_energy(v * 1e6, unit)}" for k, v in s["energy_uj_by_kind"].items()
+                      if v > 0)
+    line1 = (f"{indent}{s['phase']} cost on {s['chip']} ({'/'.join(s['core_kinds'])} cores): "
+             f"{_energy(total_pj, unit)} per sample ({parts or 'nothing counted'}; from {s['energy_source']})")
+    line2 = f"{indent}  tick latency: mean {_time(s['tick_latency_ns_mean'])}"
+    if s["tick_latency_ns_max"] is not None:
+        line2 += f", worst {_time(s['tick_latency_ns_max'])}"
+    if s["deadline_misses"] is not None:
+        line2 += (f"; {s['deadline_misses']} of {s['timed_ticks']} ticks over the {_time(s['deadline_ns'])} "
+                  f"deadline")
+    line2 += f" ({s['latency_source']})"
+    return line1 + "\n" + line2

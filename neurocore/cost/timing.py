@@ -4,9 +4,9 @@ Runs after the functional simulation, from its counters; never inside the engine
 
 The model of one tick (ticks are barrier-synchronised, each replayed from t = 0):
 
-1. Core c computes for `compute[c]` ns (`core_compute_ns`: its synaptic reads, neuron
-   updates, spikes and write pulses of the tick, one after another), then injects all
-   its packets of the tick at once.
+1. Core c computes for `compute[c]` ns (`core_compute_ns`: its crossbar reads and ADC
+   conversions, neuron updates, spikes and writes of the tick, priced for its kind of core
+   by `neurocore.cost.ops`), then injects all its packets of the tick at once.
 2. A packet from a to b follows the dimension-order route (X first, then Y). On each hop
    it waits for the directed link (a simpy Resource of capacity 1, first come first
    served), holds it 1 / link_bandwidth ns, then spends hop_latency_ns in the next
@@ -39,13 +39,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from ..chip import Chip
-from .counters import check_counters, core_compute_ns, tick_layout
+from .counters import as_arrays, check_counters, tick_layout
 from .mesh import _check_square, links, route
+from .ops import core_compute_ns
+
+TIMING_SAMPLES = 20   # samples the commands replay for tick latency (energy counts every sample)
+SUMMARY_TRAINS = 2000  # simpy trains per replayed sample in the commands' summaries
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class TimingResult:
     chunk: float                 # packets per simpy train (1 = exact packet-level replay)
     averaged: str = ""           # "": every tick; "samples": the mean sample; "ticks": one mean tick
     tick_index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # run tick of each row
+    samples: int = 1             # samples replayed (replay_samples joins several)
 
     @property
     def total_ns(self) -> float:
@@ -108,6 +113,7 @@ def replay(chip: Chip, counters: Mapping, ticks: slice | np.ndarray | None = Non
     `ticks` selects rows of `traffic_per_tick` (default all). `chunk` forces the packets
     per train (1 = exact); by default it is 1 unless that needs more than `max_trains`.
     """
+    counters = as_arrays(counters, chip)
     per_tick = counters.get("traffic_per_tick")
     if per_tick is None:
         check_counters(counters, chip, need=("ticks", "traffic"))
@@ -131,6 +137,27 @@ def replay(chip: Chip, counters: Mapping, ticks: slice | np.ndarray | None = Non
         # one mean tick: one train per flow, as its fractional packets only make sense as trains
         chunk = math.inf if averaged == "ticks" else max(1.0, math.ceil(float(traffic.sum()) / max_trains))
     return _replay(chip, traffic, compute, index, float(chunk), averaged)
+
+
+def replay_samples(chip: Chip, per_sample: Iterable[Mapping], max_trains: int = SUMMARY_TRAINS) -> TimingResult:
+    """Replay several samples, each from its own per-tick counters (e.g. the `RunResult.counters`
+    of one-sample `Engine.run(..., traffic="per_tick")` calls), and join their ticks: the mean,
+    the worst tick and the misses are over every replayed tick of every sample."""
+    parts = [replay(chip, c, max_trains=max_trains) for c in per_sample]
+    if not parts:
+        raise ValueError("replay_samples needs the counters of at least one sample")
+    offsets = np.cumsum([0] + [len(t.tick_ns) for t in parts[:-1]])
+    return TimingResult(
+        tick_ns=np.concatenate([t.tick_ns for t in parts]),
+        compute_ns=np.concatenate([t.compute_ns for t in parts]),
+        network_ns=np.concatenate([t.network_ns for t in parts]),
+        links=parts[0].links,
+        link_busy_ns=np.sum([t.link_busy_ns for t in parts], axis=0),
+        link_packets=np.sum([t.link_packets for t in parts], axis=0),
+        deadline_ns=parts[0].deadline_ns, chunk=max(t.chunk for t in parts),
+        averaged=parts[0].averaged if len({t.averaged for t in parts}) == 1 else "mixed",
+        tick_index=np.concatenate([t.tick_index + o for t, o in zip(parts, offsets)]),
+        samples=sum(t.samples for t in parts))
 
 
 def replay_traffic(chip: Chip, traffic_per_tick: np.ndarray, compute_ns: np.ndarray | None = None,
