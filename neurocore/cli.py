@@ -9,7 +9,7 @@ import sys
 
 from .errors import NeurocoreError
 
-COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench")
+COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench", "nir")
 
 
 def build_parser() -> argparse.ArgumentParser:

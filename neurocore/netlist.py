@@ -93,7 +93,7 @@ class Projection:
         """dense, tied, conv, pool or scale."""
         if self.is_tied:
             return "tied"
-        return {None: "dense", Conv2d: "conv", Pool2d: "pool", Scale: "scale"}[type(self.conn)]
+        return {type(None): "dense", Conv2d: "conv", Pool2d: "pool", Scale: "scale"}[type(self.conn)]
 
     def dense(self) -> tuple[np.ndarray, np.ndarray | None]:
         """(weights, mask) as a (pre, post) matrix: the unrolled form of a convolution, pooling or

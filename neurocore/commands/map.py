@@ -14,14 +14,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..mapping import STRATEGIES
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
                        description=__doc__.split("\n", 1)[0])
-    p.add_argument("model", help="network file (models/nets/*.toml) or its name, or an experiment file "
-                                 "(models/experiments/*.toml: its SSNN-BP training netlist)")
+    p.add_argument("model", help="network file (models/nets/*.toml) or its name, an experiment file "
+                                 "(models/experiments/*.toml: its SSNN-BP training netlist), or a NIR graph (.nir)")
     p.add_argument("--chip", help="chip name in models/chips/ or a chip .toml path (default: the one the "
                                    "network file names)")
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
+    from .nir import add_import_arguments
+    add_import_arguments(p)
     p.set_defaults(func=handle)
 
 
@@ -62,15 +64,16 @@ def handle(args: argparse.Namespace) -> int:
     from ..netlist import load_netlist
     from ..report import format_report, mapping_report
 
+    from .nir import is_nir, map_nir
     try:
-        nf = load_netlist(args.model)
+        nf = None if is_nir(args.model) else load_netlist(args.model)
     except ConfigError as exc:
         if exc.key not in _EXPERIMENT_TABLES:
             raise
         placement = _experiment_placement(exc.source, args)
     else:
-        chip = load_chip(args.chip if args.chip else _chip_ref(nf.chip, nf.path))
-        placement = place(nf.netlist, chip, args.strategy)
+        chip = None if nf is None else load_chip(args.chip if args.chip else _chip_ref(nf.chip, nf.path))
+        placement = map_nir(args) if nf is None else place(nf.netlist, chip, args.strategy)
     report = mapping_report(placement)
     if args.output:
         try:

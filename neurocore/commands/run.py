@@ -7,7 +7,7 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="map a network onto a chip and run it")
-    p.add_argument("model", help="network TOML file (models/nets/) or its name")
+    p.add_argument("model", help="network TOML file (models/nets/) or its name, or a NIR graph (.nir)")
     p.add_argument("--chip", help="chip name or TOML file (default: the network's own)")
     p.add_argument("--strategy", default="sequential", choices=("sequential", "traffic"),
                    help="placement strategy")
@@ -16,10 +16,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="seed (default: the network's own)")
     p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE")
     p.add_argument("--json", action="store_true", help="print one JSON object of the results")
+    from .nir import add_import_arguments
+    add_import_arguments(p, run=True)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from .nir import is_nir, run_nir
+    if is_nir(args.model):
+        return run_nir(args)
     import json
 
     import numpy as np

@@ -200,6 +200,8 @@ class _Builder:
             for n, b in biases.items():
                 net.connect(f"{bias_src}->{n}", bias_src, n, b[None, :].astype(np.float32),
                             delay=_check_delay(max(1, depth[n]), bias_src, n, ctx.source))
+        if self.timing == "per-edge":  # each population runs behind the input by its longest path of delays
+            depth = _latency(net, list(inputs), back)
         return Imported(net, inputs, outputs, depth, ctx.dt, ctx.method, ctx.reset, self.timing, self.notes, bias_src)
 
     def _pop_of(self, name: str) -> str | None:
@@ -508,6 +510,24 @@ def _depths(sources: list[str], feeds: dict[str, list[str]]) -> tuple[dict[str, 
     for p in succ:
         d(p)
     return depth, back
+
+
+def _latency(net: Netlist, sources: list[str], back: set) -> dict[str, int]:
+    """Longest path in ticks from an input to every population over the forward projections."""
+    fwd: dict[str, list] = {p: [] for p in net.populations}
+    for pr in net.projections.values():
+        if pr.pre != pr.post and (pr.pre, pr.post) not in back and pr.pre in fwd:
+            fwd[pr.post].append((pr.pre, pr.delay))
+    out: dict[str, int] = {}
+
+    def lat(p: str) -> int:
+        if p not in out:
+            out[p] = 0 if p in sources else max((lat(q) + d for q, d in fwd[p]), default=1)
+        return out[p]
+
+    for p in net.populations:
+        lat(p)
+    return out
 
 
 # -- neuron models ----------------------------------------------------------------------------
