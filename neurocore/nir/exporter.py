@@ -7,8 +7,8 @@ graph with the dt and discretisation it records gives those float32 numbers back
 * a decay `keep` becomes tau (Euler: tau = dt / (1 - keep)); no decay (keep = 1) is written
   as tau = 2^40 dt, which rounds back to keep = 1 in float32 (NIR has no infinite tau);
 * gains become r and w_in by dividing by the drive the importer will compute from that tau;
-* a membrane bias becomes v_leak; a current bias (CubaLIF's i_bias) the bias of an Affine
-  feeding the population; theta becomes v_threshold = the float32 below it (NIR's v > v_thr);
+* a membrane bias becomes v_leak; a current bias (CubaLIF's i_bias) the bias of the Affine or
+  Conv2d feeding the population (else of an Affine of zero weights from an input); theta becomes v_threshold = the float32 below it (NIR's v > v_thr);
 * reset and refractory ticks go into node metadata ({"reset": "subtract"|"zero",
   "refractory": k}), dt, discretisation and timing = "per-edge" into the graph's;
 * a projection is Linear (dense; a mask is written as zeros), Conv2d, SumPool2d / AvgPool2d
@@ -60,7 +60,12 @@ def to_nir(net: Netlist, dt: float = 1e-4, discretisation: str = "euler", output
                 affine_bias[name] = ib
     for proj in net.projections.values():
         op = _free(f"{proj.name}".replace("/", "_"), nodes)
-        bias = affine_bias.pop(proj.post, None) if proj.kind == "dense" else None
+        bias = affine_bias.get(proj.post)
+        if bias is not None and (proj.kind == "dense" or (proj.kind in ("conv", "pool") and _per_channel(
+                bias, net.populations[proj.post].shape) is not None)):
+            del affine_bias[proj.post]
+        else:
+            bias = None
         nodes[op] = _operator(net, proj, bias)
         edges.append((names[proj.pre], op))
         last = op
@@ -70,10 +75,14 @@ def to_nir(net: Netlist, dt: float = 1e-4, discretisation: str = "euler", output
             nodes[last] = nir.Delay(delay=np.full(post_shape, (proj.delay - 1) * dt))
             edges.append((op, last))
         edges.append((last, names[proj.post]))
-    if affine_bias:
-        pop = next(iter(affine_bias))
-        raise ConfigError(f"population '{pop}' has a current bias (i_bias) but no dense input projection whose "
-                          "Affine could carry it", key=f"population.{pop}")
+    sources = sorted((p for p in net.populations.values() if p.is_source), key=lambda p: p.size)
+    for pop, bias in affine_bias.items():  # no projection can carry it: an Affine of zero weights from an input
+        if not sources:
+            raise ConfigError(f"population '{pop}' has a current bias (i_bias) but the net has no input to hang "
+                              "the Affine carrying it on", key=f"population.{pop}")
+        op = _free(f"{names[pop]}.bias", nodes)
+        nodes[op] = nir.Affine(weight=np.zeros((bias.size, sources[0].size), np.float32), bias=bias)
+        edges += [(names[sources[0].name], op), (op, names[pop])]
     feeds = {p.pre for p in net.projections.values() if p.pre != p.post}
     outs = outputs if outputs is not None else [p for p in net.populations if p not in feeds
                                                 and not net.populations[p].is_source]
@@ -179,18 +188,26 @@ def _operator(net: Netlist, proj, bias: np.ndarray | None):
         if bias is not None:
             return nir.Affine(weight=w, bias=bias.astype(np.float64))
         return nir.Linear(weight=w)
-    if isinstance(conn, Pool2d) and g == 1:
+    if isinstance(conn, Pool2d) and g == 1 and bias is None:
         cls = nir.SumPool2d if conn.mode == "sum" else nir.AvgPool2d
         return cls(kernel_size=np.array(conn.kernel), stride=np.array(conn.stride), padding=np.array(conn.padding))
     if isinstance(conn, (Conv2d, Pool2d)):
         c = conn.as_conv(pre_shape[0]) if isinstance(conn, Pool2d) else conn
+        b = np.zeros(c.out_channels) if bias is None else _per_channel(bias, net.populations[proj.post].shape)
         return nir.Conv2d(input_shape=tuple(pre_shape[1:]), weight=(c.weight * g).astype(np.float32),
-                          stride=c.stride, padding=c.padding, dilation=c.dilation, groups=c.groups,
-                          bias=np.zeros(c.out_channels, np.float32))
+                          stride=c.stride, padding=c.padding, dilation=c.dilation, groups=c.groups, bias=b)
     if isinstance(conn, Scale):
         shape = net.populations[proj.post].shape
         return nir.Scale(scale=(conn.factors(int(np.prod(shape))) * g).astype(np.float32).reshape(shape))
     raise ConfigError(f"projection '{proj.name}': no NIR form for {type(conn).__name__}")
+
+
+def _per_channel(bias: np.ndarray, shape: tuple) -> np.ndarray | None:
+    """One value per channel of a (C, H, W) population's per-neuron bias, if it is one."""
+    if len(shape) != 3:
+        return None
+    b = np.asarray(bias, np.float64).reshape(shape[0], -1)
+    return b[:, 0].copy() if np.all(b == b[:, :1]) else None
 
 
 def _free(name: str, taken: dict) -> str:

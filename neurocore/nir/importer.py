@@ -158,6 +158,7 @@ class _Builder:
     def build(self, name: str) -> Imported:
         ctx = self.ctx
         self._implicit_inputs()
+        self._implicit_outputs()
         self._shapes()
         net = Netlist(str(name))
         inputs, outputs, terms = {}, {}, {}
@@ -232,6 +233,20 @@ class _Builder:
             self.nodes[src] = nir.Input(input_type={"input": np.array(shape)})
             self.preds[src], self.succs[src] = [], [n]
             self.preds[n].append(src)
+
+    def _implicit_outputs(self) -> None:
+        """A leaf neuron or operator node (nothing after it) is read out, as NIR's type inference
+        adds an Output after it."""
+        import nir
+
+        for n in list(self.nodes):
+            if self.succs[n] or self.role(n) not in ("neuron", "op"):
+                continue
+            out = next(f"output_{n}{k or ''}" for k in range(len(self.nodes) + 1)
+                       if f"output_{n}{k or ''}" not in self.nodes)
+            self.nodes[out] = nir.Output(output_type={"output": None})
+            self.preds[out], self.succs[out] = [n], []
+            self.succs[n].append(out)
 
     # -- shapes ---------------------------------------------------------------------------
     def _shapes(self) -> None:
