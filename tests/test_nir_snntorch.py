@@ -199,3 +199,32 @@ def test_snntorch_reads_our_export_back() -> None:
     res, _ = run_spikes(imp, Engine(place(imp.netlist, CHIP)), x, record=True)
     got = np.stack([aligned_spikes(imp, res, "o", s, 40) for s in range(3)])
     assert ref.sum() > 5 and np.array_equal(ref, got)
+
+
+def test_norse_lifbox_matches_norse() -> None:
+    """Norse as a second reference (when installed: `pip install --no-deps norse`). Norse 1.1 writes
+    tau = dt / tau_mem_inv (dt x tau, with its dt = 1e-3) and r = 1: its LIFBox nodes come back with
+    forward Euler at dt = 1e-6."""
+    nt = pytest.importorskip("norse.torch")
+    torch.manual_seed(0)
+    p = nt.LIFBoxParameters(tau_mem_inv=torch.full((8,), 100.0), v_th=torch.full((8,), 0.3), v_leak=torch.zeros(8),
+                            v_reset=torch.zeros(8))
+    lin = torch.nn.Linear(5, 8, bias=False)
+    with torch.no_grad():
+        lin.weight.mul_(3)
+    model = nt.SequentialState(lin, nt.LIFBoxCell(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = nt.to_nir(model, torch.zeros(1, 5))
+    x = np.random.default_rng(0).random((2, 60, 5)) < 0.4
+    outs, state = [], None
+    with torch.no_grad():
+        for t in range(60):
+            o, state = model(torch.tensor(x[:, t], dtype=torch.float32), state)
+            outs.append(o.numpy() > 0)
+    ref = np.stack(outs, 1)
+    imp = from_nir(graph, dt=1e-6, discretisation="euler")
+    res, _ = run_spikes(imp, Engine(place(imp.netlist, CHIP)), x, record=True)
+    (out,) = set(imp.outputs.values())
+    got = np.stack([aligned_spikes(imp, res, out, s, 60) for s in range(2)])
+    assert ref.sum() > 10 and np.array_equal(ref, got)

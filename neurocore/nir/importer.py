@@ -223,8 +223,9 @@ class _Builder:
                 continue
             node = self.nodes[n]
             w = getattr(node, "weight", None)
-            if self.kind(n) in ("Affine", "Linear") and w is not None and np.ndim(w) == 2:
-                shape = (int(np.shape(w)[1]),)
+            w = None if w is None else np.asarray(w)
+            if self.kind(n) in ("Affine", "Linear") and w is not None and w.ndim == 2:
+                shape = (int(w.shape[1]),)
             elif getattr(node, "input_type", None) and node.input_type.get("input") is not None:
                 shape = tuple(int(x) for x in np.ravel(node.input_type["input"]))
             else:
@@ -635,8 +636,8 @@ def _own_shape(node: Any, kind: str) -> tuple[int, ...] | None:
         kind, ("v_threshold", "r", "tau", "tau_mem", "tau_syn", "v_leak"))
     for a in names:
         v = getattr(node, a, None)
-        if v is not None and np.size(v) > 1:
-            return tuple(int(x) for x in np.shape(v))
+        if v is not None and np.asarray(v).size > 1:  # np.asarray: exporters may leave torch tensors here
+            return tuple(int(x) for x in np.asarray(v).shape)
     return None
 
 
