@@ -12,7 +12,7 @@ import sys
 
 from .errors import NeurocoreError
 
-COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench")
+COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench", "nir")
 
 DESCRIPTION = ("Simulate a neuromorphic chip (integrate-and-fire cores, an AER mesh router, RPU crossbars that "
                "learn in place) and train SSNN-BP on it.")

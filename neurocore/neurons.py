@@ -256,8 +256,8 @@ def discretise(tau: Param, dt: float, method: str = "exact") -> tuple[np.ndarray
     if np.any(~(tau > 0)):
         raise ConfigError(f"= {_show(tau)} must be > 0", key="tau")
     if method == "exact":
-        keep = np.exp(-dt / tau)
-        return keep, 1.0 - keep
+        # each to full precision: 1 - exp(-x) would cancel when tau >> dt
+        return np.exp(-dt / tau), -np.expm1(-dt / tau)
     if np.any(dt > tau):
         raise ConfigError(f"forward Euler needs dt <= tau; dt = {dt:g}, smallest tau = {float(tau.min()):g}: "
                           "use a smaller dt or discretisation 'exact'", key="dt")

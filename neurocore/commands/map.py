@@ -19,13 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "chip and report cores used against their limits, routing entries and "
                                    "traffic. A netlist that cannot fit is refused with the limit it breaks.")
     p.add_argument("model", help="network (a name in models/nets/ or a .toml file) or experiment (a name in "
-                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist)")
+                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist), or a NIR graph (.nir)")
     add_chip(p, "the one the network or experiment names")
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
     add_set_argument(p)
+    from .nir import add_import_arguments
+    add_import_arguments(p)
     p.set_defaults(func=handle)
 
 
@@ -71,7 +73,10 @@ def handle(args: argparse.Namespace) -> int:
     from ..netlist import load_netlist
     from ..report import format_report, mapping_report
 
-    if _is_experiment(args.model):
+    from .nir import is_nir, map_nir
+    if is_nir(args.model):
+        placement = map_nir(args)
+    elif _is_experiment(args.model):
         placement = _experiment_placement(args.model, args)
     else:
         if args.set:

@@ -11,7 +11,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="map a network onto a chip and run it",
                        description="Map a network onto a chip, run it on constant-rate input and print spikes "
                                    "per population, synaptic events, packets and core-to-core traffic.")
-    p.add_argument("model", help="network: a name in models/nets/ or a network .toml file")
+    p.add_argument("model", help="network: a name in models/nets/, a network .toml file, or a NIR graph (.nir)")
     add_chip(p, "the one the network file names")
     p.add_argument("--strategy", default="sequential", choices=("sequential", "traffic"),
                    help="placement strategy (default: sequential)")
@@ -20,10 +20,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer(0), help="seed (default: the network file's)")
     p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE (e.g. traces/run.h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object of the results")
+    from .nir import add_import_arguments
+    add_import_arguments(p, run=True)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    from .nir import is_nir, run_nir
+    if is_nir(args.model):
+        return run_nir(args)
     import json
     from pathlib import Path
 

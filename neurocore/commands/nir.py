@@ -1,0 +1,228 @@
+"""NIR graphs on the command line: `neurocore map MODEL.nir`, `neurocore run MODEL.nir --input
+SPIKES.npy --dt DT` (both dispatch here) and `neurocore nir export RUN_DIR_OR_NET OUT.nir`."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_CHIP = "loihi_like"
+
+
+def is_nir(model: str) -> bool:
+    return str(model).lower().endswith(".nir")
+
+
+def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
+    """The flags of importing a NIR graph (for `map` and `run`)."""
+    from ..nir.importer import BIASES, RESETS
+
+    g = p.add_argument_group("NIR graphs (MODEL.nir)")
+    if run:
+        g.add_argument("--input", metavar="SPIKES", help="input spikes: .npy of (samples, ticks, *input shape), "
+                                                         "or .npz with one such array per input node")
+    g.add_argument("--dt", type=float, help="seconds per tick (NIR stores none; snnTorch exports assume 1e-4 "
+                                            "with --discretisation euler)")
+    g.add_argument("--discretisation", choices=("exact", "euler"),
+                   help="exact (zero-order hold, the default) or forward Euler (what snnTorch and Norse step)")
+    g.add_argument("--reset", choices=RESETS, default="nir",
+                   help="nir: as the file says (v_reset, or metadata reset=subtract); subtract: v -= threshold; "
+                        "snntorch-subtract / snntorch-zero: snnTorch's reset_mechanism with its default "
+                        "reset_delay=True, which its NIR export does not record")
+    g.add_argument("--bias", choices=BIASES, default="neuron",
+                   help="neuron: biases on the neurons (the chip's own); source: from a source firing every "
+                        "tick, starting at each layer's depth, as a layer-synchronous simulator does")
+
+
+def _import(args: argparse.Namespace, require_dt: bool):
+    from ..nir import from_nir
+
+    return from_nir(args.model, dt=args.dt, discretisation=args.discretisation, reset=args.reset,
+                    bias=args.bias, require_dt=require_dt)
+
+
+def _notes(imp) -> None:
+    import sys
+
+    for n in imp.notes:
+        print(f"note: {n}", file=sys.stderr)
+
+
+# -- map ---------------------------------------------------------------------------------------
+
+def map_nir(args: argparse.Namespace):
+    """The placement of a NIR graph (the mapping report is printed by `neurocore map`)."""
+    from ..chip import load_chip
+    from ..mapping import place
+
+    imp = _import(args, require_dt=False)
+    _notes(imp)
+    return place(imp.netlist, load_chip(args.chip or DEFAULT_CHIP), args.strategy)
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+def _load_spikes(path: str):
+    from pathlib import Path
+
+    import numpy as np
+
+    from ..errors import ConfigError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError("file not found", source=str(p), key="--input")
+    try:
+        data = np.load(p, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            with data:
+                return {k: data[k] for k in data.files}
+        return data
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"not a .npy or .npz array file ({exc})", source=str(p), key="--input") from None
+
+
+def cost_summary(counters: dict, chip) -> tuple[dict, str]:
+    """(metrics, printable table) of the energy and latency per sample of a run."""
+    from ..cost import cost_table, sample_cost
+
+    cost = sample_cost(counters, chip, "inference")
+    return cost.metrics("infer_"), cost_table(cost)
+
+
+def run_nir(args: argparse.Namespace) -> int:
+    """`neurocore run MODEL.nir --input SPIKES.npy --dt DT`."""
+    import json
+
+    import numpy as np
+
+    from ..chip import load_chip
+    from ..engine import Engine
+    from ..errors import ConfigError
+    from ..mapping import place
+    from ..nir.run import as_inputs, run_spikes
+
+    if not args.input:
+        raise ConfigError("a NIR graph runs on given spikes: pass --input SPIKES.npy (samples, ticks, *input shape)",
+                          key="--input")
+    imp = _import(args, require_dt=True)
+    _notes(imp)
+    spikes = as_inputs(imp, _load_spikes(args.input), source=args.input)
+    samples, steps = next(iter(spikes.values())).shape[:2]
+    chip = load_chip(args.chip or DEFAULT_CHIP)
+    placement = place(imp.netlist, chip, args.strategy)
+    engine = Engine(placement, seed=args.seed or 0)
+    out_pops = dict(imp.outputs)
+    if not args.trace:
+        res, ticks = run_spikes(imp, engine, spikes)
+        counts = {o: res.counts[p] for o, p in out_pops.items()}
+        c = res.counters
+    else:  # one sample per call, so each sample's traffic is its own
+        from ..recording import Recorder
+        from ..traces import TraceSelection
+
+        meta = {"experiment_toml": "", "seed": args.seed or 0, "chip": chip.name, "run": imp.netlist.name}
+        rec = Recorder(engine, TraceSelection(enabled=True, traffic="per_tick"), args.trace, meta)
+        counts = {o: [] for o in out_pops}
+        try:
+            engine.reset_counters(steps + imp.latency, per_tick=True)
+            for s in range(samples):
+                res, ticks = run_spikes(imp, engine, {k: a[s:s + 1] for k, a in spikes.items()}, record=True,
+                                        sample_ids=[s], traffic="per_tick", probes=True)
+                rec.record(s, res)
+                for o, p in out_pops.items():
+                    counts[o].append(res.counts[p][0])
+            c = engine.counters()
+            rec.counters("run", c)
+        finally:
+            rec.close()
+        counts = {o: np.stack(v) for o, v in counts.items()}
+    metrics, table = cost_summary(c, chip)
+    out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
+           "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
+           "discretisation": imp.discretisation, "reset": imp.reset, "cores_used": len(placement.cores_used),
+           "output_counts": {o: v.astype(int).tolist() for o, v in counts.items()},
+           "spikes": c["pop_spikes"], "syn_events": c["syn_events"], "packets": c["packets"],
+           "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
+           "cost": metrics, "notes": imp.notes}
+    if args.trace:
+        out["trace"] = args.trace
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"network {imp.netlist.name} on chip {chip.name} ({args.strategy} placement): "
+          f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {steps} steps "
+          f"(+{imp.latency} ticks for the last step to reach the output), dt = {imp.dt:g} s, {imp.discretisation}")
+    for o, v in counts.items():
+        pop = imp.netlist.populations[out_pops[o]]
+        if not pop.params or not pop.params.spiking:
+            print(f"output '{o}' ({pop.size} non-spiking neurons: their membrane is the output; no spikes to count)")
+            continue
+        print(f"output '{o}' spike counts per sample ({pop.size} neurons):")
+        for s in range(samples):
+            row = v[s]
+            shown = " ".join(str(int(x)) for x in row[:20]) + (" ..." if row.size > 20 else "")
+            print(f"  sample {s:>4}: total {int(row.sum()):>6}  argmax {int(row.argmax()):>4}  [{shown}]")
+    print(f"synaptic events {c['syn_events']}, packets {c['packets']} ({out['inter_core_packets']} between cores), "
+          f"packet-hops {c['packet_hops']}, spikes {c['spikes']}")
+    print(table)
+    if args.trace:
+        print(f"trace written to {args.trace}")
+    return 0
+
+
+# -- neurocore nir export ----------------------------------------------------------------------
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("nir", help="NIR graphs: export a network or a trained run (map and run take .nir files)",
+                       description=__doc__.split("\n")[0])
+    nsub = p.add_subparsers(dest="nir_command", metavar="SUBCOMMAND")
+    nsub.required = True
+    e = nsub.add_parser("export", help="write a network (TOML net, or a training run's forward net) as NIR")
+    e.add_argument("source", help="a run folder of `neurocore train` (its checkpoint's forward net), or a network "
+                                  "TOML file or name")
+    e.add_argument("output", help="the .nir file to write")
+    e.add_argument("--dt", type=float, default=1e-4, help="seconds per tick written into the graph (default 1e-4, "
+                                                           "the dt snnTorch's importer assumes)")
+    e.add_argument("--discretisation", choices=("exact", "euler"), default="euler",
+                   help="how the time constants are written (default euler, as snnTorch and Norse read them)")
+    e.set_defaults(func=export)
+
+
+def forward_netlist(run_dir: str):
+    """The forward (inference) SSNN-BP netlist of a training run, with its checkpoint's weights and biases."""
+    import dataclasses
+    from pathlib import Path
+
+    from ..errors import NeurocoreError
+    from ..experiment import load_experiment
+    from ..learning.ssnn import build_ssnn, hidden_names, weight_names
+    from ..training import Trainer
+
+    run = Path(run_dir)
+    if not (run / "experiment.toml").is_file():
+        raise NeurocoreError(f"{run}: not a run folder (no experiment.toml); run `neurocore train` first")
+    exp = load_experiment(run / "experiment.toml")
+    tr = Trainer(exp, run)
+    tr.restore(run)
+    net = build_ssnn(exp.net, exp.train.ts, {w: tr.engine.weights(w) for w in weight_names(exp.net)}, train=False)
+    for pop in hidden_names(exp.net):  # homeostatic biases travel with the weights
+        bias = tr.engine.bias(pop)
+        if bias.any():
+            p = net.populations[pop]
+            net.populations[pop] = dataclasses.replace(p, params=dataclasses.replace(p.params, bias=bias))
+    return net
+
+
+def export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..netlist import load_netlist
+    from ..nir import to_nir, write_nir
+
+    src = Path(args.source)
+    net = forward_netlist(args.source) if src.is_dir() else load_netlist(args.source).netlist
+    path = write_nir(args.output, to_nir(net, dt=args.dt, discretisation=args.discretisation))
+    pops = ", ".join(f"{p.name} {p.size}" for p in net.populations.values())
+    print(f"wrote {path}: {net.name} ({pops}; {len(net.projections)} projections), dt = {args.dt:g} s, "
+          f"{args.discretisation}")
+    return 0
