@@ -5,11 +5,11 @@ Importing this package imports numba; `import neurocore` alone does not.
 
 from .array import Crossbar
 from .devices import DeviceArrays, device_scalars, draw_devices, init_weights
-from .kernels import (MODEL_IDS, coincidence_write, dac, device_pulse, device_pulses, device_step,
+from .kernels import (MODEL_IDS, coincidence_write, coincidence_write_uniform, dac, device_pulse, device_pulses, device_step,
                       mvm_backward, mvm_cols, mvm_forward, mvm_rows, quantize_read, quantize_value,
                       rate_write, seed_numba)
 
 __all__ = ["Crossbar", "DeviceArrays", "device_scalars", "draw_devices", "init_weights", "MODEL_IDS",
-           "coincidence_write", "dac", "device_pulse", "device_pulses", "device_step", "mvm_backward",
+           "coincidence_write", "coincidence_write_uniform", "dac", "device_pulse", "device_pulses", "device_step", "mvm_backward",
            "mvm_cols", "mvm_forward", "mvm_rows", "quantize_read", "quantize_value", "rate_write",
            "seed_numba"]

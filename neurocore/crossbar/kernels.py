@@ -237,6 +237,30 @@ def coincidence_write(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols,
 
 
 @njit(cache=True, _nrt=False)
+def coincidence_write_uniform(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols):
+    """`coincidence_write` for a crossbar of identical ideal devices (one step and one pair of bounds,
+    no cycle-to-cycle noise): the same arithmetic, touching only the weights (a pulse is one memory
+    access instead of five)."""
+    up = np.float64(dw_up)
+    down = np.float64(dw_down)
+    hi = np.float64(w_max)
+    lo = np.float64(w_min)
+    n = 0
+    for a in range(rows.shape[0]):
+        i = rows[a]
+        for b in range(up_cols.shape[0]):
+            j = up_cols[b]
+            x = np.float64(w[i, j]) + up
+            w[i, j] = hi if x > hi else (lo if x < lo else x)
+        for b in range(down_cols.shape[0]):
+            j = down_cols[b]
+            x = np.float64(w[i, j]) - down
+            w[i, j] = hi if x > hi else (lo if x < lo else x)
+        n += up_cols.shape[0] + down_cols.shape[0]
+    return n
+
+
+@njit(cache=True, _nrt=False)
 def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, ts,
                noise_scale, noise_ts, model, gamma_up, gamma_down, c2c_std):
     """Rate-based write (Eq. 9) applied through the device model; returns the equivalent pulse total.

@@ -13,7 +13,7 @@ import numpy as np
 from ..mapping import CROSSBAR, Placement
 from ..mapping.tiles import kernel_block, kernel_segments
 from ..neurons import KIND_PLAIN, lower
-from .records import RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -107,10 +107,13 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     starts, stops = starts[live], stops[live]
     modes = np.zeros(len(starts), np.int8)
     for r, (a, b) in enumerate(zip(starts, stops)):
-        plain = (kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
-                 and (i_bias[a:b] == 0).all() and (refrac[a:b] == 0).all() and (gate[a:b] < 0).all())
+        free = (refrac[a:b] == 0).all()  # no refractory period: the screened threshold loop
+        plain = (free and (gate[a:b] < 0).all() and kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
+                 and (i_bias[a:b] == 0).all())
         if plain:
             modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
+        elif free:
+            modes[r] = RUN_FIRE_PLAIN
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, gate,

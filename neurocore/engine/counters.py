@@ -32,7 +32,7 @@ def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False)
 def add_counters(mine: CounterArrays, theirs: CounterArrays) -> None:
     """mine += theirs, array by array."""
     for a, b in zip(mine, theirs):
-        if isinstance(a, np.ndarray):
+        if isinstance(a, np.ndarray) and a.size:
             a += b
 
 

@@ -71,8 +71,8 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
         key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
         src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
         ev_ptr = np.zeros(n_samples * ticks + 1, np.int64)
-        np.add.at(ev_ptr, key + 1, 1)
-        ev_ptr, ev_src = np.cumsum(ev_ptr), src[np.argsort(key, kind="stable")].astype(np.int64)
+        ev_ptr[1:] = np.cumsum(np.bincount(key, minlength=n_samples * ticks))
+        ev_src = (src if len(keys) == 1 else src[np.argsort(key, kind="stable")]).astype(np.int64)  # one pop: sorted
     else:
         for pop, rates in drive.rates.items():
             _check_source(c, pop, "drive")

@@ -21,10 +21,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from ..crossbar.kernels import coincidence_write, quantize_read, rate_write, read_column, read_row
+from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, quantize_read, rate_write, read_column,
+                                read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_GENERAL, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
+from .records import (RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
                       Outputs, Reads, Routes, Tiles)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -264,11 +265,17 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
             wk = tl.woff[k]
             shape = (tl.rows[k], tl.cols[k])
             we = wk + tl.rows[k] * tl.cols[k]
-            n_w = coincidence_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
-                                    dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
-                                    dv.w_min[wk:we].reshape(shape), st.row_list[r0:r0 + st.row_n[k]],
-                                    st.col_list[u0:u0 + st.col_nu[k]], st.col_list[d0:d0 + st.col_nd[k]],
-                                    dv.model, dv.gamma_up, dv.gamma_down, dv.c2c_std)
+            rows = st.row_list[r0:r0 + st.row_n[k]]
+            ups = st.col_list[u0:u0 + st.col_nu[k]]
+            downs = st.col_list[d0:d0 + st.col_nd[k]]
+            if dv.uniform:
+                n_w = coincidence_write_uniform(weights[wk:we].reshape(shape), dv.tile_dw_up[k], dv.tile_dw_down[k],
+                                                dv.tile_w_max[k], dv.tile_w_min[k], rows, ups, downs)
+            else:
+                n_w = coincidence_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
+                                        dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
+                                        dv.w_min[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.gamma_up,
+                                        dv.gamma_down, dv.c2c_std)
             ctr.scalar[WRITES] += n_w
             ctr.tile_wr[k] += n_w
             if n_w > 0:
@@ -323,13 +330,15 @@ def integrate_plain(cur, v, iin, keep_v, bias, leak):
 
 
 @njit(cache=True, _nrt=False)
-def fire_plain(lo, hi, v, theta, subtract, v_reset, enabled, fired, n_fired):
-    """Threshold and reset of neurons without refractory period or gate (see `fire`)."""
+def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
+    """Threshold and reset of neurons without refractory period (see `fire`)."""
     for g in range(lo, hi):
         if v[g] >= theta[g]:
             v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
-            fired[n_fired] = g
-            n_fired += enabled[g]
+            gt = gate[g]
+            if enabled[g] and (gt < 0 or ever[gt]):
+                fired[n_fired] = g
+                n_fired += 1
     return n_fired
 
 
@@ -392,9 +401,10 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
         lo = nr.run_start[a]
         hi = nr.run_stop[a]
         mode = nr.run_mode[a]
-        if fx_scale == 0.0 and mode != RUN_GENERAL:
+        if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
             integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
-            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, st.enabled, st.fired, n_fired)
+            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
+                                 st.fired, n_fired)
             continue
         if fx_scale == 0.0:
             integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
@@ -403,14 +413,18 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
                             nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
                             fx_imax, fx_vmax)
-        n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.gate, st.enabled, st.ever,
-                       st.fired, n_fired)
+        if mode == RUN_FIRE_PLAIN:
+            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
+                                 st.fired, n_fired)
+        else:
+            n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.gate, st.enabled,
+                           st.ever, st.fired, n_fired)
     return n_fired
 
 
 # -- 4. emit ---------------------------------------------------------------------------------
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
     """Queue neuron g's entries (ptr[g]..ptr[g+1]) for delivery `delay` ticks after `slot`."""
     for x in range(ptr[g], ptr[g + 1]):

@@ -13,8 +13,9 @@ from typing import NamedTuple
 import numpy as np
 
 #: neuron-update loops of a run of neurons: any model; v += x + bias (IF, unit gains, no refractory
-#: period, no gate); v = keep_v v + x + bias (LIF likewise)
-RUN_GENERAL, RUN_IF, RUN_LIF = 0, 1, 2
+#: period, no gate); v = keep_v v + x + bias (LIF likewise); any model's update, then a threshold
+#: loop without refractory period
+RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN = 0, 1, 2, 3
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
 
@@ -96,7 +97,9 @@ class Routes(NamedTuple):
 
 
 class Devices(NamedTuple):
-    """RPU devices of every crosspoint (flat, like the weights) and the model's scalars."""
+    """RPU devices of every crosspoint (flat, like the weights) and the model's scalars. With
+    `uniform` (ideal devices without spreads or noise) every plastic tile's devices are identical
+    and its writes use the per-tile values instead."""
 
     dw_up: np.ndarray
     dw_down: np.ndarray
@@ -106,6 +109,11 @@ class Devices(NamedTuple):
     gamma_up: float
     gamma_down: float
     c2c_std: float
+    uniform: bool
+    tile_dw_up: np.ndarray    # float32 per tile (plastic tiles; uniform devices)
+    tile_dw_down: np.ndarray
+    tile_w_max: np.ndarray
+    tile_w_min: np.ndarray
 
 
 class Reads(NamedTuple):

@@ -59,6 +59,9 @@ class RunOptions:
             raise ConfigError(f"threads = {self.threads!r}: must be an integer >= 1")
 
 
+_OPTIONS = frozenset(f.name for f in fields(RunOptions))
+
+
 @dataclass
 class RunResult:
     """What one `Engine.run` call returns; `counters` are this call's alone."""
@@ -142,8 +145,12 @@ class Engine:
             dev.dw_up[sl] *= scale
             dev.dw_down[sl] *= scale
         self._steps = (dev.dw_up.copy(), dev.dw_down.copy())
+        nt = c.n_tiles
         self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, self.device.model_id,
-                            float(self.device.gamma_up), float(self.device.gamma_down), float(self.device.dw_min_std))
+                            float(self.device.gamma_up), float(self.device.gamma_down), float(self.device.dw_min_std),
+                            bool(self.device.is_ideal), np.zeros(nt, np.float32), np.zeros(nt, np.float32),
+                            np.zeros(nt, np.float32), np.zeros(nt, np.float32))
+        self._tile_devices()
         self._clip_plastic()
         p = chip.precision
         self._qweights = np.zeros(len(c.weights) if p.static_weight_bits else 0, np.int16)
@@ -161,6 +168,15 @@ class Engine:
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
+
+    def _tile_devices(self) -> None:
+        """Each plastic tile's device values (identical within a tile when the devices are ideal)."""
+        d = self._dev
+        for k in np.nonzero(self.c.tiles.learn)[0]:
+            first = self.c.tile_slice(k).start
+            for arr, tile in ((d.dw_up, d.tile_dw_up), (d.dw_down, d.tile_dw_down), (d.w_max, d.tile_w_max),
+                              (d.w_min, d.tile_w_min)):
+                tile[k] = arr[first] if self.c.tiles.rows[k] * self.c.tiles.cols[k] else 0.0
 
     def _quantize_tile(self, k: int) -> None:
         """Store static tile k as int16 with a power-of-two scale (dyadic weights stay exact)."""
@@ -207,6 +223,7 @@ class Engine:
         f = np.float32(factor)
         self._dev.dw_up[:] = self._steps[0] * f
         self._dev.dw_down[:] = self._steps[1] * f
+        self._tile_devices()
 
     def state(self) -> dict[str, np.ndarray]:
         """The chip's mutable state (device weights of every tile, neuron biases), as copies."""
@@ -243,11 +260,10 @@ class Engine:
             options: RunOptions | None = None, **kw) -> RunResult:
         """Run every sample of `drive` for `ticks` ticks in one compiled call; `options` (or its fields
         as keywords) say how (see RunOptions)."""
-        known = {f.name for f in fields(RunOptions)}
-        bad = sorted(set(kw) - known)
+        bad = sorted(set(kw) - _OPTIONS)
         if bad:
-            raise TypeError(f"Engine.run() got unknown options {bad}; RunOptions has {sorted(known)}")
-        opt = replace(options or RunOptions(), **kw)
+            raise TypeError(f"Engine.run() got unknown options {bad}; RunOptions has {sorted(_OPTIONS)}")
+        opt = (replace(options, **kw) if kw else options) if options is not None else RunOptions(**kw)
         if not isinstance(opt.readout, tuple):
             opt = replace(opt, readout=tuple(opt.readout))
         opt.check()
