@@ -52,9 +52,11 @@ Three things an importer must honour to reproduce the trainer's spikes exactly:
    the pooled IF sees multiples of 1/k^2, so 'v >= 0.75' would fire at 3 of 4 quarter-spikes
    where the trainer fires at 4.
 2. No delay: the graph's edges are instantaneous, the trainer's layers all see the same step.
-   A chip with a one-tick delay per projection runs layer l (input = 0) l ticks late: its spike
-   trains are the trainer's shifted by l ticks, exactly, and it needs T + (number of weighted
-   projections) ticks for the output integrator to have received all T steps.
+   A chip with a one-tick delay on each projection (input -> conv1 -> pool1 -> ... -> output
+   integrator, pooling included) runs the k-th neuron stage of that chain k ticks late: its
+   spike trains are the trainer's shifted by k ticks, exactly (every membrane starts at 0 and
+   stays there until input arrives), and the output integrator has received all T steps after
+   T + (number of neuron stages) ticks.
 3. Each step is multiply-then-add in float32: v = float32(leak) * v, then + I. The trainer's
    reference is `Lee2020Trainer.simulate(input_spikes)` (the test-time input spikes come from
    `Lee2020Trainer.input_spikes`); with dyadic weights (exact sums in any order) a numpy
