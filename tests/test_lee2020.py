@@ -143,8 +143,8 @@ def test_gradients_match_a_step_by_step_reference(digits):
                              threads=THREADS)
     from neurocore.methods.lee2020 import encoding
     gens = [encoding.generator(3, encoding.TRAIN, 0, i) for i in range(4)]
-    x = encoding.poisson(trainer._images(train.images[:4]), 12, 1.0, gens)
-    masks = encoding.dropout_masks(trainer._dropout_shapes, 0.25, gens)
+    x = encoding.poisson(torch.from_numpy(train.images[:4].reshape(4, 1, 8, 8).copy()), 12, 1.0, gens)
+    masks = encoding.dropout_masks({st.name: st.out_shape for st in trainer.plan if st.lif}, 0.25, gens)
     target = torch.nn.functional.one_hot(torch.from_numpy(train.labels[:4].copy()), 10).float()
     out, _ = trainer.model.forward_train(x, masks)
     ((out - target) ** 2).sum().backward()

@@ -83,8 +83,9 @@ def scan(current: torch.Tensor, leak: float, v_th: float, v0: torch.Tensor | Non
 
     Returns 'spikes' (bool, like current), 'out' (spikes * gain as float32; gain (B, ...) is a
     dropout mask, ones if None), 'v' (membranes after the last step, post-reset), 'lf'
-    (sum_k leak^(T-1-t_k)) and 'count' (spikes per neuron). Feature maps (T, B, C, H, W) are
-    held channels-last are walked in that order and returned as channels-last views."""
+    (sum_k leak^(T-1-t_k)) and 'count' (spikes per neuron). Feature maps (T, B, C, H, W) held
+    channels-last are walked in that order and returned as channels-last views (the layout is
+    only a matter of speed: any other is copied into one of the two)."""
     shape = current.shape
     maps = _channels_last(current)
     phys = _physical(current.detach().to(torch.float32), maps, 2).contiguous()
@@ -105,13 +106,6 @@ def scan(current: torch.Tensor, leak: float, v_th: float, v0: torch.Tensor | Non
 
     return {"spikes": back(spikes, 2), "out": back(out, 2), "v": back(v, 1), "lf": back(lf, 1),
             "count": back(count, 1)}
-
-
-def lif_scan(current: torch.Tensor, leak: float, v_th: float,
-             v0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(spikes, membranes after the last step) of neurons driven by `current` (T, ...)."""
-    res = scan(current, leak, v_th, v0)
-    return res["spikes"], res["v"]
 
 
 def spike_trace(spikes: torch.Tensor, leak: float) -> tuple[torch.Tensor, torch.Tensor]:
