@@ -214,14 +214,9 @@ class Chip:
         """Mesh coordinates of a core."""
         return core % self.mesh.width, core // self.mesh.width
 
-    def hops(self, a: int, b: int) -> int:
-        """Router hops between two cores under dimension-order routing (Manhattan distance)."""
-        ax, ay = self.xy(a)
-        bx, by = self.xy(b)
-        return abs(ax - bx) + abs(ay - by)
-
     def hop_matrix(self) -> "np.ndarray":
-        """(cores, cores) int64: router hops between every pair of cores."""
+        """(cores, cores) int64: router hops between every pair of cores under dimension-order routing
+        (the Manhattan distance on the mesh)."""
         import numpy as np
 
         x = np.arange(self.cores) % self.mesh.width

@@ -60,10 +60,6 @@ def _allowed(meta: Mapping) -> str:
     return "any value"
 
 
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", str(tp))
-
-
 def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
     """Check `value` against the annotation `tp`; ints are accepted where floats are."""
     origin = typing.get_origin(tp)
@@ -265,13 +261,16 @@ def set_key(tree: dict, dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def describe(cls: type) -> list[tuple[str, str, Any, str]]:
-    """(name, type, default, doc + allowed) of each field: for documentation and `--help`."""
-    rows = []
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        default = f.default if f.default is not _MISSING else (
-            "<required>" if f.default_factory is _MISSING else f.default_factory())
-        rows.append((f.name, _type_name(hints[f.name]), default,
-                     f"{f.metadata.get('doc', '')} ({_allowed(f.metadata)})"))
-    return rows
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """Turn ["a.b=1", "c=\"x\""] into {"a.b": 1, "c": "x"}; bare words are strings."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"expected KEY=VALUE, e.g. --set train.epochs=1", source=f"--set {item}")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out

@@ -43,39 +43,14 @@ def new_key() -> np.uint64:
     return np.uint64(np.random.randint(0, 9223372036854775807))
 
 
-@njit(cache=True)
-def draw_tick(key, t: int, p: np.ndarray, profile: np.ndarray, ts: int, hit: np.ndarray) -> None:
-    """hit[j] = 1 if source j fires at tick t (p and profile per source, hit uint8)."""
-    n = p.shape[0]
-    base = key + np.uint64(t) * np.uint64(n) * _GOLDEN
-    for j in range(n):
-        thr = profile_p(p[j], t, ts, profile[j]) * _TWO64
-        lim = np.uint64(thr) if thr < _TWO64 else np.uint64(0xFFFFFFFFFFFFFFFF)
-        hit[j] = _mix(base + np.uint64(j + 1) * _GOLDEN) < lim
-
-
 @njit(cache=True, _nrt=False)
 def draw_tick_some(key, t: int, n: int, p: np.ndarray, profile: np.ndarray, ts: int, idx: np.ndarray, m: int,
                    hit: np.ndarray) -> None:
     """hit[i] for the m live sources i < m, whose base probabilities p[i] and profiles are packed
-    contiguously and whose indices among all n sources are idx[i]: the same spikes as
-    draw_tick gives source idx[i], at a cost proportional to the sources that can fire."""
+    contiguously and whose indices among all n sources are idx[i]. Source j's draw depends on the
+    key, t and j only (not on the other sources), at a cost proportional to the sources that can fire."""
     base = key + np.uint64(t) * np.uint64(n) * _GOLDEN
     for i in range(m):
         thr = profile_p(p[i], t, ts, profile[i]) * _TWO64
         lim = np.uint64(thr) if thr < _TWO64 else np.uint64(0xFFFFFFFFFFFFFFFF)
         hit[i] = _mix(base + np.uint64(idx[i] + 1) * _GOLDEN) < lim
-
-
-@njit(cache=True)
-def draw_train(key, p: np.ndarray, profile: np.ndarray, ts: int, out: np.ndarray) -> int:
-    """A whole train: out[t, j] (bool, shape (ts, n)) for every tick. Returns the spike count."""
-    n = p.shape[0]
-    hit = np.zeros(n, np.uint8)
-    count = 0
-    for t in range(ts):
-        draw_tick(key, t, p, profile, ts, hit)
-        for j in range(n):
-            out[t, j] = hit[j] != 0
-            count += hit[j]
-    return count

@@ -181,3 +181,22 @@ def test_shipped_sweeps_give_valid_experiment_configs():
             continue
         for p in s.expand():
             experiment.experiment_from_dict(s.config(p), f"{f.name} point {p.id}")
+
+
+def test_a_point_keeps_its_run_folder_and_resumes_from_it(tmp_path):
+    """run_point with a run_dir checkpoints every epoch: a point run again after its first epoch (a
+    sweep killed and restarted) carries on from the checkpoint and ends as an uninterrupted run does."""
+    from neurocore.experiment import load_experiment
+    from neurocore.study import run_point
+
+    base = load_experiment("digits").raw | {}
+    cfg = {**base, "train": {**base.get("train", {}), "epochs": 1}, "data": {**base.get("data", {}), "train": 200,
+                                                                           "test": 60}}
+    run_point(cfg, run_dir=str(tmp_path / "a"))
+    assert (tmp_path / "a" / "checkpoint.npz").is_file()
+    cfg2 = {**cfg, "train": {**cfg["train"], "epochs": 2}}
+    resumed = run_point(cfg2, run_dir=str(tmp_path / "a"))
+    whole = run_point(cfg2, run_dir=str(tmp_path / "b"))
+    assert resumed["accuracy"] == whole["accuracy"] and resumed["epochs"] == 2
+    rows = json.loads((tmp_path / "a" / "results.json").read_text())["results"]
+    assert [r["epoch"] for r in rows] == [1, 2]

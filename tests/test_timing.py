@@ -81,7 +81,7 @@ def test_single_flow_matches_formula_for_packets_and_trains(n, w, h, bw, hop):
     # (n - 1 + hops) / bw + hops * hop, whether replayed packet by packet or as one train.
     chip = make_chip(w, h, bw=bw, hop=hop)
     dst = chip.cores - 1
-    hops = chip.hops(0, dst)
+    hops = int(chip.hop_matrix()[0, dst])
     tr = np.zeros((chip.cores, chip.cores))
     tr[0, dst] = n
     expect = (n - 1 + hops) / bw + hops * hop

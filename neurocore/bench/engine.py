@@ -18,7 +18,7 @@ import numpy as np
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..commands.options import add_chip, add_samples, add_ticks, integer, number
+    from ..cliargs import add_chip, add_samples, add_ticks, integer, number
 
     add_samples(p, 100)
     add_ticks(p, 100)

@@ -12,8 +12,8 @@ import time
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..commands.options import add_samples, add_ticks, integer
-    from ..commands.overrides import add_set_argument
+    from ..cliargs import add_samples, add_ticks, integer
+    from ..cliargs import add_set_argument
 
     add_ticks(p, 100, "--ts", dest="ts")
     add_samples(p, 2000, "training samples timed")
@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> dict:
     import numpy as np
 
-    from ..commands.overrides import parse_overrides
+    from ..config import parse_overrides
     from ..experiment import load_experiment
     from ..training import Trainer, drive_for, load_data
 

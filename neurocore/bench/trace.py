@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ..commands.options import add_samples, add_ticks, integer
+    from ..cliargs import add_samples, add_ticks, integer
 
     add_samples(p, 100)
     add_ticks(p, 100)

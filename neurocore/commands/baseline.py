@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .options import add_no_progress, integer, number
+    from ..cliargs import add_no_progress, integer, number
 
     p = sub.add_parser("baseline", help="train the non-spiking ReLU ANN baseline (784-1280-10, softmax-CE)",
                        description="Train the paper's non-spiking baseline: inputs-hidden (ReLU)-classes, softmax "

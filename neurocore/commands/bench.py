@@ -15,12 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     bsub = p.add_subparsers(dest="bench", metavar="NAME")
     bsub.required = True
     for name in BENCHMARKS:
-        try:
-            mod = importlib.import_module(f"..bench.{name}", __package__)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.endswith(f"bench.{name}"):
-                continue
-            raise
+        mod = importlib.import_module(f"..bench.{name}", __package__)
         doc = (mod.__doc__ or name).strip()
         bp = bsub.add_parser(name, help=doc.split("\n")[0], description=doc,
                              formatter_class=argparse.RawDescriptionHelpFormatter)

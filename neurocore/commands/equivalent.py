@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from .overrides import add_set_argument, parse_overrides
+from ..cliargs import add_set_argument
+from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .options import integer
+    from ..cliargs import integer
 
     p = sub.add_parser("equivalent", help="train an experiment's rate-equivalent ANN (exact gradients, numpy): "
                                           "a fast ceiling for choosing its hyperparameters")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .overrides import add_set_argument, parse_overrides
+from ..cliargs import add_set_argument
+from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:

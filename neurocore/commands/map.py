@@ -7,12 +7,13 @@ import argparse
 import json
 from pathlib import Path
 
-from .overrides import add_set_argument, parse_overrides
+from ..cliargs import add_set_argument
+from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..mapping import STRATEGIES
-    from .options import add_chip
+    from ..cliargs import add_chip
 
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
                        description="Place a network, or the SSNN-BP training netlist of an experiment, onto a "

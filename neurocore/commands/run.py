@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .options import add_chip, add_samples, add_ticks, integer
+    from ..cliargs import add_chip, add_samples, add_ticks, integer
 
     p = sub.add_parser("run", help="map a network onto a chip and run it",
                        description="Map a network onto a chip, run it on constant-rate input and print spikes "

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .overrides import add_set_argument, parse_overrides
+from ..cliargs import add_set_argument
+from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "base experiment of every point (e.g. --set train.epochs=1 --set data.train=2000 "
                                    "for a quick look); the results then go to a folder of their own, "
                                    "runs/sweeps/<sweep name>+set-<hash>.")
-    from .options import add_no_progress, integer
+    from ..cliargs import add_no_progress, integer
 
     p.add_argument("sweep", help="sweep: a name in models/sweeps/ or a sweep .toml file")
     p.add_argument("-o", "--out", metavar="DIR", help="results folder (default: runs/sweeps/<sweep name>)")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from .overrides import add_set_argument, parse_overrides
+from ..cliargs import add_set_argument
+from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from .options import add_no_progress
+    from ..cliargs import add_no_progress
 
     p = sub.add_parser("train", help="train SSNN-BP on the chip from an experiment",
                        description="Train SSNN-BP on the simulated chip. The run folder gets experiment.toml, "

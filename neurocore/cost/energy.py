@@ -174,7 +174,7 @@ def _analytic_tick(c: Mapping, chip: Chip) -> tuple[float, dict[str, float]]:
     src, dst = np.nonzero(traffic)
     if len(src):
         max_load = float(link_loads(chip, traffic).max()) / ticks
-        max_hops = max(chip.hops(int(a), int(b)) for a, b in zip(src, dst))
+        max_hops = int(chip.hop_matrix()[src, dst].max())
         network = max_load / r.link_bandwidth + max_hops * r.hop_latency_ns
     by_kind["network"] = network
     return float(compute[busiest]) + network, by_kind

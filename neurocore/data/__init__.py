@@ -1,7 +1,5 @@
-"""Datasets (IDX files, bundled small sets) and input spike encoding.
-
-`neurocore.data.encoding` (numba kernels) is imported on its own so that loading data stays light.
-"""
+"""Datasets: IDX files (MNIST, Fashion-MNIST, EMNIST) and bundled small sets. Images become spikes
+on the chip itself: its sources draw them (`neurocore.engine.SourceDrive`, `neurocore.spikegen`)."""
 
 from .datasets import KNOWN_NAMES, Dataset, load_dataset, stratified_split, subset
 from .idx import read_idx, read_idx_pair, write_idx

@@ -13,10 +13,5 @@ from .strategies import STRATEGIES, Strategy, place
 from .tiles import CROSSBAR, KERNEL, Tile
 
 
-def hop_matrix(chip):
-    """Router hops between every pair of cores (see `Chip.hop_matrix`)."""
-    return chip.hop_matrix()
-
-
 __all__ = ["CONV_MODES", "LIMITS", "Placement", "check_fits", "Block", "Slice", "STRATEGIES", "Strategy", "place",
-           "CROSSBAR", "KERNEL", "Tile", "hop_matrix"]
+           "CROSSBAR", "KERNEL", "Tile"]

@@ -89,9 +89,9 @@ def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, 
             t0 = time.perf_counter()
             if client is None and scheduler is None and workers == 0:
                 for p in pending:
-                    finish(p, run_task(spec.runner, spec.config(p), spec.metrics))
+                    finish(p, run_task(spec.runner, spec.config(p), spec.metrics, point_dir(out, p)))
             else:
-                _run_on_dask(spec, pending, finish, client, scheduler,
+                _run_on_dask(spec, out, pending, finish, client, scheduler,
                              workers if workers is not None else min(os.cpu_count() or 1, len(pending)))
             result.wall_s = time.perf_counter() - t0
     finally:
@@ -105,7 +105,13 @@ def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, 
     return result
 
 
-def _run_on_dask(spec: SweepSpec, pending: list[Point], finish, client, scheduler: str | None, workers: int) -> None:
+def point_dir(out: Path, point: Point) -> str:
+    """The folder a point's runner may keep its run in (checkpoints, results): out/points/<id>."""
+    return str((out / "points" / point.id).resolve())
+
+
+def _run_on_dask(spec: SweepSpec, out: Path, pending: list[Point], finish, client, scheduler: str | None,
+                 workers: int) -> None:
     from distributed import Client, as_completed
 
     own_cluster = None
@@ -119,7 +125,7 @@ def _run_on_dask(spec: SweepSpec, pending: list[Point], finish, client, schedule
     futures = {}
     try:
         for p in pending:
-            fut = client.submit(run_task, spec.runner, spec.config(p), spec.metrics,
+            fut = client.submit(run_task, spec.runner, spec.config(p), spec.metrics, point_dir(out, p),
                                 key=f"sweep-{spec.name}-{p.id}-{token}", pure=False)
             futures[fut] = p
         for fut in as_completed(futures):

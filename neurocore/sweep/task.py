@@ -41,8 +41,11 @@ def resolve_runner(path: str) -> Callable[[dict], Mapping]:
     return fn
 
 
-def run_task(runner: str, config: dict, metrics: Sequence[str] = ()) -> dict:
+def run_task(runner: str, config: dict, metrics: Sequence[str] = (), run_dir: str | None = None) -> dict:
     """Run one point: call the runner on `config`; never raises, returns a result record.
+
+    A runner with a `run_dir` parameter gets the point's own folder, where it may keep a
+    checkpoint so that a sweep run again resumes the point instead of starting it over.
 
     Record: status ("ok" or "error"), error (text or None), traceback, metrics (the listed
     ones, or every scalar returned), missing (listed metrics the runner did not return),
@@ -53,8 +56,9 @@ def run_task(runner: str, config: dict, metrics: Sequence[str] = ()) -> dict:
     t0 = time.perf_counter()
     try:
         fn = resolve_runner(runner)
+        kw = {"run_dir": run_dir} if run_dir is not None and _takes_run_dir(fn) else {}
         t0 = time.perf_counter()
-        out = fn(copy.deepcopy(config))
+        out = fn(copy.deepcopy(config), **kw)
         rec["seconds"] = time.perf_counter() - t0
         if not isinstance(out, Mapping):
             raise TypeError(f"the runner '{runner}' returned a {type(out).__name__}; it must return a dict "
@@ -68,6 +72,15 @@ def run_task(runner: str, config: dict, metrics: Sequence[str] = ()) -> dict:
         rec.update(status="error", error=f"{type(exc).__name__}: {exc}",
                    traceback="".join(traceback.format_exc().splitlines(keepends=True)[-30:]))
     return rec
+
+
+def _takes_run_dir(fn: Callable) -> bool:
+    import inspect
+
+    try:
+        return "run_dir" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def select_metrics(out: Mapping, metrics: Sequence[str] = ()) -> dict:

@@ -80,7 +80,7 @@ def _fake_mesh_metrics(config: Mapping, ts: float) -> dict:
          "core_syn_events_per_tick": syn, "core_syn_events": syn.sum(0),
          "core_neuron_updates": np.full(n, 32 * T), "core_spikes": traffic.sum((0, 2)),
          "core_write_pulses": np.zeros(n, np.int64)}
-    hops = np.array([[chip.hops(a, b) for b in range(n)] for a in range(n)])
+    hops = chip.hop_matrix()
     c.update(syn_events=int(syn.sum()), neuron_updates=32 * T * n, spikes=int(traffic.sum()),
              packets=int(traffic.sum()), packet_hops=int((traffic.sum(0) * hops).sum()), write_pulses=0,
              adc_conversions=0)

@@ -1,5 +1,7 @@
-"""Options several commands share, spelt and explained the same way in each, and range checks
-that make a bad flag value a one-line argparse error (`argument --epochs: -1 is out of range; ...`)."""
+"""Command-line options that commands and benchmarks share, spelt and explained the same way in each
+(--chip, --samples, --ticks, --set, --no-progress), and range checks that make a bad flag value a
+one-line argparse error (`argument --epochs: -1 is out of range; ...`). The overrides --set
+collects are parsed by `neurocore.config.parse_overrides`."""
 
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ def _range(lo, hi, lo_open: bool = False, hi_open: bool = False) -> str:
 
 def add_chip(p: argparse.ArgumentParser, default: str) -> None:
     """--chip NAME_OR_FILE: a chip of models/chips/ by name, or a chip TOML file."""
-    from ..resolve import known
+    from .resolve import known
 
     p.add_argument("--chip", metavar="NAME_OR_FILE",
                    help=f"chip to map onto: a name in models/chips/ ({', '.join(known('chips'))}) or a "
@@ -76,3 +78,11 @@ def add_ticks(p: argparse.ArgumentParser, default: int | str, *aliases: str, des
 def add_no_progress(p: argparse.ArgumentParser, *aliases: str) -> None:
     """--no-progress."""
     p.add_argument("--no-progress", *aliases, dest="no_progress", action="store_true", help="no progress bar")
+
+
+def add_set_argument(p: argparse.ArgumentParser) -> None:
+    """--set KEY=VALUE (repeatable), the one way commands take overrides of an experiment."""
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key of the experiment, repeatable: e.g. --set train.epochs=1 --set data.train=2000 "
+                        "--set chip.device.dw_min=0.002 (VALUE is read as TOML: numbers, true/false, "
+                        "\"strings\", [lists]; a bare word is a string)")
