@@ -22,7 +22,7 @@ traffic[::10, 0, 3] = 3
 syn = np.zeros((T, n), np.int64)
 syn[:, 1] = 4 * 32  # each packet reaches 32 crossbar rows at its destination
 syn[:, 3] = (traffic[:, 1, 3] + traffic[:, 0, 3]) * 32
-hops = np.array([[chip.hops(a, b) for b in range(n)] for a in range(n)])
+hops = chip.hop_matrix()
 
 counters = {
     "samples": 1, "ticks": T,
