@@ -95,6 +95,16 @@ class Conv2d:
     def group_of(self, out_channel: int | np.ndarray) -> int | np.ndarray:
         return out_channel // (self.out_channels // self.groups)
 
+    def n_synapses(self, in_shape: tuple[int, int, int]) -> int:
+        """How many synapses there are (taps that land inside the input), counted axis by axis."""
+        c_out, ho, wo = self.out_shape(in_shape)
+        count = c_out * self.weight.shape[1]
+        for size, n_out, k, s, p, d in zip(in_shape[1:], (ho, wo), self.kernel, self.stride, self.padding,
+                                           self.dilation):
+            pos = np.add.outer(np.arange(n_out) * s - p, np.arange(k) * d)
+            count *= int(((pos >= 0) & (pos < size)).sum())
+        return count
+
     def synapses(self, in_shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
         """Every synapse as parallel arrays (pre index, post index, ci, ky, kx, co) in C order."""
         c_in, h, w = in_shape
@@ -159,6 +169,9 @@ class Pool2d:
     def unrolled(self, in_shape: tuple[int, int, int]) -> np.ndarray:
         return self.as_conv(in_shape[0]).unrolled(in_shape)
 
+    def n_synapses(self, in_shape: tuple[int, int, int]) -> int:
+        return self.as_conv(in_shape[0]).n_synapses(in_shape)
+
 
 @dataclass(frozen=True, eq=False)
 class Scale:
@@ -184,6 +197,9 @@ class Scale:
     def unrolled(self, in_shape: tuple[int, ...]) -> np.ndarray:
         n = int(np.prod(in_shape))
         return np.diag(self.factors(n))
+
+    def n_synapses(self, in_shape: tuple[int, ...]) -> int:
+        return int(np.prod(in_shape))
 
 
 Connection = Union[Conv2d, Pool2d, Scale]

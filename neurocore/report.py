@@ -31,8 +31,8 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
         row: dict[str, Any] = {"core": c, "xy": [x, y]}
         for k in LIMITS:
             row[k] = {"used": int(use[k][c]), "allowed": int(lim[k]), "percent": _pct(int(use[k][c]), lim[k])}
-        row["slices"] = [{"population": s.population, "start": s.start, "stop": s.stop}
-                         for s in pl.slices if s.core == c]
+        row["slices"] = [{"population": s.population, "start": s.start, "stop": s.stop, "size": s.size,
+                          "span": s.span()} for s in pl.slices if s.core == c]
         cores.append(row)
 
     utilisation = {}
@@ -51,17 +51,27 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
                             "slices": len(ks), "cores": sorted({pl.slices[k].core for k in ks})})
 
     projections = []
+    rows_max, cols_max = chip.core.crossbar_rows, chip.core.crossbar_cols
     for name, proj in net.projections.items():
         tiles = [t for t in pl.tiles if t.projection == name]
-        entry: dict[str, Any] = {"name": name, "pre": proj.pre, "post": proj.post, "tiles": len(tiles),
-                                 "cores": sorted({t.core for t in tiles})}
+        arrays = sum(t.arrays for t in tiles)
+        entry: dict[str, Any] = {"name": name, "pre": proj.pre, "post": proj.post, "kind": proj.kind,
+                                 "tiles": len(tiles), "tile_kind": sorted({t.kind for t in tiles}),
+                                 "crossbars": arrays, "cores": sorted({t.core for t in tiles}),
+                                 # crosspoints its tiles use of the crossbars they take
+                                 "crossbar_use": round(sum(t.rows * t.cols for t in tiles)
+                                                       / (arrays * rows_max * cols_max), 4) if arrays else 0.0}
+        if tiles and tiles[0].kind == "kernel":
+            entry["kernel"] = {"rows": tiles[0].rows, "columns": sorted({t.cols for t in tiles})}
         if proj.is_tied:
             entry["tied_to"] = proj.tied_to
             entry["synapses"] = 0
         else:
             n_pre, n_post = net.populations[proj.pre].size, net.populations[proj.post].size
-            mask = proj.dense()[1]
-            entry["synapses"] = int(mask.sum()) if mask is not None else n_pre * n_post
+            if proj.conn is not None:  # from the geometry: unrolling a large convolution would not fit in memory
+                entry["synapses"] = proj.conn.n_synapses(proj.pre_shape)
+            else:
+                entry["synapses"] = int(proj.mask.sum()) if proj.mask is not None else n_pre * n_post
         projections.append(entry)
 
     routes = pl.forward_routes()
@@ -90,7 +100,7 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
 
 
 def _span(s: dict) -> str:
-    return f"{s['population']}[{s['start']}:{s['stop']}]"
+    return s.get("span") or f"{s['population']}[{s['start']}:{s['stop']}]"
 
 
 def format_report(report: dict[str, Any], max_cores: int = 40) -> str:
@@ -119,6 +129,11 @@ def format_report(report: dict[str, Any], max_cores: int = 40) -> str:
     out.append("projections:")
     for p in r["projections"]:
         what = f"reads '{p['tied_to']}' transposed" if "tied_to" in p else f"{p['synapses']} synapses"
+        if "kernel" in p:
+            what += (f", one shared {p['kernel']['rows']} x {'/'.join(map(str, p['kernel']['columns']))} kernel per "
+                     f"slice in {p['crossbars']} crossbars ({100 * p['crossbar_use']:.1f} % of their crosspoints)")
+        elif p.get("crossbars"):
+            what += f", {p['crossbars']} crossbars ({100 * p['crossbar_use']:.1f} % of their crosspoints used)"
         cores = ",".join(map(str, p["cores"][:12])) + (",..." if len(p["cores"]) > 12 else "")
         out.append(f"  {p['name']:<12} {p['pre']} -> {p['post']}: {p['tiles']} tiles"
                    + (f" on cores {cores}" if p["cores"] else "") + f", {what}")

@@ -45,6 +45,7 @@ def test_unrolled_conv_equals_torch(cv) -> None:
                                       padding=conv.padding, dilation=conv.dilation, groups=conv.groups)[0].numpy()
     got = (x.ravel() @ conv.unrolled(shape)).reshape(conv.out_shape(shape))
     np.testing.assert_allclose(got, want, atol=1e-5)
+    assert conv.n_synapses(shape) == len(conv.synapses(shape)[0])
 
 
 @pytest.mark.parametrize("mode,k,s,p", [("avg", 2, 2, 0), ("sum", 3, 2, 1), ("avg", 3, 1, 1)])
@@ -110,3 +111,17 @@ def test_shape_errors_name_the_projection_and_the_shapes() -> None:
         net.connect("conv2", "flat", "c", Conv2d(np.ones((4, 2, 3, 3))))
     with pytest.raises(ConfigError, match="groups = 3 must divide C_out = 4"):
         Conv2d(np.ones((4, 2, 3, 3)), groups=3)
+
+
+def test_map_report_shows_shared_kernel_tiles() -> None:
+    from neurocore.bench.conv import cnn
+    from neurocore.chip import load_chip
+    from neurocore.report import format_report, mapping_report
+
+    rep = mapping_report(place(cnn(), load_chip("loihi_like")))
+    conv1 = next(p for p in rep["projections"] if p["name"] == "conv1")
+    assert conv1["kind"] == "conv" and conv1["tile_kind"] == ["kernel"]
+    assert conv1["kernel"] == {"rows": 2 * 5 * 5, "columns": [16]} and conv1["synapses"] == 16 * 2 * 15 * 15 * 25
+    assert 0 < conv1["crossbar_use"] < 1
+    text = format_report(rep)
+    assert "shared 50 x 16 kernel" in text and "c1[c0:16, y0:4]" in text

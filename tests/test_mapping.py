@@ -402,7 +402,7 @@ def test_report_agrees_with_the_placement(net: Netlist, cap: int, strategy: str)
             cell = row[k]
             assert cell["used"] == use[k][row["core"]] and cell["allowed"] == lim[k]
             assert cell["percent"] == pytest.approx(100 * cell["used"] / lim[k], abs=0.05 + 1e-9)  # rounded to 0.1
-        assert sum(s["stop"] - s["start"] for s in row["slices"]) == row["neurons"]["used"]
+        assert sum(s["size"] for s in row["slices"]) == row["neurons"]["used"]
     for k in LIMITS:
         u = rep["utilisation"][k]
         assert u["total"] == use[k].sum() and u["max"] == use[k].max()
