@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from ..errors import ConfigError
 from ..spikegen import PROFILES
@@ -41,6 +42,30 @@ class SpikeDrive:
         return next(iter(self.spikes.values())).shape[0] if self.spikes else 0
 
 
+@njit(cache=True)
+def _events(spikes, offset, counts, out):
+    """Append the spiking neurons (+ offset) of each row of `spikes` (rows, n) to `out` in row order,
+    at the positions `counts` (the running start of each row) says; returns nothing."""
+    rows, n = spikes.shape
+    for r in range(rows):
+        k = counts[r]
+        for j in range(n):
+            if spikes[r, j]:
+                out[k] = j + offset
+                k += 1
+        counts[r] = k
+
+
+@njit(cache=True)
+def _row_counts(spikes, counts):
+    rows, n = spikes.shape
+    for r in range(rows):
+        c = 0
+        for j in range(n):
+            c += spikes[r, j] != 0
+        counts[r] += c
+
+
 def _check_source(c: Compiled, pop: str, what: str) -> None:
     if pop not in c.src_offset:
         raise ConfigError(f"{what} for '{pop}': not a spike-source population; sources: "
@@ -56,7 +81,7 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
     src_prof = np.zeros(n_src, np.int64)
     ev_ptr, ev_src = np.zeros(1, np.int64), np.zeros(0, np.int64)
     if isinstance(drive, SpikeDrive):
-        keys, srcs = [], []
+        arrays = []
         for pop, spikes in drive.spikes.items():
             _check_source(c, pop, "spikes")
             p = net.populations[pop]
@@ -64,15 +89,18 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
             if a.shape[:2] != (n_samples, ticks) or int(np.prod(a.shape[2:])) != p.size:
                 raise ConfigError(f"spikes for '{pop}' have shape {a.shape}; expected ({n_samples}, {ticks}, "
                                   f"{', '.join(map(str, p.shape))}) (samples, ticks, neurons)")
-            flat = np.flatnonzero(a)  # (sample * ticks + tick) * size + neuron: one pass, one array
-            key, j = np.divmod(flat, p.size)
-            keys.append(key)
-            srcs.append(j + c.src_offset[pop])
-        key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
-        src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
+            a = a.reshape(n_samples * ticks, p.size)
+            arrays.append((np.ascontiguousarray(a if a.dtype in (np.bool_, np.uint8) else a != 0).view(np.uint8),
+                           c.src_offset[pop]))
+        counts = np.zeros(n_samples * ticks, np.int64)  # events of each (sample, tick), then their ends
+        for a, _ in arrays:
+            _row_counts(a, counts)
         ev_ptr = np.zeros(n_samples * ticks + 1, np.int64)
-        ev_ptr[1:] = np.cumsum(np.bincount(key, minlength=n_samples * ticks))
-        ev_src = (src if len(keys) == 1 else src[np.argsort(key, kind="stable")]).astype(np.int64)  # one pop: sorted
+        ev_ptr[1:] = np.cumsum(counts)
+        ev_src = np.zeros(ev_ptr[-1], np.int64)
+        fill = ev_ptr[:-1].copy()
+        for a, off in arrays:  # one pass per population, keeping each row's events together
+            _events(a, off, fill, ev_src)
     else:
         for pop, rates in drive.rates.items():
             _check_source(c, pop, "drive")

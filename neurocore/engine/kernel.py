@@ -535,6 +535,13 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
     st.crd_mark[:] = 0
     st.col_up[:] = 0
     st.col_dn[:] = 0
+    st.spk_cnt[:] = 0  # normally zeroed by the last end_of_sample; a state reused after an error is not
+    st.arrivals[:] = 0
+    st.row_n[:] = 0
+    st.col_nu[:] = 0
+    st.col_nd[:] = 0
+    st.touched[:] = 0
+    st.acc[:] = 0.0
     if lr.defer:  # neurons read the crossbars as they were when the sample began
         for k in range(tl.core.shape[0]):
             if tl.learn[k]:
@@ -597,9 +604,10 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
 
 
 @njit(cache=True, nogil=True)  # threads run chunks of a batch; a trace writer compresses meanwhile
-def run_batch(nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
-    """Every sample of the batch on this thread; returns the spike records written."""
-    st = new_state(nr, tl, rt)
+def run_batch(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
+    """Every sample of the batch on this thread, in the working state `st` (from `new_state`, reused
+    from call to call: fresh allocations would cost the OS zeroing pages every call); returns the
+    spike records written."""
     return run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx, 0,
                        inp.sample_ids.shape[0], 0)
 

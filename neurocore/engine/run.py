@@ -168,6 +168,7 @@ class Engine:
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
+        self._states: list = []  # the kernel's working state of each thread, made once, reused
 
     def _tile_devices(self) -> None:
         """Each plastic tile's device values (identical within a tile when the devices are ideal)."""
@@ -296,7 +297,7 @@ class Engine:
             fresh, n_rec, events = self._run_parallel(args, tail, cnt, out, threads, n_samples, ticks)
         else:
             fresh = cnt.fresh()
-            n_rec = K.run_batch(*args, fresh, *tail)
+            n_rec = K.run_batch(self._state(0), *args, fresh, *tail)
             events = out.rec_buf[:n_rec].copy() if opt.record else None
         cnt.add(fresh, n_samples, n_samples * ticks)
         counts, o = {}, 0
@@ -325,6 +326,12 @@ class Engine:
         return Outputs(read_idx, np.zeros((n_samples, off), np.int32), bool(opt.record), self._rec_buf,
                        c.probe_gid[:n_probe], pv, np.zeros_like(pv))
 
+    def _state(self, k: int):
+        """The working state of thread k (allocated on first use)."""
+        while len(self._states) <= k:
+            self._states.append(K.new_state(self.c.neurons, self.c.tiles, self.c.routes))
+        return self._states[k]
+
     def _run_parallel(self, args: tuple, tail: tuple, cnt: Counters, out: Outputs, threads: int, n_samples: int,
                       ticks: int):
         """Chunks of the batch on threads (the kernel releases the GIL), each with its own inputs,
@@ -341,8 +348,10 @@ class Engine:
             o = out._replace(out_counts=out.out_counts[b0:b1], rec_buf=np.empty((cap, 3), np.int32),
                              probe_v=out.probe_v[b0:b1], probe_i=out.probe_i[b0:b1])
             jobs.append((part, o, cnt.fresh(), int(b0)))
+        states = [self._state(k) for k in range(threads)]
         with ThreadPoolExecutor(threads) as pool:
-            n_recs = list(pool.map(lambda j: K.run_batch(nr, tl, rt, dv, rd, lr, j[0], j[1], j[2], *tail), jobs))
+            n_recs = list(pool.map(lambda k: K.run_batch(states[k], nr, tl, rt, dv, rd, lr, jobs[k][0], jobs[k][1],
+                                                          jobs[k][2], *tail), range(threads)))
         fresh = cnt.fresh()
         for _, _, ctr, _ in jobs:
             add_counters(fresh, ctr)
