@@ -61,7 +61,7 @@ def test_closed_form_spike_times_match_fine_step_integration():
     than one step (inputs on the grid: only the detection at the step's end differs); later spikes
     within a few steps (the reference subtracts each reset up to a step late, and deeper layers
     receive spikes up to a step late: first-order errors, amplified where u creeps up to theta)."""
-    dt = 2e-4
+    dt = 4e-4  # tau_s = 1
     spec, w, spikes, _ = small_problem(seed=1, samples=2)
     spikes = InputSpikes(spikes.ptr, np.round(spikes.times / dt) * dt, spikes.neuron)  # inputs on the grid
     mats = Layout.of(spec).matrices(w)
@@ -284,7 +284,29 @@ def test_spec_errors_name_the_key(net, key):
         specs_from_tables(net, {}, "exp.toml")
 
 
+def test_init_ranges_per_layer():
+    net, train = specs_from_tables({"inputs": 4, "hidden": [3], "classes": 2, "theta": [1.0], "budget": [2]},
+                                   {"init_a": [0.0, -2.0], "init_b": [1.0, -1.0]})
+    w_in, w_out = BatsTrainer(net, train, seed=0, n_classes=2, n_inputs=4).weights
+    assert (w_in >= 0).all() and (w_out <= -1).all()
+    with pytest.raises(ConfigError, match=r"exp\.toml: key 'train\.init_a'"):
+        specs_from_tables({"hidden": [3, 3], "theta": [1.0], "budget": [2]}, {"init_a": [0.0, 1.0]}, "exp.toml")
+
+
 def test_trainer_refuses_data_of_another_shape():
     net, train = specs_from_tables(DIGITS_NET, {})
     with pytest.raises(ConfigError, match="net.inputs"):
         BatsTrainer(net, train, seed=0, n_classes=10, n_inputs=784)
+
+
+def test_shipped_bats_experiments_validate():
+    from pathlib import Path
+
+    from neurocore.config import load_toml
+
+    files = sorted((Path(__file__).resolve().parent.parent / "models" / "bats").glob("*.toml"))
+    assert len(files) >= 3
+    for path in files:
+        data = load_toml(path)
+        assert data["method"] == "bats"
+        specs_from_tables(data["net"], data["train"], str(path))

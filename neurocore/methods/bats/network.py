@@ -15,6 +15,7 @@ from .coding import InputSpikes
 from .spec import BatsNetSpec
 
 LOSS_CODES = {"count_mse": 0, "ttfs_ce": 1}
+_FORWARD_GROUPS = 64  # prange iterations of a forward-only batch (each allocates its own buffers)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def run(layout: Layout, w: np.ndarray, spikes: InputSpikes, labels: np.ndarray |
     B = len(spikes)
     labels = np.zeros(B, np.int64) if labels is None else np.ascontiguousarray(labels, np.int64)
     backward = grads is not None
-    n_groups = max(1, min(groups, B)) if backward else max(1, B)
+    # without a backward pass nothing is summed across samples: any grouping gives the same results
+    n_groups = max(1, min(groups, B)) if backward else max(1, min(B, _FORWARD_GROUPS))
     if grads is None:
         grads = np.zeros((n_groups, 0), np.float64)
     out_f = np.zeros((B, 3), np.float64)

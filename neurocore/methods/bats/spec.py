@@ -103,22 +103,47 @@ class BatsTrainSpec:
     batch: int = spec(5, lo=1, doc="samples per gradient step (the gradient is their mean)")
     epochs: int = spec(100, lo=1, doc="passes over the training set")
     init: str = spec("uniform", choices=INITS, doc="initial weights: uniform in [init_a, init_b] or normal(init_a, init_b)")
-    init_a: float = spec(-1.0, doc="uniform: low; normal: mean")
-    init_b: float = spec(1.0, doc="uniform: high; normal: std")
-    grad_groups: int = spec(4, lo=1, hi=1024,
+    init_a: list[float] = spec(factory=lambda: [-1.0], doc="uniform: low; normal: mean; one value = every layer, "
+                                                           "or one per weight layer (the authors: -1)")
+    init_b: list[float] = spec(factory=lambda: [1.0], doc="uniform: high; normal: std; one value = every layer, "
+                                                          "or one per weight layer (the authors: 1)")
+    grad_groups: int = spec(2, lo=1, hi=1024,
                             doc="a batch is cut into this many fixed groups, each summed by one thread, then "
-                                "summed in order: results do not depend on the thread count")
+                                "summed in order: results do not depend on the thread count; more groups than "
+                                "threads only cost memory traffic (one gradient buffer per group)")
     threads: int = spec(0, lo=0, doc="numba threads (0 = numba's default, all cores)")
     eval_batch: int = spec(500, lo=1, doc="samples per kernel call at test time")
 
     def validate(self) -> None:
-        if self.init == "uniform" and self.init_b < self.init_a:
-            raise ConfigError(f"= {self.init_b!r}: uniform init needs init_b >= init_a = {self.init_a!r}", key="init_b")
-        if self.init == "normal" and self.init_b < 0:
-            raise ConfigError(f"= {self.init_b!r}: normal init needs a std >= 0", key="init_b")
+        for key in ("init_a", "init_b"):
+            if not getattr(self, key):
+                raise ConfigError("= []: needs one value, or one per weight layer", key=key)
+        if len(self.init_a) > 1 and len(self.init_b) > 1 and len(self.init_a) != len(self.init_b):
+            raise ConfigError(f"= {self.init_b!r}: as many values as init_a = {self.init_a!r}, or one", key="init_b")
+        n = max(len(self.init_a), len(self.init_b))
+        for a, b in zip(self.init_a * n if len(self.init_a) == 1 else self.init_a,
+                        self.init_b * n if len(self.init_b) == 1 else self.init_b):
+            if self.init == "uniform" and b < a:
+                raise ConfigError(f"= {self.init_b!r}: uniform init needs init_b >= init_a = {self.init_a!r}",
+                                  key="init_b")
+            if self.init == "normal" and b < 0:
+                raise ConfigError(f"= {self.init_b!r}: normal init needs a std >= 0", key="init_b")
+
+    def init_ranges(self, n_layers: int, source: str = "<python>") -> list[tuple[float, float]]:
+        """(init_a, init_b) of each weight layer; a list of the wrong length is a ConfigError."""
+        out = []
+        for key in ("init_a", "init_b"):
+            vals = getattr(self, key)
+            if len(vals) not in (1, n_layers):
+                raise ConfigError(f"= {vals!r}: needs 1 or {n_layers} values (one per weight layer)", source,
+                                  f"train.{key}")
+            out.append(vals * n_layers if len(vals) == 1 else vals)
+        return list(zip(*out))
 
 
 def specs_from_tables(net: Mapping[str, Any] | None, train: Mapping[str, Any] | None,
                       source: str = "<python>") -> tuple[BatsNetSpec, BatsTrainSpec]:
     """Validated (net, train) specs from an experiment's `[net]` and `[train]` tables."""
-    return build(BatsNetSpec, net, source, "net"), build(BatsTrainSpec, train, source, "train")
+    net_spec, train_spec = build(BatsNetSpec, net, source, "net"), build(BatsTrainSpec, train, source, "train")
+    train_spec.init_ranges(len(net_spec.hidden) + 1, source)
+    return net_spec, train_spec

@@ -37,8 +37,9 @@ class BatsTrainer:
         rng = np.random.default_rng([self.seed, 1])
         sizes = self.layout.sizes
         t = train_spec
-        parts = [rng.uniform(t.init_a, t.init_b, int(a * b)) if t.init == "uniform" else
-                 rng.normal(t.init_a, t.init_b, int(a * b)) for a, b in zip(sizes[:-1], sizes[1:])]
+        ranges = t.init_ranges(self.layout.n_layers)
+        parts = [rng.uniform(lo, hi, int(a * b)) if t.init == "uniform" else rng.normal(lo, hi, int(a * b))
+                 for a, b, (lo, hi) in zip(sizes[:-1], sizes[1:], ranges)]
         self.w = np.concatenate(parts).astype(np.float64)
         self.m = np.zeros_like(self.w)
         self.v = np.zeros_like(self.w)
