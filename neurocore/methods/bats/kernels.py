@@ -104,6 +104,7 @@ def _layer_forward(net, scr, w, l: int, loff: int, n_in: int) -> None:
     """Spikes of layer l (1-based) from the n_in sorted spikes of the list at loff."""
     sizes, budget, theta, w_off, slot_off, nrn_off, _lo, times = net
     fs, sm, cnt, lf, li, ab = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5]
+    hit = scr[6][0]
     n_pre, n_post = sizes[l - 1], sizes[l]
     bud = budget[l - 1]
     tau = 2.0 * times[0]
@@ -126,7 +127,19 @@ def _layer_forward(net, scr, w, l: int, loff: int, n_in: int) -> None:
         if i + 1 < n_in and lf[_LT, loff + i + 1] == lf[_LT, loff + i]:
             continue  # simultaneous inputs: search once the last of them is in
         x_hi = min(lf[_LE, loff + i + 1], x_end) if i + 1 < n_in else x_end
+        # screen without sqrt or division (vectorises): u stands below theta at x = e, so the first
+        # crossing c x^2 - b x + a = 0 lies in (e, x_hi] iff the parabola is <= 0 at x_hi or dips
+        # below 0 at its vertex b / 2c inside the interval; the exact solve below decides
+        lo2, hi2 = 2.0 * c * e, 2.0 * c * x_hi
+        n_hit = 0
         for j in range(n_post):
+            aj, bj = a[j], b[j]
+            f_hi = (c * x_hi - bj) * x_hi + aj
+            ok = (f_hi <= 0.0) | ((bj > lo2) & (bj < hi2) & (bj * bj >= 4.0 * aj * c))
+            hit[n_hit] = j
+            n_hit += ok
+        for q in range(n_hit):
+            j = hit[q]
             k = cnt[coff + j]
             aj, bj = a[j], b[j]
             if k >= bud or aj <= 0.0 or bj <= 0.0:
