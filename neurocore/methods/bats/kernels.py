@@ -274,7 +274,7 @@ def _layer_backward(net, scr, w, grad, l: int, loff: int, n_in: int, need_pre: b
     each input spike into the list's error row. The error row of layer l's slots holds
     dL/dt_k from above on entry and the full adjoints E_k on exit."""
     sizes, budget, theta, w_off, slot_off, nrn_off, _lo, times = net
-    fs, sm, cnt, lf, li, work = scr[0], scr[1], scr[2], scr[3], scr[4], scr[6]
+    fs, sm, cnt, lf, li, ab, key, kidx = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5], scr[7], scr[8]
     tau_s = times[0]
     tau = 2.0 * tau_s
     n_pre, n_post = sizes[l - 1], sizes[l]
@@ -283,10 +283,14 @@ def _layer_backward(net, scr, w, grad, l: int, loff: int, n_in: int, need_pre: b
     soff, coff = slot_off[l - 1], nrn_off[l - 1]
     W = w[w_off[l - 1]:w_off[l]].reshape((n_pre, n_post))
     G = grad[w_off[l - 1]:w_off[l]].reshape((n_pre, n_post))
-    act, ptr = work[0], work[1]
-    n_act = 0
+    # S1[j], S2[j]: sums of E_k f1_k and E_k f2_k over neuron j's spikes that the current input
+    # shaped (suffix sums over its spikes); every spike k drops out once the inputs pass sm[k]
+    S1, S2 = ab[0], ab[1]
+    n_ev = 0
     i_max = 0
     for j in range(n_post):
+        S1[j] = 0.0
+        S2[j] = 0.0
         K = cnt[coff + j]
         if K == 0:
             continue
@@ -304,39 +308,38 @@ def _layer_backward(net, scr, w, grad, l: int, loff: int, n_in: int, need_pre: b
             s2 += e_k * tau / sq
             fs[_S1, s] = s1
             fs[_S2, s] = s2
-        act[n_act] = j
-        ptr[n_act] = 0
-        n_act += 1
+        S1[j] = s1
+        S2[j] = s2
+        for k in range(K):
+            key[n_ev] = sm[base + k]
+            kidx[n_ev] = base + k
+            n_ev += 1
         i_max = max(i_max, sm[base + K - 1])
+    order = np.argsort(key[:n_ev], kind="mergesort")  # stable: a neuron's spikes stay in order
     for i in range(n_in):
         lf[_PERR, loff + i] = 0.0
+    q = 0
     for i in range(i_max):
+        while q < n_ev and key[order[q]] <= i:  # spike s no longer depends on input i
+            s = kidx[order[q]]
+            j = (s - soff) // bud
+            last = (s - soff) % bud == cnt[coff + j] - 1
+            S1[j] = 0.0 if last else fs[_S1, s + 1]
+            S2[j] = 0.0 if last else fs[_S2, s + 1]
+            q += 1
         p = li[_SRC, loff + i]
         es = lf[_LES, loff + i]
         e = lf[_LE, loff + i]
-        row_w = W[p]
         row_g = G[p]
-        acc = 0.0
-        keep = 0
-        for q in range(n_act):
-            j = act[q]
-            base = soff + j * bud
-            K = cnt[coff + j]
-            k = ptr[q]
-            while k < K and sm[base + k] <= i:
-                k += 1
-            if k == K:
-                continue  # input i and later come after this neuron's last spike
-            act[keep] = j
-            ptr[keep] = k
-            keep += 1
-            s1 = fs[_S1, base + k]
-            s2 = fs[_S2, base + k]
-            row_g[j] += es * s1 - e * s2
-            if need_pre:
-                acc += row_w[j] * (s1 * es / tau_s - s2 * e / tau)
-        n_act = keep
+        for j in range(n_post):
+            row_g[j] += es * S1[j] - e * S2[j]
         if need_pre:
+            row_w = W[p]
+            es_s = es / tau_s
+            e_t = e / tau
+            acc = 0.0
+            for j in range(n_post):
+                acc += row_w[j] * (S1[j] * es_s - S2[j] * e_t)
             lf[_PERR, loff + i] = acc
 
 
