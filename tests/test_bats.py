@@ -119,6 +119,15 @@ def test_gradients_match_finite_differences(loss, seed):
     assert r["max_rel_error"] <= 1e-4, r
 
 
+@pytest.mark.parametrize("loss", ["count_mse", "ttfs_ce"])
+def test_single_spike_gradients_match_finite_differences(loss):
+    from neurocore.methods.bats.gradcheck import SMALL_SINGLE_NET
+
+    r = gradient_check(seed=1, loss=loss, net=SMALL_SINGLE_NET)
+    assert r["spikes_per_neuron"] > 0.8 and r["checked"] > 100
+    assert r["max_rel_error"] <= 1e-4, r
+
+
 def test_gradient_of_one_spike_by_hand():
     """One input spike at 0 of weight w = 1 onto an output neuron: a = b = w, so the spike is at
     t = tau ln(2 / (1 + s)), s = sqrt(1 - 4c / w), c = theta / tau, and dt/dw = -2 tau c / (w^2 s (1 + s))."""

@@ -18,6 +18,8 @@ from .spec import BatsNetSpec
 #: the small net: 12 inputs spiking 3 times each, two hidden layers of 8, 4 outputs; time unit tau_s
 SMALL_NET = {"inputs": 12, "hidden": [8, 8], "classes": 4, "tau_s": 1.0, "theta": [1.0], "budget": [5, 5, 6],
              "duration": 8.0, "ttfs_window": 4.0}
+#: its single-spike twin (budget 1; lower thresholds so that most neurons do spike)
+SMALL_SINGLE_NET = SMALL_NET | {"theta": [0.3], "budget": [1]}
 
 
 def small_problem(seed: int = 0, samples: int = 3, net: dict | None = None,
