@@ -73,10 +73,10 @@ def alloc_scratch(net, max_in: int):
     lf = np.zeros((4, n_list), np.float64)
     li = np.zeros((2, n_list), np.int64)
     ab = np.zeros((2, widest), np.float64)
-    work = np.zeros((2, widest), np.int64)
+    hit = np.zeros(widest, np.int64)
     key = np.zeros(most_slots, np.float64)
     kidx = np.zeros(most_slots, np.int64)
-    return fs, sm, cnt, lf, li, ab, work, key, kidx
+    return fs, sm, cnt, lf, li, ab, hit, key, kidx
 
 
 @njit(cache=True)
@@ -113,7 +113,7 @@ def _layer_forward(net, scr, w, l: int, loff: int, n_in: int) -> None:
     """Spikes of layer l (1-based) from the n_in sorted spikes of the list at loff."""
     sizes, budget, theta, w_off, slot_off, nrn_off, _lo, times = net
     fs, sm, cnt, lf, li, ab = scr[0], scr[1], scr[2], scr[3], scr[4], scr[5]
-    hit = scr[6][0]
+    hit = scr[6]
     n_pre, n_post = sizes[l - 1], sizes[l]
     bud = budget[l - 1]
     tau = 2.0 * times[0]
