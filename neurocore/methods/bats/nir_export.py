@@ -22,6 +22,13 @@ when v crosses theta exactly, as in continuous time). Every lif node carries
 metadata["reset"] = "subtract": an importer must subtract v_threshold, not set v_reset.
 A BATS neuron spikes when v reaches theta (NIR: v > v_threshold; the same in continuous time).
 
+On a tick of dt (an importer's discretisation, exact for piecewise-constant input): with
+d_i = exp(-dt / tau_syn) and d_v = exp(-dt / tau_mem), I[t+1] = d_i I[t] + (jumps at t+1) and
+v[t+1] = d_v v[t] + kappa I[t], kappa = tau_mem tau_syn / (tau_mem - tau_syn) (d_v - d_i)
+= 2 tau_s (d_v - d_i); in the chip's form (i[t] = (1 - di) i[t-1] + input, v[t] = (1 - dv) v[t-1]
++ i[t]) that is di = 1 - d_i, dv = 1 - d_v and weights scaled by kappa (about dt), v at
+tick t then being the membrane at t + 1 ticks; spikes are only seen at ticks (up to one late).
+
 Units: times in seconds (metadata["time_unit"] = "s"): tau_syn, tau_mem, r carry seconds;
 weights are current jumps per spike and thresholds potentials in the units of BATS
 (dimensionless). Per lif node, metadata also holds "spike_budget" (the most spikes per
