@@ -54,3 +54,20 @@ def draw_tick_some(key, t: int, n: int, p: np.ndarray, profile: np.ndarray, ts: 
         thr = profile_p(p[i], t, ts, profile[i]) * _TWO64
         lim = np.uint64(thr) if thr < _TWO64 else np.uint64(0xFFFFFFFFFFFFFFFF)
         hit[i] = _mix(base + np.uint64(idx[i] + 1) * _GOLDEN) < lim
+
+
+@njit(cache=True)
+def source_trains(key, p: np.ndarray, profile: int, ts: int) -> np.ndarray:
+    """The whole train the chip's sources would draw under `key`: bool (ts, n), source j at base
+    probability p[j] with the given profile (PROFILE_FLAT or PROFILE_FRONTLOADED)."""
+    n = p.shape[0]
+    idx = np.arange(n)
+    prof = np.full(n, profile, np.int64)
+    pp = p.astype(np.float32)
+    hit = np.zeros(n, np.uint8)
+    out = np.zeros((ts, n), np.bool_)
+    for t in range(ts):
+        draw_tick_some(np.uint64(key), t, n, pp, prof, ts, idx, n, hit)
+        for j in range(n):
+            out[t, j] = hit[j] != 0
+    return out

@@ -83,3 +83,22 @@ def test_a_source_train_depends_on_its_index_only():
     both = engine_spikes(eng, SourceDrive({"a": np.full((1, 10), 0.3), "b": np.full((1, 30), 0.3)}), 50)
     alone = engine_spikes(eng, SourceDrive({"a": np.full((1, 10), 0.3)}), 50)
     np.testing.assert_array_equal(both["a"], alone["a"])
+
+
+def test_source_trains_are_the_trains_the_chip_draws():
+    """spikegen.source_trains (what off-chip methods use for the chip's rate code) under a sample's key
+    gives exactly the spikes the engine's sources emit for that sample."""
+    from numba import njit
+
+    from neurocore.engine.kernel import sample_seed
+    from neurocore.spikegen import PROFILE_FRONTLOADED, new_key, source_trains
+
+    @njit
+    def key_of(seed, sample_id):  # how the engine keys a sample's source draws
+        np.random.seed(sample_seed(seed, sample_id))
+        return new_key()
+
+    p = np.linspace(0.0, 0.45, 30)
+    engine = _trains(p, 40, "frontloaded", seed=5, samples=2)
+    for b in range(2):
+        np.testing.assert_array_equal(source_trains(key_of(5, b), p, PROFILE_FRONTLOADED, 40), engine[b])
