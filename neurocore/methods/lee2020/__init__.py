@@ -1,7 +1,7 @@
 """Spike-based backpropagation of Lee, Sarwar, Panda, Srinivasan and Roy (2020), off the chip, in PyTorch.
 
-Frontiers in Neuroscience 14:119. Torch is an optional extra (``pip install 'neurocore[lee2020]'``,
-which pins the CPU build torch==2.13.0); the specs (`Lee2020NetSpec`, `Lee2020TrainSpec`,
+Frontiers in Neuroscience 14:119. Torch is an optional extra (``pip install -e ".[lee2020]"`` in a
+checkout, which pins the CPU build torch==2.13.0); the specs (`Lee2020NetSpec`, `Lee2020TrainSpec`,
 `build_plan`) need no torch, `Lee2020Trainer` and `train_epoch` import it on first use and say
 how to install it when it is missing.
 
@@ -74,8 +74,8 @@ from typing import Any
 
 from .spec import PRESETS, Lee2020NetSpec, Lee2020TrainSpec, Stage, build_plan
 
-INSTALL_HINT = ("the lee2020 method needs PyTorch, an optional extra: pip install 'neurocore[lee2020]' "
-                "(pins torch==2.13.0; install the CPU build, an unpinned torch pulls a multi-GB CUDA build)")
+INSTALL_HINT = ("the lee2020 method needs PyTorch, an optional extra: pip install -e \".[lee2020]\" in the "
+                "neurocore checkout (pins the CPU build torch==2.13.0; an unpinned torch pulls a multi-GB CUDA build)")
 
 __all__ = ["INSTALL_HINT", "PRESETS", "Lee2020NetSpec", "Lee2020TrainSpec", "Lee2020Trainer", "Stage",
            "build_plan", "epoch_order", "require_torch", "train_epoch"]
