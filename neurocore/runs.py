@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -99,6 +100,28 @@ def check_position(path: str | Path, epoch: int, position: int, n: int) -> None:
     if position > n:
         raise NeurocoreError(f"{Path(path) / CHECKPOINT}: the checkpoint stopped at sample {position} of epoch "
                              f"{epoch + 1}, but this experiment's epoch has {n} samples (was data.train changed?)")
+
+
+def begin(run: Any, exp: "Experiment", run_dir: str | Path | None, n: int, resume: bool,
+          log: Callable[[str], None]) -> None:
+    """Start a training run (a method's trainer with restore(), epoch, position): with `resume`, from the
+    run folder's checkpoint, refused before anything is written if it does not fit an epoch of n samples;
+    then write the folder's experiment.toml."""
+    if resume:
+        run.restore(run_dir)
+        check_position(run_dir, run.epoch, run.position, n)
+        log(f"resumed at epoch {run.epoch + 1}, sample {run.position}")
+    if run_dir is not None:
+        write_experiment(run_dir, exp)
+
+
+def save_interrupted(run: Any, log: Callable[[str], None]) -> None:
+    """After Ctrl-C: write the run's checkpoint and results, and say how to continue."""
+    where = run.save()
+    run.write_results()
+    if where is not None:
+        log(f"interrupted: checkpoint saved to {where} (epoch {run.epoch + 1}, sample {run.position}); "
+            f"continue with --resume")
 
 
 def write_results(run_dir: str | Path | None, name: str, results: list[dict], title: str) -> None:
@@ -200,6 +223,28 @@ def deferred_sigint() -> tuple[Callable[[], None], Callable[[], bool]]:
 
     signal.signal(signal.SIGINT, handler)
     return (lambda: signal.signal(signal.SIGINT, old)), (lambda: flag["hit"])
+
+
+@contextmanager
+def epoch_progress(epoch: int, epochs: int, n: int, position: int, progress: bool) -> Iterator[tuple[Any, Callable]]:
+    """An epoch's progress bar over its n samples (from `position`), with Ctrl-C held until the current batch
+    is done: yields (bar, stop_if_asked); call stop_if_asked() before each batch: it raises KeyboardInterrupt
+    once Ctrl-C was pressed."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n, initial=position, disable=not progress, unit="sample", desc=f"epoch {epoch + 1}/{epochs}",
+               leave=True, dynamic_ncols=True)
+    restore_sigint, pending = deferred_sigint()
+
+    def stop_if_asked() -> None:
+        if pending():
+            raise KeyboardInterrupt
+
+    try:
+        yield bar, stop_if_asked
+    finally:
+        restore_sigint()
+        bar.close()
 
 
 def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:

@@ -170,8 +170,6 @@ class Trainer:
     def train_epoch(self, train: Dataset, progress: bool = True,
                     on_batch: Callable[[int, object], None] | None = None) -> None:
         """Train from the current position to the end of the current epoch."""
-        from tqdm.auto import tqdm
-
         exp, n = self.exp, len(train)
         order = np.random.default_rng([exp.seed, 2, self.epoch]).permutation(n)
         self._set_epoch_steps(self.epoch)
@@ -180,13 +178,9 @@ class Trainer:
             self._correct = self._seen = 0
             self._train_seconds = 0.0
         self.warm_up(notice=progress)  # before the bar starts: its samples/s leave compile time out
-        bar = tqdm(total=n, initial=self.position, disable=not progress, unit="sample",
-                   desc=f"epoch {self.epoch + 1}/{exp.train.epochs}", leave=True, dynamic_ncols=True)
-        restore_sigint, stop = runs.deferred_sigint()
-        try:
+        with runs.epoch_progress(self.epoch, exp.train.epochs, n, self.position, progress) as (bar, stop_if_asked):
             while self.position < n:
-                if stop():
-                    raise KeyboardInterrupt
+                stop_if_asked()
                 take = min(exp.train.batch, n - self.position)
                 first = self.epoch * n + self.position
                 traced = self.recorder is not None and self.recorder.wants(first)
@@ -213,9 +207,6 @@ class Trainer:
                 bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}")
                 if on_batch is not None:
                     on_batch(self.position, res)
-        finally:
-            restore_sigint()
-            bar.close()
 
     def evaluate(self, data: Dataset, progress: bool = False) -> tuple[float, dict]:
         """Test accuracy of the current weights on the forward-only network, and its counters."""
@@ -315,12 +306,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
 
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run_dir)
-    if resume:  # before anything is written: a bad checkpoint leaves the run folder as it was
-        tr.restore(run_dir)
-        runs.check_position(run_dir, tr.epoch, tr.position, len(train_set))
-        log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
-    if run_dir is not None:
-        runs.write_experiment(run_dir, exp)
+    runs.begin(tr, exp, run_dir, len(train_set), resume, log)
     # a resumed run starts a trace file of its own: the first one stays as it was
     trace = tr.open_trace(exp.trace.trace_path(f"{exp.name}-from-epoch{tr.epoch + 1}-sample{tr.position}")
                           if resume and tr.tracing else None)
@@ -336,11 +322,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
             tr.save()
             tr.write_results()
     except KeyboardInterrupt:
-        where = tr.save()
-        tr.write_results()
-        if where is not None:
-            log(f"interrupted: checkpoint saved to {where} (epoch {tr.epoch + 1}, sample {tr.position}); "
-                f"continue with --resume")
+        runs.save_interrupted(tr, log)
         raise
     finally:
         tr.close_trace()

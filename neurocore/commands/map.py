@@ -20,7 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "chip and report cores used against their limits, routing entries and "
                                    "traffic. A netlist that cannot fit is refused with the limit it breaks.")
     p.add_argument("model", help="network (a name in models/nets/ or a .toml file) or experiment (a name in "
-                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist), or a NIR graph (.nir)")
+                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist, or the "
+                                 "network an off-chip method deploys), or a NIR graph (.nir)")
     add_chip(p, "the one the network or experiment names")
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="placement strategy (default: sequential, or the experiment's own)")

@@ -95,20 +95,14 @@ class OffChipRun:
     def train_epoch(self, train: Dataset, progress: bool = True,
                     on_batch: Callable[[int, dict], None] | None = None) -> None:
         """Train from the current position to the end of the current epoch."""
-        from tqdm.auto import tqdm
-
-        n, batch = len(train), self.exp.train.batch
+        n, batch, epochs = len(train), self.exp.train.batch, self.exp.train.epochs
         order = self.order(self.epoch, n)
         if self.position == 0:
             self._correct = self._seen = 0
             self._loss = self._train_seconds = 0.0
-        bar = tqdm(total=n, initial=self.position, disable=not progress, unit="sample",
-                   desc=f"epoch {self.epoch + 1}/{self.exp.train.epochs}", leave=True, dynamic_ncols=True)
-        restore_sigint, stop = runs.deferred_sigint()
-        try:
+        with runs.epoch_progress(self.epoch, epochs, n, self.position, progress) as (bar, stop_if_asked):
             while self.position < n:
-                if stop():
-                    raise KeyboardInterrupt
+                stop_if_asked()
                 idx = order[self.position:self.position + batch]
                 t0 = time.perf_counter()
                 self.between_batches = False
@@ -123,9 +117,6 @@ class OffChipRun:
                 bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}", loss=f"{self._loss / self._seen:.3g}")
                 if on_batch is not None:
                     on_batch(self.position, out)
-        finally:
-            restore_sigint()
-            bar.close()
 
     # -- testing -----------------------------------------------------------------------
     def deploy(self) -> dp.Deployment:
@@ -174,7 +165,8 @@ def describe(exp: "Experiment") -> str:
     layers = getattr(exp.net, "layers", None)
     layers = layers if isinstance(layers, str) else "-".join(map(str, layers or []))
     return (f"training '{exp.name}' with {exp.method} off the chip: {exp.data.dataset}, layers {layers}, "
-            f"{exp.train.epochs} epochs of batches of {exp.train.batch}; tested on chip {exp.chip.name} "
+            f"{exp.train.epochs} epoch{'s' if exp.train.epochs != 1 else ''} of batches of {exp.train.batch}; "
+            f"tested on chip {exp.chip.name} "
             "after every epoch")
 
 
@@ -185,12 +177,7 @@ def train(exp: "Experiment", run_dir: str | Path | None, *, resume: bool = False
 
     train_set, test_set = runs.datasets(exp)
     run = OffChipRun(exp, train_set, run_dir)
-    if resume:  # before anything is written: a bad checkpoint leaves the run folder as it was
-        run.restore(run_dir)
-        runs.check_position(run_dir, run.epoch, run.position, len(train_set))
-        log(f"resumed at epoch {run.epoch + 1}, sample {run.position}")
-    if run_dir is not None:
-        runs.write_experiment(run_dir, exp)
+    runs.begin(run, exp, run_dir, len(train_set), resume, log)
     try:
         while run.epoch < exp.train.epochs:
             run.train_epoch(train_set, progress, on_batch)
@@ -205,11 +192,7 @@ def train(exp: "Experiment", run_dir: str | Path | None, *, resume: bool = False
         if not run.between_batches:  # stopped inside a batch (a second Ctrl-C): its state cannot be trusted
             log(f"interrupted inside a batch: no checkpoint written (the last one, if any, stays in {run_dir})")
             raise
-        where = run.save()
-        run.write_results()
-        if where is not None:
-            log(f"interrupted: checkpoint saved to {where} (epoch {run.epoch + 1}, sample {run.position}); "
-                f"continue with --resume")
+        runs.save_interrupted(run, log)
         raise
     return run.results
 

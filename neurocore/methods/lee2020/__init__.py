@@ -64,8 +64,14 @@ Three things an importer must honour to reproduce the trainer's spikes exactly:
    (tests/test_lee2020.py), with general weights summation order can flip a spike that sits
    within rounding of the threshold.
 
-Graph metadata repeats dt, the discretisation, the spike rule, the delay and the output scale
-1 / (v_th * T) with the T it was trained for.
+Graph metadata repeats dt, the discretisation ("euler", as `neurocore.nir` names it), the spike
+rule, the delay and the output scale 1 / (v_th * T) with the T it was trained for.
+
+On the chip (`method = "lee2020"` in an experiment: `neurocore.methods.offchip` trains, then
+`neurocore.methods.deploy` imports `to_nir()` after every epoch): the importer honours all three
+points above, so the chip's only departure is its own weight precision (loihi_like holds static
+weights as 16-bit integers times a power of two per tile). With weights on that grid every sum is
+exact and the chip's spikes and output membranes equal `simulate`'s (tests/test_methods.py).
 """
 
 from __future__ import annotations
