@@ -141,6 +141,34 @@ def test_infer_and_nir_export_read_a_lee2020_run(lee_run, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["netlist"] == "lee_digits"
 
 
+def _on_the_chips_grid(run) -> None:
+    """Put the trainer's weights on the grid of the chip's static weights (16-bit integers times a power of 2)."""
+    state = run.trainer.state()
+    for k, w in state.items():
+        if k.startswith("weight."):
+            scale = 2.0 ** np.ceil(np.log2(np.abs(w).max() / 32767.0))
+            state[k] = (np.round(w / scale) * scale).astype(np.float32)
+    run.trainer.load_state(state)
+
+
+def _same_spikes_on_the_chip(run, images: np.ndarray) -> None:
+    from neurocore.methods import deploy as dp
+    from neurocore.nir import aligned_spikes
+
+    dep = run.deploy()
+    x = run.trainer.input_spikes(images, 0)
+    ref = run.trainer.simulate(x)
+    res, pred = dp.run(dep, x, record=True)
+    steps = x.shape[0]
+    for layer, train in ref["spikes"].items():
+        pop = f"{layer}_if" if layer.startswith("pool") else f"{layer}_lif"
+        for s in range(len(images)):
+            assert np.array_equal(aligned_spikes(dep.imported, res, pop, s, steps), train[:, s].reshape(steps, -1))
+    assert all(t.sum() > 0 for t in ref["spikes"].values())
+    assert np.array_equal(dp.membranes(dep, res, steps), ref["v"])
+    assert np.array_equal(pred, ref["v"].argmax(1))
+
+
 def test_on_chip_spikes_equal_the_trainers_when_the_weights_sit_on_the_chips_grid(lee_run):
     """The chip holds static weights as 16-bit integers times a power of two. With the trainer's weights
     on that grid, every sum is exact in float32 whatever its order, so the chip (Euler at the graph's dt,
@@ -148,34 +176,30 @@ def test_on_chip_spikes_equal_the_trainers_when_the_weights_sit_on_the_chips_gri
     membranes and accuracy exactly."""
     from neurocore.methods import deploy as dp
     from neurocore.methods.offchip import OffChipRun
-    from neurocore.nir import aligned_spikes
     from neurocore.runs import datasets, run_experiment
 
     exp = run_experiment(lee_run)
     train_set, test_set = datasets(exp)
     run = OffChipRun(exp, train_set, lee_run)
     run.restore(lee_run)
-    state = run.trainer.state()
-    for k, w in state.items():
-        if k.startswith("weight."):
-            scale = 2.0 ** np.ceil(np.log2(np.abs(w).max() / 32767.0))
-            state[k] = (np.round(w / scale) * scale).astype(np.float32)
-    run.trainer.load_state(state)
-    dep = run.deploy()
+    _on_the_chips_grid(run)
     off = run.trainer.evaluate(test_set.images, test_set.labels)
-    chip, _ = dp.evaluate(dep, run.trainer.input_spikes, test_set.images, test_set.labels)
+    chip, _ = dp.evaluate(run.deploy(), run.trainer.input_spikes, test_set.images, test_set.labels)
     assert chip == off["accuracy"] > 0.6
-    x = run.trainer.input_spikes(test_set.images[:8], 0)
-    ref = run.trainer.simulate(x)
-    res, pred = dp.run(dep, x, record=True)
-    steps = x.shape[0]
-    for layer, train in ref["spikes"].items():
-        pop = f"{layer}_if" if layer.startswith("pool") else f"{layer}_lif"
-        for s in range(8):
-            assert np.array_equal(aligned_spikes(dep.imported, res, pop, s, steps), train[:, s].reshape(steps, -1))
-    assert sum(t.sum() for t in ref["spikes"].values()) > 0
-    assert np.array_equal(dp.membranes(dep, res, steps), ref["v"])
-    assert np.array_equal(pred, ref["v"].argmax(1))
+    _same_spikes_on_the_chip(run, test_set.images[:8])
+
+
+@pytest.mark.parametrize("leak, readout", [(0.9, "leaky"), (1.0, "integrate")])
+def test_other_leaks_and_the_leaky_readout_give_the_same_spikes_on_the_chip(lee_toml, leak, readout):
+    from neurocore.experiment import load_experiment
+    from neurocore.methods.offchip import OffChipRun
+    from neurocore.runs import datasets
+
+    exp = load_experiment(lee_toml, {"net.leak": leak, "net.readout": readout, "net.v_th": 0.5})
+    train_set, test_set = datasets(exp)
+    run = OffChipRun(exp, train_set)  # initial weights
+    _on_the_chips_grid(run)
+    _same_spikes_on_the_chip(run, test_set.images[:6])
 
 
 # ---- resume -------------------------------------------------------------------------------
