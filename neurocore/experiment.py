@@ -1,15 +1,16 @@
-"""An experiment: chip + SSNN-BP network + data + training + trace options, from one TOML file.
+"""An experiment: chip + training method + network + data + training + trace options, from one TOML file.
 
 Layout of `models/experiments/*.toml`:
 
     name = "quick"
     seed = 1
+    method = "ssnn-bp" a training method of `neurocore.methods` (ssnn-bp, the default; lee2020)
     [chip]            name = "loihi_like", plus any chip field to override, e.g. [chip.device]
     [data]            dataset, train, test, root
-    [net]             SSNNSpec fields
-    [train]           TrainSpec fields
-    [mapping]         strategy
-    [trace]           TraceSelection fields (neurocore.traces)
+    [net]             the method's network spec (SSNN-BP: SSNNSpec)
+    [train]           the method's training spec (SSNN-BP: TrainSpec)
+    [mapping]         strategy (how the trained or training network is placed on the chip)
+    [trace]           TraceSelection fields (neurocore.traces; SSNN-BP only)
 
 Every key of every table can be overridden by a dotted path (`train.ts`,
 `chip.device.dw_min`, `chip.mesh.width`): that is what sweeps do.
@@ -24,11 +25,11 @@ from typing import Any, Mapping
 
 from .chip import Chip, chip_from_dict
 from .config import ConfigError, build, check_keys, load_toml, name_override, set_key, spec
-from .learning.ssnn import SSNNSpec
+from .learning.ssnn import UPDATE_MODES, SSNNSpec, TrainSpec  # noqa: F401  (SSNN-BP's specs, named here too)
+from .methods import DEFAULT_METHOD, get_method
 from .resolve import folder, model_file
 
 EXPERIMENTS_DIR = folder("experiments")  # where named experiments live (neurocore.resolve finds them)
-UPDATE_MODES = ("coincidence", "rate", "rate_noise")
 
 
 @dataclass(frozen=True)
@@ -43,54 +44,37 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
-class TrainSpec:
-    """How to train: train length, epochs, learning rate, update mode."""
-
-    ts: int = spec(100, lo=2, hi=100000, doc="ticks per sample (the spike-train length Ts)")
-    epochs: int = spec(1, lo=1, doc="passes over the training set")
-    lr: float = spec(0.01, lo=0.0, doc="ANN-equivalent learning rate; the device step is dw_min = lr / Ts "
-                                       "(0: keep the chip's own device dw_min, e.g. to sweep chip.device.dw_min)")
-    lr_decay: float = spec(1.0, lo=0.0, lo_open=True, hi=1.0, doc="lr multiplier per epoch (1 = constant)")
-    update: str = spec("coincidence", choices=UPDATE_MODES,
-                       doc="coincidence: on-chip stochastic pulses (Eq. 10); rate: outer product of counts "
-                           "(Eq. 9); rate_noise: rate plus Gaussian noise ~ 1/sqrt(Ts)")
-    noise_scale: float = spec(0.373, lo=0.0, doc="rate_noise: std of the product error times sqrt(Ts) "
-                                                 "(0.373 from `neurocore bench product`)")
-    learn_start: float = spec(0.0, lo=0.0, hi=0.9, doc="write enable from this fraction of Ts on (0 = the "
-                                                        "paper: learn from the first tick); later writes "
-                                                        "skip the settling of the synaptic kernel")
-    defer_writes: bool = spec(False, doc="coincidence: neurons read the crossbars as they were when the sample "
-                                         "began, so the sample's pulses take effect from the next sample on (a "
-                                         "write-back buffer per crossbar); off = the paper: writes act at once")
-    batch: int = spec(100, lo=1, doc="samples per engine call (learning stays online, sample by sample)")
-    eval_batch: int = spec(500, lo=1, doc="samples per engine call at test time")
-
-
-@dataclass(frozen=True)
 class MappingSpec:
     strategy: str = spec("sequential", choices=("sequential", "traffic"), doc="placement strategy")
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A whole, validated experiment. `text` is the TOML it came from (kept in traces)."""
+    """A whole, validated experiment; `net` and `train` are its method's specs (SSNN-BP: SSNNSpec, TrainSpec)."""
 
     name: str
     seed: int
     chip: Chip
     data: DataSpec
-    net: SSNNSpec
-    train: TrainSpec
+    net: Any
+    train: Any
     mapping: MappingSpec
     trace: Any
     source: str
     raw: dict
+    method: str = DEFAULT_METHOD
+
+    @property
+    def on_chip(self) -> bool:
+        """Whether the method learns on the chip (else it trains off the chip and is deployed on it)."""
+        return get_method(self.method).on_chip
 
 
 @dataclass(frozen=True)
 class _Top:
     name: str = spec("experiment", doc="experiment name")
     seed: int = spec(0, lo=0, doc="seed of everything random")
+    method: str = spec(DEFAULT_METHOD, doc="training method (neurocore.methods): ssnn-bp, lee2020")
     chip: dict = spec(factory=lambda: {"name": "loihi_like"}, doc="chip name and overrides")
     data: dict = spec(factory=dict, doc="[data]")
     net: dict = spec(factory=dict, doc="[net]")
@@ -125,7 +109,9 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<python>") -> E
         from .traces import TraceSelection
     except ImportError:  # traces not built yet
         TraceSelection = None
-    tables = {"data": DataSpec, "net": SSNNSpec, "train": TrainSpec, "mapping": MappingSpec}
+    method = get_method(data.get("method", DEFAULT_METHOD), source)
+    net_spec, train_spec = method.specs()
+    tables = {"data": DataSpec, "net": net_spec, "train": train_spec, "mapping": MappingSpec}
     if TraceSelection is not None:
         tables["trace"] = TraceSelection
     chip_table = {k: v for k, v in data.get("chip", {}).items() if k != "name"} \
@@ -133,12 +119,16 @@ def experiment_from_dict(data: Mapping[str, Any], source: str = "<python>") -> E
     check_keys([(_Top, data, "")] + [(cls, data.get(k), k) for k, cls in tables.items()]
                + [(Chip, chip_table, "chip")], source)  # every misspelt key at once
     top = build(_Top, data, source)
+    trace = build(TraceSelection, top.trace, source, "trace") if TraceSelection else top.trace
+    if not method.on_chip and getattr(trace, "enabled", False):
+        raise ConfigError(f"= true: method '{method.name}' trains off the chip; spike traces record training on "
+                          "the chip (ssnn-bp)", source, "trace.enabled")
     return Experiment(
         name=top.name, seed=top.seed, chip=_chip(top.chip, source),
-        data=build(DataSpec, top.data, source, "data"), net=build(SSNNSpec, top.net, source, "net"),
-        train=build(TrainSpec, top.train, source, "train"),
+        data=build(DataSpec, top.data, source, "data"), net=build(net_spec, top.net, source, "net"),
+        train=build(train_spec, top.train, source, "train"),
         mapping=build(MappingSpec, top.mapping, source, "mapping"),
-        trace=build(TraceSelection, top.trace, source, "trace") if TraceSelection else top.trace, source=source, raw=copy.deepcopy(dict(data)))
+        trace=trace, source=source, raw=copy.deepcopy(dict(data)), method=method.name)
 
 
 def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Experiment:
@@ -168,7 +158,7 @@ def experiment_text(exp: Experiment) -> str:
 
     chip = {k: v for k, v in dict(exp.raw.get("chip", {})).items()}
     chip.setdefault("name", exp.chip.name)
-    full = {"name": exp.name, "seed": exp.seed, "chip": chip,
+    full = {"name": exp.name, "seed": exp.seed, "method": exp.method, "chip": chip,
             **{k: to_dict(getattr(exp, k)) for k in ("data", "net", "train", "mapping")}}
     if not isinstance(exp.trace, dict):
         full["trace"] = to_dict(exp.trace)

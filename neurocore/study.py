@@ -5,6 +5,8 @@ experiment as a nested dict (the base experiment with the point's overrides appl
 and returns flat metrics: accuracy, speed, energy and latency per sample by kind
 (training and inference, from the last epoch's results row: energy over every sample,
 tick latency from a mesh replay of a few samples), mesh timing of inference, and traffic.
+A method that trains off the chip has the inference metrics only (its network tested on the
+chip after training), `accuracy` off the chip and `chip_accuracy` on it.
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .experiment import experiment_from_dict
-from .training import CHECKPOINT, Trainer, load_data
+from .experiment import Experiment, experiment_from_dict
 
 
 def flat_cost(prefix: str, summary: Mapping) -> dict[str, float]:
@@ -35,11 +36,17 @@ def run_point(config: Mapping[str, Any], run_dir: str | None = None) -> dict[str
 
     With `run_dir` (a sweep gives each point its own), the training keeps a run folder there,
     checkpointed after every epoch, and resumes from it when the point is run again."""
-    from .cost import sample_cost
-
     cfg = dict(config)
     cfg["trace"] = {**dict(cfg.get("trace", {})), "enabled": False}  # sweeps keep results, not traces
     exp = experiment_from_dict(cfg, "<sweep point>")
+    out, phases, chip = _on_chip(exp, run_dir) if exp.on_chip else _off_chip(exp, run_dir)
+    out.update(_phase_metrics(phases, chip))
+    return {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v) for k, v in out.items()}
+
+
+def _on_chip(exp: Experiment, run_dir: str | None) -> tuple[dict, list, Any]:
+    from .training import CHECKPOINT, Trainer, load_data
+
     train_set, test_set = load_data(exp)
     t0 = time.perf_counter()
     tr = Trainer(exp, run_dir)
@@ -51,19 +58,48 @@ def run_point(config: Mapping[str, Any], run_dir: str | None = None) -> dict[str
         tr.save()
         tr.write_results()
     last = tr.results[-1]
-    out: dict[str, float] = {
-        "accuracy": last["test_acc"], "train_acc": last["train_acc"], "epochs": exp.train.epochs,
-        "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
-        "cores_used": len(tr.engine.placement.cores_used), "hidden_active": last["hidden_active"],
-    }
-    for phase, p in (("training", "train_"), ("inference", "infer_")):
-        counters, timing = last[f"{p}counters"], tr.last_timing.get(phase)
-        out.update(flat_cost(p, last[f"{p}cost"]))
-        # the pJ / ns names of earlier sweeps, and the replay's link use (not kept in the run folder:
-        # a point resumed after its last epoch has the analytic latency instead)
-        out.update(sample_cost(counters, tr.chip, phase, timing).metrics(p))
+    out = {"accuracy": last["test_acc"], "train_acc": last["train_acc"], "epochs": exp.train.epochs,
+           "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
+           "cores_used": len(tr.engine.placement.cores_used),
+           "hidden_active": last["hidden_active"]}
+    # the replay (not kept in the run folder) is missing for a point resumed after its last epoch
+    phases = [(phase, p, last[f"{p}counters"], last[f"{p}cost"], tr.last_timing.get(phase))
+              for phase, p in (("training", "train_"), ("inference", "infer_"))]
+    return out, phases, tr.chip
+
+
+def _off_chip(exp: Experiment, run_dir: str | None) -> tuple[dict, list, Any]:
+    from .methods.offchip import OffChipRun
+    from .runs import CHECKPOINT, datasets
+
+    train_set, test_set = datasets(exp)
+    t0 = time.perf_counter()
+    run = OffChipRun(exp, train_set, run_dir)
+    if run_dir is not None and (Path(run_dir) / CHECKPOINT).is_file():
+        run.restore(run_dir)
+    while run.epoch < exp.train.epochs:
+        run.train_epoch(train_set, progress=False)
+        run.finish_epoch(test_set)
+        run.save()
+        run.write_results()
+    last = run.results[-1]
+    out = {"accuracy": last["test_acc"], "chip_accuracy": last["chip_test_acc"], "train_acc": last["train_acc"],
+           "epochs": exp.train.epochs, "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
+           "cores_used": last["cores_used"]}
+    return out, [("inference", "infer_", last["infer_counters"], last["infer_cost"], run.last_timing)], exp.chip
+
+
+def _phase_metrics(phases: list, chip: Any) -> dict[str, float]:
+    """Per phase (phase, prefix, counters, cost summary, timing): the cost summary's numbers, the pJ / ns
+    names of earlier sweeps, the replay's link use, and traffic per sample."""
+    from .cost import sample_cost
+
+    out: dict[str, float] = {}
+    for phase, p, counters, summary, timing in phases:
+        out.update(flat_cost(p, summary))
+        out.update(sample_cost(counters, chip, phase, timing).metrics(p))
         if timing is not None:
             out.update(timing.summary(p))
         for key in ("syn_events", "packets", "packet_hops", "spikes", "write_pulses"):
             out[f"{p}{key}_per_sample"] = counters[key] / max(counters["samples"], 1)
-    return {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v) for k, v in out.items()}
+    return out

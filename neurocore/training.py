@@ -1,10 +1,9 @@
 """Training and inference of SSNN-BP on the simulated chip, with checkpoints and results.
 
-A run folder holds `checkpoint.npz` (device weights, epoch, position in the epoch,
-results so far; written after every epoch and on Ctrl-C), `results.json` (per epoch:
-accuracies, seconds, the counters the cost model needs and the cost per sample of training and of
-inference), `experiment.toml` (what ran) and `learning_curve.png`.
-Every random draw derives from (seed, epoch, sample index), so a resumed run ends
+The run folder (`neurocore.runs`): `checkpoint.npz` holds the device weights and biases,
+epoch, position in the epoch and results so far; `results.json` per epoch the accuracies,
+seconds, the counters the cost model needs and the cost per sample of training and of
+inference. Every random draw derives from (seed, epoch, sample index), so a resumed run ends
 bit-identical to an uninterrupted one.
 """
 
@@ -12,36 +11,36 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .data import Dataset, load_dataset, subset
+from . import runs
+from .data import Dataset
 from .engine import Engine, SourceDrive
-from .errors import ConfigError, NeurocoreError
+from .errors import ConfigError
 from .experiment import Experiment, experiment_text
 from .learning.ssnn import build_ssnn, hidden_names, init_weights, weight_names
 from .mapping import place
+from .runs import CHECKPOINT, RESULTS, read_checkpoint  # noqa: F401  (the run folder's names, as before)
 
 if TYPE_CHECKING:
     from .cost import TimingResult
 
-CHECKPOINT = "checkpoint.npz"
-RESULTS = "results.json"
+
+def require_ssnn(exp: Experiment) -> None:
+    """Refuse an experiment whose method is not SSNN-BP (this module trains SSNN-BP only)."""
+    if exp.method != "ssnn-bp":
+        raise ConfigError(f"= {exp.method!r}: this needs an SSNN-BP experiment (method = \"ssnn-bp\")", exp.source,
+                          "method")
 
 
 def load_data(exp: Experiment) -> tuple[Dataset, Dataset]:
-    """The training and test sets of an experiment (subsets fixed by the seed)."""
-    root = exp.data.root or None
-    train = load_dataset(exp.data.dataset, "train", root)
-    test = load_dataset(exp.data.dataset, "test", root)
-    if exp.data.train and exp.data.train < len(train):
-        train = subset(train, exp.data.train, seed=exp.seed)
-    if exp.data.test and exp.data.test < len(test):
-        test = subset(test, exp.data.test, seed=exp.seed + 1)
+    """The training and test sets of an SSNN-BP experiment, checked against its [net]."""
+    require_ssnn(exp)
+    train, test = runs.datasets(exp)
     if train.n_features != exp.net.inputs or train.n_classes > exp.net.classes:
         raise ConfigError(f"dataset '{exp.data.dataset}' has {train.n_features} features and {train.n_classes} "
                           f"classes but [net] has inputs = {exp.net.inputs}, classes = {exp.net.classes}",
@@ -72,6 +71,7 @@ class Trainer:
     """Owns the training engine (plastic crossbars) and an inference engine (forward only)."""
 
     def __init__(self, exp: Experiment, run_dir: str | Path | None = None):
+        require_ssnn(exp)
         self.exp = exp
         self.tracing = bool(getattr(exp.trace, "enabled", False))
         self.recorder = None  # set by open_trace()
@@ -136,25 +136,13 @@ class Trainer:
 
     def save(self) -> Path | None:
         """Write the checkpoint atomically (a crash mid-write keeps the previous one)."""
-        if self.run_dir is None:
-            return None
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.run_dir / (CHECKPOINT + ".tmp.npz")
-        np.savez(tmp, **self.state(), experiment=experiment_text(self.exp))
-        os.replace(tmp, self.run_dir / CHECKPOINT)
-        return self.run_dir / CHECKPOINT
+        return None if self.run_dir is None else runs.save_checkpoint(self.run_dir, self.state(), self.exp)
 
     def restore(self, path: str | Path) -> None:
         """Load a checkpoint (a file, or a run folder holding one); a file that is not one written for this
         experiment is a NeurocoreError saying what is wrong, and nothing is changed."""
-        p = Path(path)
-        if p.is_dir():
-            p = p / CHECKPOINT
-        if not p.is_file():
-            raise NeurocoreError(f"{p}: no checkpoint here; `neurocore train` writes one after every epoch "
-                                 f"and on Ctrl-C")
         expected = self.engine.state()
-        z = read_checkpoint(p, expected)
+        z = read_checkpoint(runs.checkpoint_path(path), expected)
         self.engine.load_state({k: z[k] for k in expected})
         self.epoch, self.position = int(z["epoch"]), int(z["position"])
         self.results = z["results"]
@@ -182,8 +170,6 @@ class Trainer:
     def train_epoch(self, train: Dataset, progress: bool = True,
                     on_batch: Callable[[int, object], None] | None = None) -> None:
         """Train from the current position to the end of the current epoch."""
-        from tqdm.auto import tqdm
-
         exp, n = self.exp, len(train)
         order = np.random.default_rng([exp.seed, 2, self.epoch]).permutation(n)
         self._set_epoch_steps(self.epoch)
@@ -192,13 +178,9 @@ class Trainer:
             self._correct = self._seen = 0
             self._train_seconds = 0.0
         self.warm_up(notice=progress)  # before the bar starts: its samples/s leave compile time out
-        bar = tqdm(total=n, initial=self.position, disable=not progress, unit="sample",
-                   desc=f"epoch {self.epoch + 1}/{exp.train.epochs}", leave=True, dynamic_ncols=True)
-        restore_sigint, stop = _deferred_sigint()
-        try:
+        with runs.epoch_progress(self.epoch, exp.train.epochs, n, self.position, progress) as (bar, stop_if_asked):
             while self.position < n:
-                if stop():
-                    raise KeyboardInterrupt
+                stop_if_asked()
                 take = min(exp.train.batch, n - self.position)
                 first = self.epoch * n + self.position
                 traced = self.recorder is not None and self.recorder.wants(first)
@@ -225,9 +207,6 @@ class Trainer:
                 bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}")
                 if on_batch is not None:
                     on_batch(self.position, res)
-        finally:
-            restore_sigint()
-            bar.close()
 
     def evaluate(self, data: Dataset, progress: bool = False) -> tuple[float, dict]:
         """Test accuracy of the current weights on the forward-only network, and its counters."""
@@ -317,122 +296,7 @@ class Trainer:
         return sum(c["pop_spikes"][p] for p in hid) / max(size * max(c["samples"], 1), 1)
 
     def write_results(self) -> None:
-        if self.run_dir is None:
-            return
-        out = {"experiment": self.exp.name, "results": self.results}
-        tmp = self.run_dir / (RESULTS + ".tmp")
-        tmp.write_text(json.dumps(out, indent=1))
-        os.replace(tmp, self.run_dir / RESULTS)
-        if self.results:
-            plot_learning_curve(self.results, self.run_dir / "learning_curve.png", self.exp.name)
-
-
-# -- checkpoints ------------------------------------------------------------------------
-_CHECKPOINT_IS = ("a checkpoint is the checkpoint.npz that `neurocore train` writes for the same experiment: "
-                  "a numpy .npz archive of weights, bias, epoch, position, results, correct, seen, train_seconds")
-_CHECKPOINT_COUNTS = ("epoch", "position", "correct", "seen")
-
-
-def read_checkpoint(path: Path, expected: dict[str, np.ndarray]) -> dict:
-    """The contents of a checkpoint file, checked against the engine arrays it must fit (`expected`).
-
-    Never unpickles: a file holding Python objects is refused like any other that is not a checkpoint.
-    Every way a file can be wrong (empty, truncated, not a zip archive, damaged, keys missing, wrong
-    dtypes or shapes) is a NeurocoreError of one line saying which.
-    """
-    import zipfile
-    import zlib
-
-    def bad(what: str) -> NeurocoreError:
-        return NeurocoreError(f"{path}: not a usable checkpoint: {what}; {_CHECKPOINT_IS}")
-
-    size = path.stat().st_size
-    if size == 0:
-        raise bad("the file is empty")
-    with path.open("rb") as fh:
-        head = fh.read(4)
-    if head != b"PK\x03\x04":
-        raise bad(f"not a .npz (zip) archive ({size} bytes starting {head!r})")
-    names = ("results", "train_seconds", *_CHECKPOINT_COUNTS, *expected)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in names if k not in z.files]
-            if missing:
-                raise bad(f"it has no {', '.join(missing)} (it holds: {', '.join(z.files) or 'nothing'})")
-            data = {k: z[k] for k in names}
-    except NeurocoreError:
-        raise
-    except ValueError as exc:
-        if "pickle" in str(exc):
-            raise bad("it holds Python objects (pickled data), which neurocore never loads") from None
-        raise bad(f"damaged ({exc})") from None
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, RuntimeError) as exc:
-        raise bad(f"truncated or damaged ({type(exc).__name__}: {exc})") from None
-    for k, want in expected.items():
-        a = data[k]
-        if a.dtype != want.dtype or a.shape != want.shape:
-            raise bad(f"'{k}' is {a.dtype} {a.shape}, this experiment's chip holds {want.dtype} {want.shape} "
-                      f"(a checkpoint of another experiment or chip?)")
-    for k in _CHECKPOINT_COUNTS:
-        a = data[k]
-        if a.shape != () or a.dtype.kind not in "iu" or int(a) < 0:
-            raise bad(f"'{k}' = {a.tolist()!r} ({a.dtype}) is not an integer >= 0")
-    a = data["train_seconds"]
-    if a.shape != () or a.dtype.kind not in "iuf" or not np.isfinite(a) or float(a) < 0:
-        raise bad(f"'train_seconds' = {a.tolist()!r} ({a.dtype}) is not a number >= 0")
-    a = data["results"]
-    try:
-        results = json.loads(str(a)) if a.shape == () and a.dtype.kind == "U" else None
-    except json.JSONDecodeError:
-        results = None
-    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
-        raise bad("'results' is not the JSON text of a list of per-epoch rows")
-    data["results"] = results
-    return data
-
-
-def _deferred_sigint() -> tuple[Callable[[], None], Callable[[], bool]]:
-    """Hold Ctrl-C until the current batch is done, so a checkpoint never holds half a batch.
-
-    Returns (restore, pending): `pending()` tells whether Ctrl-C was pressed.
-    """
-    import signal
-    import threading
-
-    flag = {"hit": False}
-    if threading.current_thread() is not threading.main_thread():
-        return (lambda: None), (lambda: False)
-    old = signal.getsignal(signal.SIGINT)
-
-    def handler(signum, frame):  # noqa: ARG001
-        if flag["hit"]:  # a second Ctrl-C: stop at once
-            raise KeyboardInterrupt
-        flag["hit"] = True
-
-    signal.signal(signal.SIGINT, handler)
-    return (lambda: signal.signal(signal.SIGINT, old)), (lambda: flag["hit"])
-
-
-def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
-    """Train and test accuracy per epoch."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    ep = [r["epoch"] for r in results]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(ep, [100 * r["train_acc"] for r in results], "o-", label="train (running, in-sample)")
-    ax.plot(ep, [100 * r["test_acc"] for r in results], "s-", label="test")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"SSNN-BP on chip: {title}")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        runs.write_results(self.run_dir, self.exp.name, self.results, f"SSNN-BP on chip: {self.exp.name}")
 
 
 def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, progress: bool = True,
@@ -442,18 +306,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
 
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run_dir)
-    if resume:  # before anything is written: a bad checkpoint leaves the run folder as it was
-        tr.restore(run_dir)
-        if tr.position > len(train_set):
-            raise NeurocoreError(f"{Path(run_dir) / CHECKPOINT}: the checkpoint stopped at sample {tr.position} of "
-                                 f"epoch {tr.epoch + 1}, but this experiment's epoch has {len(train_set)} samples "
-                                 f"(was data.train changed?)")
-        log(f"resumed at epoch {tr.epoch + 1}, sample {tr.position}")
-    if run_dir is not None:
-        Path(run_dir).mkdir(parents=True, exist_ok=True)
-        tmp = Path(run_dir) / "experiment.toml.tmp"
-        tmp.write_text(experiment_text(exp))
-        os.replace(tmp, Path(run_dir) / "experiment.toml")
+    runs.begin(tr, exp, run_dir, len(train_set), resume, log)
     # a resumed run starts a trace file of its own: the first one stays as it was
     trace = tr.open_trace(exp.trace.trace_path(f"{exp.name}-from-epoch{tr.epoch + 1}-sample{tr.position}")
                           if resume and tr.tracing else None)
@@ -469,11 +322,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
             tr.save()
             tr.write_results()
     except KeyboardInterrupt:
-        where = tr.save()
-        tr.write_results()
-        if where is not None:
-            log(f"interrupted: checkpoint saved to {where} (epoch {tr.epoch + 1}, sample {tr.position}); "
-                f"continue with --resume")
+        runs.save_interrupted(tr, log)
         raise
     finally:
         tr.close_trace()

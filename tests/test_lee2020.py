@@ -248,7 +248,7 @@ def test_nir_round_trip_keeps_every_weight(tmp_path):
     assert not lif.v_leak.any() and not lif.v_reset.any() and np.all(lif.v_threshold == 1.0)
     assert np.all(g.nodes["pool1_if"].v_threshold == 0.75) and np.all(g.nodes["pool1_if"].r == 1.0)
     assert isinstance(g.nodes["output_integrator"], nir.I)
-    assert g.metadata["discretisation"] == "forward-euler"
+    assert g.metadata["discretisation"] == "euler"  # the name neurocore.nir reads
 
 
 def _conv(x: np.ndarray, w: np.ndarray, pad: int) -> np.ndarray:

@@ -64,4 +64,4 @@ def test_library_imports_without_torch_and_says_how_to_install():
             "m.build_plan(m.Lee2020NetSpec(), (28, 28), 10)\n"
             "try:\n    m.Lee2020Trainer\nexcept NeurocoreError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "pip install 'neurocore[lee2020]'" in out and "torch==2.13.0" in out
+    assert 'pip install -e ".[lee2020]"' in out and "torch==2.13.0" in out

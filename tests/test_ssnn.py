@@ -130,9 +130,18 @@ def test_shipped_experiments_load() -> None:
     files = sorted((root / "models" / "experiments").glob("*.toml")) + \
         sorted((root / "examples" / "results").glob("*_experiment.toml"))
     assert len(files) >= 6
+    methods = set()
     for f in files:
         exp = load_experiment(f)
-        assert exp.net.layers[0] == exp.net.inputs
+        methods.add(exp.method)
+        if exp.method == "ssnn-bp":
+            assert exp.net.layers[0] == exp.net.inputs
+        elif exp.method == "lee2020":  # its layer plan fits the images of its dataset (no torch needed)
+            from neurocore.methods.lee2020 import build_plan
+            assert build_plan(exp.net, (8, 8) if exp.data.dataset == "digits" else (28, 28), 10)[-1].kind == "output"
+        else:
+            raise AssertionError(f"{f}: no check for method {exp.method}")
+    assert methods >= {"ssnn-bp", "lee2020"}
 
 
 def test_wta_is_the_fixed_point_of_lateral_inhibition() -> None:

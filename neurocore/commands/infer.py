@@ -1,4 +1,5 @@
-"""`neurocore infer RUN_DIR`: evaluate a training checkpoint on the test (or train) set."""
+"""`neurocore infer RUN_DIR`: evaluate a training checkpoint on the test (or train) set, on the chip
+(and, for a method that trains off the chip, off it too), with its inference cost."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from ..config import parse_overrides
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("infer", help="evaluate a training checkpoint on the chip",
                        description="Evaluate the weights of a run folder's checkpoint on the chip's forward "
-                                   "network: accuracy and synaptic events, spikes and packets per sample.")
+                                   "network: accuracy and synaptic events, spikes and packets per sample, and the "
+                                   "cost per sample. A method that trains off the chip is tested both off the chip "
+                                   "and on it (its network mapped on the experiment's chip, or --set chip.name=...).")
     p.add_argument("run_dir", help="run folder written by `neurocore train` (holds experiment.toml and "
                                    "checkpoint.npz)")
     p.add_argument("--split", default="test", choices=("test", "train"), help="which split to evaluate "
@@ -29,14 +32,18 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..cost import cost_record, cost_summary, format_summary
-    from ..errors import NeurocoreError
+    from ..errors import ConfigError
     from ..experiment import load_experiment
+    from ..runs import experiment_file
     from ..training import Trainer, load_data
 
     run = Path(args.run_dir)
-    if not (run / "experiment.toml").is_file():
-        raise NeurocoreError(f"{run}: not a run folder (no experiment.toml); run `neurocore train` first")
-    exp = load_experiment(run / "experiment.toml", parse_overrides(args.set))
+    exp = load_experiment(experiment_file(run), parse_overrides(args.set))
+    if not exp.on_chip:
+        if args.equivalent:
+            raise ConfigError(f"the rate-equivalent ANN is SSNN-BP's; {run} trained with {exp.method}",
+                              "--equivalent")
+        return _off_chip(exp, run, args)
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run)
     tr.restore(run)
@@ -64,4 +71,22 @@ def main(args: argparse.Namespace) -> int:
         print(format_summary(cost))
         if args.equivalent:
             print(f"rate-equivalent ANN with the same weights: {100 * out['equivalent_accuracy']:.2f} %")
+    return 0
+
+
+def _off_chip(exp, run, args: argparse.Namespace) -> int:
+    import json
+
+    from ..cost import format_summary
+    from ..methods.offchip import infer
+
+    out = infer(exp, run, args.split, progress=not args.json)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{run} ({exp.method}, after epoch {out['epoch']}): {args.split} accuracy {100 * out['accuracy']:.2f} % off "
+          f"the chip, {100 * out['chip_accuracy']:.2f} % on {exp.chip.name} ({out['cores_used']} of its cores) on "
+          f"{out['samples']} samples; per sample {out['syn_events_per_sample']:.0f} synaptic events, "
+          f"{out['spikes_per_sample']:.0f} spikes, {out['packets_per_sample']:.0f} packets")
+    print(format_summary(out))
     return 0

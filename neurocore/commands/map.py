@@ -16,11 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     from ..cliargs import add_chip
 
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
-                       description="Place a network, or the SSNN-BP training netlist of an experiment, onto a "
+                       description="Place a network, the SSNN-BP training netlist of an experiment (or the network "
+                                   "an off-chip method deploys), onto a "
                                    "chip and report cores used against their limits, routing entries and "
                                    "traffic. A netlist that cannot fit is refused with the limit it breaks.")
     p.add_argument("model", help="network (a name in models/nets/ or a .toml file) or experiment (a name in "
-                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist), or a NIR graph (.nir)")
+                                 "models/experiments/ or a .toml file: its SSNN-BP training netlist, or the "
+                                 "network an off-chip method deploys), or a NIR graph (.nir)")
     add_chip(p, "the one the network or experiment names")
     p.add_argument("--strategy", choices=STRATEGIES, default=None,
                    help="placement strategy (default: sequential, or the experiment's own)")
@@ -51,7 +53,8 @@ def _is_experiment(model: str) -> bool:
 
 
 def _experiment_placement(path: str, args: argparse.Namespace):
-    """The SSNN-BP training netlist of an experiment file, placed on its chip (or --chip)."""
+    """The SSNN-BP training netlist of an experiment file, placed on its chip (or --chip); for a method
+    that trains off the chip, the network it deploys (with its initial weights)."""
     import numpy as np
 
     from ..chip import load_chip
@@ -61,8 +64,17 @@ def _experiment_placement(path: str, args: argparse.Namespace):
 
     exp = load_experiment(path, parse_overrides(args.set))
     chip = load_chip(args.chip) if args.chip else exp.chip
+    strategy = args.strategy if args.strategy_given else exp.mapping.strategy
+    if not exp.on_chip:
+        from ..methods.deploy import deploy
+        from ..methods.offchip import build_trainer
+        from ..runs import datasets
+
+        graph = build_trainer(exp, datasets(exp)[0]).to_nir()
+        graph.metadata["name"] = exp.name
+        return deploy(graph, chip, strategy, exp.seed).placement
     net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(exp.seed)))
-    return place(net, chip, args.strategy if args.strategy_given else exp.mapping.strategy)
+    return place(net, chip, strategy)
 
 
 def handle(args: argparse.Namespace) -> int:

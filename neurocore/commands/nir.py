@@ -178,8 +178,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     nsub = p.add_subparsers(dest="nir_command", metavar="SUBCOMMAND")
     nsub.required = True
     e = nsub.add_parser("export", help="write a network (TOML net, or a training run's forward net) as NIR")
-    e.add_argument("source", help="a run folder of `neurocore train` (its checkpoint's forward net), or a network "
-                                  "TOML file or name")
+    e.add_argument("source", help="a run folder of `neurocore train` (its checkpoint's forward net; a method "
+                                  "trained off the chip writes its own graph), or a network TOML file or name")
     e.add_argument("output", help="the .nir file to write")
     e.add_argument("--dt", type=float, default=1e-4, help="seconds per tick written into the graph (default 1e-4, "
                                                            "the dt snnTorch's importer assumes)")
@@ -188,20 +188,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=export)
 
 
-def forward_netlist(run_dir: str):
+def forward_netlist(run_dir: str, exp=None):
     """The forward (inference) SSNN-BP netlist of a training run, with its checkpoint's weights and biases."""
     import dataclasses
     from pathlib import Path
 
-    from ..errors import NeurocoreError
-    from ..experiment import load_experiment
     from ..learning.ssnn import build_ssnn, hidden_names, weight_names
+    from ..runs import run_experiment
     from ..training import Trainer
 
     run = Path(run_dir)
-    if not (run / "experiment.toml").is_file():
-        raise NeurocoreError(f"{run}: not a run folder (no experiment.toml); run `neurocore train` first")
-    exp = load_experiment(run / "experiment.toml")
+    exp = exp or run_experiment(run)
     tr = Trainer(exp, run)
     tr.restore(run)
     net = build_ssnn(exp.net, exp.train.ts, {w: tr.engine.weights(w) for w in weight_names(exp.net)}, train=False)
@@ -220,9 +217,31 @@ def export(args: argparse.Namespace) -> int:
     from ..nir import to_nir, write_nir
 
     src = Path(args.source)
-    net = forward_netlist(args.source) if src.is_dir() else load_netlist(args.source).netlist
+    if src.is_dir():
+        from ..runs import run_experiment
+        exp = run_experiment(src)
+        if not exp.on_chip:
+            return _export_off_chip(exp, src, args.output)
+    net = forward_netlist(args.source, exp) if src.is_dir() else load_netlist(args.source).netlist
     path = write_nir(args.output, to_nir(net, dt=args.dt, discretisation=args.discretisation))
     pops = ", ".join(f"{p.name} {p.size}" for p in net.populations.values())
     print(f"wrote {path}: {net.name} ({pops}; {len(net.projections)} projections), dt = {args.dt:g} s, "
           f"{args.discretisation}")
+    return 0
+
+
+def _export_off_chip(exp, run, output: str) -> int:
+    """The graph a method that trains off the chip writes of its checkpoint (its own dt and discretisation)."""
+    from ..methods.offchip import OffChipRun
+    from ..nir import write_nir
+    from ..runs import datasets
+
+    train_set, _ = datasets(exp)
+    r = OffChipRun(exp, train_set, run)
+    r.restore(run)
+    graph = r.trainer.to_nir()
+    path = write_nir(output, graph)
+    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    print(f"wrote {path}: {exp.name} ({exp.method}, after epoch {r.epoch}; {len(graph.nodes)} nodes), "
+          f"dt = {meta.get('dt', '?')} s, {meta.get('discretisation', '?')} (as {exp.method} writes it)")
     return 0

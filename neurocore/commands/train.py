@@ -1,4 +1,5 @@
-"""`neurocore train EXPERIMENT.toml`: SSNN-BP training on the chip, with checkpoints and results."""
+"""`neurocore train EXPERIMENT.toml`: train an experiment's method (SSNN-BP on the chip, or off the chip
+and then tested on it), with checkpoints and results."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from ..config import parse_overrides
 def register(sub: argparse._SubParsersAction) -> None:
     from ..cliargs import add_no_progress
 
-    p = sub.add_parser("train", help="train SSNN-BP on the chip from an experiment",
-                       description="Train SSNN-BP on the simulated chip. The run folder gets experiment.toml, "
+    p = sub.add_parser("train", help="train an experiment (SSNN-BP on the chip, or another method off it)",
+                       description="Train the experiment's method: SSNN-BP on the simulated chip (method = "
+                                   "\"ssnn-bp\", the default), or a method that trains off the chip (method = "
+                                   "\"lee2020\"), whose network is then mapped on the experiment's chip and tested "
+                                   "there after every epoch. The run folder gets experiment.toml, "
                                    "checkpoint.npz (after every epoch and on Ctrl-C), results.json and "
                                    "learning_curve.png; a trace goes to traces/ when the experiment asks for one. "
                                    "A shipped experiment can take an hour or more: shorten it with e.g. "
@@ -29,17 +33,22 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..experiment import load_experiment
-    from ..training import train
 
     exp = load_experiment(args.experiment, parse_overrides(args.set))
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
     if not args.resume and (run_dir / "checkpoint.npz").exists():
         print(f"note: {run_dir} already holds a checkpoint; starting over (use --resume to continue)")
-    print(f"training '{exp.name}': {exp.data.dataset}, {'-'.join(map(str, exp.net.layers))}, Ts = {exp.train.ts}, "
-          f"{exp.train.update} updates, chip {exp.chip.name}; run folder {run_dir}")
+    if exp.on_chip:
+        from ..training import train
+        print(f"training '{exp.name}': {exp.data.dataset}, {'-'.join(map(str, exp.net.layers))}, "
+              f"Ts = {exp.train.ts}, {exp.train.update} updates, chip {exp.chip.name}; run folder {run_dir}")
+    else:
+        from ..methods.offchip import describe, train
+        print(f"{describe(exp)}; run folder {run_dir}")
     results = train(exp, run_dir, resume=args.resume, progress=not args.no_progress)
     if results:
         last = results[-1]
-        print(f"done: test accuracy {100 * last['test_acc']:.2f} % after {last['epoch']} epochs; "
+        chip = f", {100 * last['chip_test_acc']:.2f} % on the chip" if "chip_test_acc" in last else ""
+        print(f"done: test accuracy {100 * last['test_acc']:.2f} %{chip} after {last['epoch']} epochs; "
               f"results in {run_dir / 'results.json'}, curve in {run_dir / 'learning_curve.png'}")
     return 0

@@ -32,6 +32,8 @@ from ..config import spec
 from ..errors import ConfigError
 from ..netlist import Netlist, NeuronParams, Plasticity
 
+UPDATE_MODES = ("coincidence", "rate", "rate_noise")
+
 
 @dataclass(frozen=True)
 class SSNNSpec:
@@ -89,6 +91,30 @@ class SSNNSpec:
     @property
     def layers(self) -> list[int]:
         return [self.inputs, *self.hidden, self.classes]
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How SSNN-BP trains on the chip (the `[train]` table): train length, epochs, learning rate, update mode."""
+
+    ts: int = spec(100, lo=2, hi=100000, doc="ticks per sample (the spike-train length Ts)")
+    epochs: int = spec(1, lo=1, doc="passes over the training set")
+    lr: float = spec(0.01, lo=0.0, doc="ANN-equivalent learning rate; the device step is dw_min = lr / Ts "
+                                       "(0: keep the chip's own device dw_min, e.g. to sweep chip.device.dw_min)")
+    lr_decay: float = spec(1.0, lo=0.0, lo_open=True, hi=1.0, doc="lr multiplier per epoch (1 = constant)")
+    update: str = spec("coincidence", choices=UPDATE_MODES,
+                       doc="coincidence: on-chip stochastic pulses (Eq. 10); rate: outer product of counts "
+                           "(Eq. 9); rate_noise: rate plus Gaussian noise ~ 1/sqrt(Ts)")
+    noise_scale: float = spec(0.373, lo=0.0, doc="rate_noise: std of the product error times sqrt(Ts) "
+                                                 "(0.373 from `neurocore bench product`)")
+    learn_start: float = spec(0.0, lo=0.0, hi=0.9, doc="write enable from this fraction of Ts on (0 = the "
+                                                        "paper: learn from the first tick); later writes "
+                                                        "skip the settling of the synaptic kernel")
+    defer_writes: bool = spec(False, doc="coincidence: neurons read the crossbars as they were when the sample "
+                                         "began, so the sample's pulses take effect from the next sample on (a "
+                                         "write-back buffer per crossbar); off = the paper: writes act at once")
+    batch: int = spec(100, lo=1, doc="samples per engine call (learning stays online, sample by sample)")
+    eval_batch: int = spec(500, lo=1, doc="samples per engine call at test time")
 
 
 def hidden_names(spec_: SSNNSpec) -> list[str]:

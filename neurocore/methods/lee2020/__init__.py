@@ -1,7 +1,7 @@
 """Spike-based backpropagation of Lee, Sarwar, Panda, Srinivasan and Roy (2020), off the chip, in PyTorch.
 
-Frontiers in Neuroscience 14:119. Torch is an optional extra (``pip install 'neurocore[lee2020]'``,
-which pins the CPU build torch==2.13.0); the specs (`Lee2020NetSpec`, `Lee2020TrainSpec`,
+Frontiers in Neuroscience 14:119. Torch is an optional extra (``pip install -e ".[lee2020]"`` in a
+checkout, which pins the CPU build torch==2.13.0); the specs (`Lee2020NetSpec`, `Lee2020TrainSpec`,
 `build_plan`) need no torch, `Lee2020Trainer` and `train_epoch` import it on first use and say
 how to install it when it is missing.
 
@@ -64,8 +64,14 @@ Three things an importer must honour to reproduce the trainer's spikes exactly:
    (tests/test_lee2020.py), with general weights summation order can flip a spike that sits
    within rounding of the threshold.
 
-Graph metadata repeats dt, the discretisation, the spike rule, the delay and the output scale
-1 / (v_th * T) with the T it was trained for.
+Graph metadata repeats dt, the discretisation ("euler", as `neurocore.nir` names it), the spike
+rule, the delay and the output scale 1 / (v_th * T) with the T it was trained for.
+
+On the chip (`method = "lee2020"` in an experiment: `neurocore.methods.offchip` trains, then
+`neurocore.methods.deploy` imports `to_nir()` after every epoch): the importer honours all three
+points above, so the chip's only departure is its own weight precision (loihi_like holds static
+weights as 16-bit integers times a power of two per tile). With weights on that grid every sum is
+exact and the chip's spikes and output membranes equal `simulate`'s (tests/test_methods.py).
 """
 
 from __future__ import annotations
@@ -74,8 +80,8 @@ from typing import Any
 
 from .spec import PRESETS, Lee2020NetSpec, Lee2020TrainSpec, Stage, build_plan
 
-INSTALL_HINT = ("the lee2020 method needs PyTorch, an optional extra: pip install 'neurocore[lee2020]' "
-                "(pins torch==2.13.0; install the CPU build, an unpinned torch pulls a multi-GB CUDA build)")
+INSTALL_HINT = ("the lee2020 method needs PyTorch, an optional extra: pip install -e \".[lee2020]\" in the "
+                "neurocore checkout (pins the CPU build torch==2.13.0; an unpinned torch pulls a multi-GB CUDA build)")
 
 __all__ = ["INSTALL_HINT", "PRESETS", "Lee2020NetSpec", "Lee2020TrainSpec", "Lee2020Trainer", "Stage",
            "build_plan", "epoch_order", "require_torch", "train_epoch"]

@@ -72,7 +72,7 @@ def to_nir(plan: list[Stage], net: Lee2020NetSpec, weights: dict[str, np.ndarray
                 add("output_integrator", neuron_node(st.out_shape, leak, None, dt))
     add("output", nir.Output(output_type={"output": np.array(plan[-1].out_shape)}))
     edges = list(zip(chain[:-1], chain[1:]))
-    metadata = {"producer": "neurocore.methods.lee2020", "dt": float(dt), "discretisation": "forward-euler",
+    metadata = {"producer": "neurocore.methods.lee2020", "dt": float(dt), "discretisation": "euler",
                 "spike": "v > v_threshold, then v = v_reset", "delay": "none: a node sees its input of the same step",
                 "output_scale": 1.0 / (net.v_th * ts) if ts else 0.0, "time_steps": int(ts or 0)}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)

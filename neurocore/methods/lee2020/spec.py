@@ -59,7 +59,7 @@ class Lee2020NetSpec:
         tokens(self)
         if len(self.input_shape) not in (0, 2, 3) or any(
                 isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in self.input_shape):
-            raise ConfigError(f"input_shape = {self.input_shape!r}: must be [], [H, W] or [C, H, W] of "
+            raise ConfigError(f"= {self.input_shape!r}: must be [], [H, W] or [C, H, W] of "
                               "positive integers", key="input_shape")
 
 
@@ -88,7 +88,7 @@ class Lee2020TrainSpec:
     def validate(self) -> None:
         steps = self.lr_steps
         if any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in steps) or steps != sorted(steps):
-            raise ConfigError(f"lr_steps = {steps!r}: must be ascending epoch numbers >= 0", key="lr_steps")
+            raise ConfigError(f"= {steps!r}: must be ascending epoch numbers >= 0", key="lr_steps")
 
     @property
     def test_ts(self) -> int:
@@ -137,7 +137,7 @@ def tokens(net: Lee2020NetSpec) -> tuple[str, ...]:
     layers = net.layers
     if isinstance(layers, str):
         if layers not in PRESETS:
-            raise ConfigError(f"layers = {layers!r}: not a preset; presets: {', '.join(PRESETS)} "
+            raise ConfigError(f"= {layers!r}: not a preset; presets: {', '.join(PRESETS)} "
                               "(or give a list of tokens such as ['20c5', 'a2', '200'])", key="layers")
         return PRESETS[layers]
     seen_fc = False
@@ -167,10 +167,10 @@ def image_shape(net: Lee2020NetSpec, data_shape: tuple[int, ...]) -> tuple[int, 
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3:
-        raise ConfigError(f"input_shape = {list(shape)}: images must be [H, W] or [C, H, W]; give "
+        raise ConfigError(f"= {list(shape)}: images must be [H, W] or [C, H, W]; give "
                           "net.input_shape for flat data", key="input_shape")
     if data_shape and math.prod(shape) != math.prod(data_shape):
-        raise ConfigError(f"input_shape = {list(shape)} holds {math.prod(shape)} values but the data's images "
+        raise ConfigError(f"= {list(shape)} holds {math.prod(shape)} values but the data's images "
                           f"{list(data_shape)} hold {math.prod(data_shape)}", key="input_shape")
     return shape  # type: ignore[return-value]
 
@@ -178,7 +178,7 @@ def image_shape(net: Lee2020NetSpec, data_shape: tuple[int, ...]) -> tuple[int, 
 def build_plan(net: Lee2020NetSpec, data_shape: tuple[int, ...], n_classes: int) -> list[Stage]:
     """The stages of `net` for images of `data_shape` and `n_classes` classes."""
     if net.classes and net.classes != n_classes:
-        raise ConfigError(f"classes = {net.classes}: the data has {n_classes} classes", key="classes")
+        raise ConfigError(f"= {net.classes}: the data has {n_classes} classes", key="classes")
     shape: tuple[int, ...] = image_shape(net, data_shape)
     stages: list[Stage] = []
     count = {"conv": 0, "pool": 0, "fc": 0}

@@ -56,6 +56,10 @@ class Lee2020Trainer:
         return x.reshape(x.shape[0], *self.image_shape)
 
     # ---- training ----
+    def epoch_order(self, epoch: int, n: int) -> np.ndarray:
+        """The order in which `epoch` visits n training samples (see `epoch_order`)."""
+        return epoch_order(self.seed, epoch, n, self.train_spec.shuffle)
+
     def train_batch(self, images: np.ndarray, labels: np.ndarray, epoch: int, first_index: int) -> dict:
         """One optimiser step on one batch whose first sample sits at `first_index` of `epoch`'s
         order. Returns loss (summed squared error per sample), correct, n, lr and spikes per

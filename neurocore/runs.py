@@ -1,0 +1,272 @@
+"""A training run's folder and what every training method shares in it.
+
+A run folder holds `experiment.toml` (what ran, every default written out), `checkpoint.npz`
+(the method's state, the epoch, the position in it and the results so far; written after every
+epoch and on Ctrl-C, atomically, never unpickled), `results.json` (one row per epoch) and
+`learning_curve.png`. Here: the data of an experiment, the atomic writes, the checkpoint reader
+that refuses anything that is not a checkpoint, Ctrl-C held until a batch is done, and the curve.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from .data import Dataset, load_dataset, subset
+from .errors import NeurocoreError
+
+if TYPE_CHECKING:
+    from .experiment import Experiment
+
+CHECKPOINT = "checkpoint.npz"
+RESULTS = "results.json"
+EXPERIMENT = "experiment.toml"
+
+
+def datasets(exp: "Experiment") -> tuple[Dataset, Dataset]:
+    """The training and test sets of an experiment (subsets fixed by the seed), once its method has
+    said it can run here (a missing optional library is a one-line error before any data is read)."""
+    from .methods import get_method
+
+    get_method(exp.method).check()
+    root = exp.data.root or None
+    train = load_dataset(exp.data.dataset, "train", root)
+    test = load_dataset(exp.data.dataset, "test", root)
+    if exp.data.train and exp.data.train < len(train):
+        train = subset(train, exp.data.train, seed=exp.seed)
+    if exp.data.test and exp.data.test < len(test):
+        test = subset(test, exp.data.test, seed=exp.seed + 1)
+    return train, test
+
+
+def experiment_file(run_dir: str | Path) -> Path:
+    """The experiment.toml of a run folder; a NeurocoreError if it is not a run folder."""
+    path = Path(run_dir) / EXPERIMENT
+    if not path.is_file():
+        raise NeurocoreError(f"{Path(run_dir)}: not a run folder (no {EXPERIMENT}); run `neurocore train` first")
+    return path
+
+
+def run_experiment(run_dir: str | Path, overrides: Mapping[str, Any] | None = None) -> "Experiment":
+    """The experiment a run folder ran (with dotted `overrides`)."""
+    from .experiment import load_experiment
+
+    return load_experiment(experiment_file(run_dir), overrides)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file (a crash leaves the old file whole)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_experiment(run_dir: str | Path, exp: "Experiment") -> None:
+    from .experiment import experiment_text
+
+    write_atomic(Path(run_dir) / EXPERIMENT, experiment_text(exp))
+
+
+def save_checkpoint(run_dir: str | Path, arrays: Mapping[str, Any], exp: "Experiment") -> Path:
+    """Write the checkpoint atomically (a crash mid-write keeps the previous one); returns its path."""
+    from .experiment import experiment_text
+
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    tmp = run / (CHECKPOINT + ".tmp.npz")
+    np.savez(tmp, **arrays, experiment=experiment_text(exp))
+    os.replace(tmp, run / CHECKPOINT)
+    return run / CHECKPOINT
+
+
+def checkpoint_path(path: str | Path) -> Path:
+    """The checkpoint file of `path` (a file, or a run folder holding one); a NeurocoreError if there is none."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / CHECKPOINT
+    if not p.is_file():
+        raise NeurocoreError(f"{p}: no checkpoint here; `neurocore train` writes one after every epoch and on Ctrl-C")
+    return p
+
+
+def check_position(path: str | Path, epoch: int, position: int, n: int) -> None:
+    """Refuse to resume a checkpoint whose position lies beyond this experiment's epoch of n samples."""
+    if position > n:
+        raise NeurocoreError(f"{Path(path) / CHECKPOINT}: the checkpoint stopped at sample {position} of epoch "
+                             f"{epoch + 1}, but this experiment's epoch has {n} samples (was data.train changed?)")
+
+
+def begin(run: Any, exp: "Experiment", run_dir: str | Path | None, n: int, resume: bool,
+          log: Callable[[str], None]) -> None:
+    """Start a training run (a method's trainer with restore(), epoch, position): with `resume`, from the
+    run folder's checkpoint, refused before anything is written if it does not fit an epoch of n samples;
+    then write the folder's experiment.toml."""
+    if resume:
+        run.restore(run_dir)
+        check_position(run_dir, run.epoch, run.position, n)
+        log(f"resumed at epoch {run.epoch + 1}, sample {run.position}")
+    if run_dir is not None:
+        write_experiment(run_dir, exp)
+
+
+def save_interrupted(run: Any, log: Callable[[str], None]) -> None:
+    """After Ctrl-C: write the run's checkpoint and results, and say how to continue."""
+    where = run.save()
+    run.write_results()
+    if where is not None:
+        log(f"interrupted: checkpoint saved to {where} (epoch {run.epoch + 1}, sample {run.position}); "
+            f"continue with --resume")
+
+
+def write_results(run_dir: str | Path | None, name: str, results: list[dict], title: str) -> None:
+    """results.json (atomically) and, with any rows, learning_curve.png titled `title`."""
+    if run_dir is None:
+        return
+    write_atomic(Path(run_dir) / RESULTS, json.dumps({"experiment": name, "results": results}, indent=1))
+    if results:
+        plot_learning_curve(results, Path(run_dir) / "learning_curve.png", title)
+
+
+# -- checkpoints ------------------------------------------------------------------------
+_CHECKPOINT_IS = ("a checkpoint is the checkpoint.npz that `neurocore train` writes for the same experiment: "
+                  "a numpy .npz archive of the method's state, epoch, position, results, correct, seen, train_seconds")
+_CHECKPOINT_COUNTS = ("epoch", "position", "correct", "seen")
+
+
+def read_checkpoint(path: Path, expected: dict[str, np.ndarray], numbers: tuple[str, ...] = ("train_seconds",),
+                    optional_prefix: str | None = None) -> dict:
+    """The contents of a checkpoint file, checked against the arrays it must fit (`expected`: name ->
+    an array of the dtype and shape it must have). `numbers` are scalars >= 0 it must hold; with
+    `optional_prefix`, arrays whose names start with it are read too when present (state that only
+    exists once training has begun, such as optimiser buffers; their owner checks them).
+
+    Never unpickles: a file holding Python objects is refused like any other that is not a checkpoint.
+    Every way a file can be wrong (empty, truncated, not a zip archive, damaged, keys missing, wrong
+    dtypes or shapes) is a NeurocoreError of one line saying which.
+    """
+    import zipfile
+    import zlib
+
+    def bad(what: str) -> NeurocoreError:
+        return NeurocoreError(f"{path}: not a usable checkpoint: {what}; {_CHECKPOINT_IS}")
+
+    size = path.stat().st_size
+    if size == 0:
+        raise bad("the file is empty")
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head != b"PK\x03\x04":
+        raise bad(f"not a .npz (zip) archive ({size} bytes starting {head!r})")
+    names = ("results", *numbers, *_CHECKPOINT_COUNTS, *expected)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in names if k not in z.files]
+            if missing:
+                raise bad(f"it has no {', '.join(missing)} (it holds: {', '.join(z.files) or 'nothing'})")
+            extra = [k for k in z.files if optional_prefix and k.startswith(optional_prefix) and k not in expected]
+            data = {k: z[k] for k in (*names, *extra)}
+    except NeurocoreError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise bad("it holds Python objects (pickled data), which neurocore never loads") from None
+        raise bad(f"damaged ({exc})") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, RuntimeError) as exc:
+        raise bad(f"truncated or damaged ({type(exc).__name__}: {exc})") from None
+    for k, want in expected.items():
+        a = data[k]
+        if a.dtype != want.dtype or a.shape != want.shape:
+            raise bad(f"'{k}' is {a.dtype} {a.shape}, this experiment needs {want.dtype} {want.shape} "
+                      f"(a checkpoint of another experiment or chip?)")
+    for k in _CHECKPOINT_COUNTS:
+        a = data[k]
+        if a.shape != () or a.dtype.kind not in "iu" or int(a) < 0:
+            raise bad(f"'{k}' = {a.tolist()!r} ({a.dtype}) is not an integer >= 0")
+    for k in numbers:
+        a = data[k]
+        if a.shape != () or a.dtype.kind not in "iuf" or not np.isfinite(a) or float(a) < 0:
+            raise bad(f"'{k}' = {a.tolist()!r} ({a.dtype}) is not a number >= 0")
+    a = data["results"]
+    try:
+        results = json.loads(str(a)) if a.shape == () and a.dtype.kind == "U" else None
+    except json.JSONDecodeError:
+        results = None
+    if not isinstance(results, list) or not all(isinstance(r, dict) for r in results):
+        raise bad("'results' is not the JSON text of a list of per-epoch rows")
+    data["results"] = results
+    return data
+
+
+def deferred_sigint() -> tuple[Callable[[], None], Callable[[], bool]]:
+    """Hold Ctrl-C until the current batch is done, so a checkpoint never holds half a batch.
+
+    Returns (restore, pending): `pending()` tells whether Ctrl-C was pressed.
+    """
+    import signal
+    import threading
+
+    flag = {"hit": False}
+    if threading.current_thread() is not threading.main_thread():
+        return (lambda: None), (lambda: False)
+    old = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):  # noqa: ARG001
+        if flag["hit"]:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        flag["hit"] = True
+
+    signal.signal(signal.SIGINT, handler)
+    return (lambda: signal.signal(signal.SIGINT, old)), (lambda: flag["hit"])
+
+
+@contextmanager
+def epoch_progress(epoch: int, epochs: int, n: int, position: int, progress: bool) -> Iterator[tuple[Any, Callable]]:
+    """An epoch's progress bar over its n samples (from `position`), with Ctrl-C held until the current batch
+    is done: yields (bar, stop_if_asked); call stop_if_asked() before each batch: it raises KeyboardInterrupt
+    once Ctrl-C was pressed."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=n, initial=position, disable=not progress, unit="sample", desc=f"epoch {epoch + 1}/{epochs}",
+               leave=True, dynamic_ncols=True)
+    restore_sigint, pending = deferred_sigint()
+
+    def stop_if_asked() -> None:
+        if pending():
+            raise KeyboardInterrupt
+
+    try:
+        yield bar, stop_if_asked
+    finally:
+        restore_sigint()
+        bar.close()
+
+
+def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
+    """Train and test accuracy per epoch, and the accuracy on the chip where a row has one."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    ep = [r["epoch"] for r in results]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(ep, [100 * r["train_acc"] for r in results], "o-", label="train (running, in-sample)")
+    ax.plot(ep, [100 * r["test_acc"] for r in results], "s-", label="test")
+    chip = [(r["epoch"], 100 * r["chip_test_acc"]) for r in results if r.get("chip_test_acc") is not None]
+    if chip:
+        ax.plot(*zip(*chip), "^--", label="test on the chip")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
