@@ -149,20 +149,6 @@ class Trainer:
         self._correct, self._seen = int(z["correct"]), int(z["seen"])
         self._train_seconds = float(z["train_seconds"])
 
-    @property
-    def _homeostatic(self) -> list[str]:
-        return hidden_names(self.exp.net) if self.exp.net.homeostasis > 0 else []
-
-    def _homeostasis(self, res) -> None:
-        """Move each hidden bias toward the target activity (spikes per sample, discounted by dropout):
-        a bias b adds Ts * b / theta spikes per sample, so the step is gain * error * theta / Ts."""
-        net = self.exp.net
-        target = net.target_activity * (1.0 - net.dropout_hidden)
-        for pop in self._homeostatic:
-            err = target - res.counts[pop].mean(axis=0)
-            step = np.float32(net.homeostasis * net.theta / self.exp.train.ts) * err.astype(np.float32)
-            self.engine.set_bias(pop, self.engine.bias(pop) + step)
-
     def _set_epoch_steps(self, epoch: int) -> None:
         self.engine.scale_steps(self.exp.train.lr_decay ** epoch)
 
@@ -191,8 +177,7 @@ class Trainer:
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
                                       sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
                                       dropout=True, noise_scale=exp.train.noise_scale,
-                                      readout=["output", *self._homeostatic],
-                                      learn_start=int(exp.train.learn_start * exp.train.ts),
+                                      readout=["output"],
                                       defer_writes=exp.train.defer_writes,
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
@@ -200,7 +185,6 @@ class Trainer:
                 if traced:
                     self.recorder.record(first, res)
                 self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
-                self._homeostasis(res)
                 self._seen += len(idx)
                 self.position += len(idx)
                 bar.update(len(idx))
@@ -214,8 +198,6 @@ class Trainer:
 
         for wn in weight_names(self.exp.net):
             self.infer_engine.set_weights(wn, self.engine.weights(wn))
-        for pop in hidden_names(self.exp.net):  # homeostatic biases travel with the weights
-            self.infer_engine.set_bias(pop, self.engine.bias(pop))
         self.infer_engine.reset_counters()
         correct = 0
         b = self.exp.train.eval_batch
@@ -249,7 +231,7 @@ class Trainer:
                 else:
                     res = eng.run(drive_for(exp, data.images[one], data.labels[one]), ts, sample_ids=[i],
                                   learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
-                                  learn_start=int(exp.train.learn_start * ts), defer_writes=exp.train.defer_writes,
+                                  defer_writes=exp.train.defer_writes,
                                   traffic="per_tick")
                 per_sample.append(res.counters | shapes)
         finally:

@@ -579,7 +579,7 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
         key = new_key()
         for t in range(inp.ticks):
             slot = t % rt.max_delay
-            learning = lr.mode != LEARN_OFF and t >= lr.start
+            learning = lr.mode != LEARN_OFF
             deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr)
             if not rd.exact:
                 finish_reads(st, tl, rt, rd, ctr)

@@ -130,7 +130,6 @@ class Learning(NamedTuple):
     """On-chip learning of one run."""
 
     mode: int           # LEARN_* of the kernel
-    start: int          # write enable from this tick of a sample on
     noise_scale: float  # rate_noise: the product error times sqrt(Ts)
     defer: bool         # reads see the sample-start weights
     sparse: bool        # some plastic tile has absent synapses (held at zero after writes)

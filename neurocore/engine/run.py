@@ -31,8 +31,7 @@ LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K
 class RunOptions:
     """How one `Engine.run` call runs.
 
-    learn: off, coincidence (on-chip pulses, Eq. 10), rate (Eq. 9) or rate_noise; learn_start:
-    write enable from this tick of each sample on; defer_writes: neurons read every plastic
+    learn: off, coincidence (on-chip pulses, Eq. 10), rate (Eq. 9) or rate_noise; defer_writes: neurons read every plastic
     crossbar as it was when the sample began (a write-back buffer); dropout: draw per-sample
     dropout masks; readout: populations whose spike counts are returned; record: every spike
     event; probes: v and i of the netlist's probes; traffic: "sum" or "per_tick" counters;
@@ -42,7 +41,6 @@ class RunOptions:
     learn: str = "off"
     dropout: bool = False
     noise_scale: float = 0.0
-    learn_start: int = 0
     defer_writes: bool = False
     readout: tuple[str, ...] = ()
     record: bool = False
@@ -280,7 +278,7 @@ class Engine:
             self.reset_counters(ticks, per_tick)
             cnt = self._counters
         out = self._outputs(opt, n_samples, ticks)
-        lr = Learning(LEARN_MODES[opt.learn], int(opt.learn_start), float(opt.noise_scale), bool(opt.defer_writes),
+        lr = Learning(LEARN_MODES[opt.learn], float(opt.noise_scale), bool(opt.defer_writes),
                       c.sparse_plastic)
         rw = c.weights
         if opt.defer_writes:

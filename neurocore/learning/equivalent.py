@@ -14,7 +14,7 @@ spiking inference or in learning (the same weights through this forward), and
 `neurocore equivalent EXPERIMENT` trains this network with exact gradients in seconds per
 epoch: the ceiling the chip's hyperparameters allow, for searching them before a long run.
 Not modelled: spike-count quantisation, the kernel's delay, stochastic pulses, device
-nonlinearity, homeostasis.
+nonlinearity.
 """
 
 from __future__ import annotations
@@ -82,8 +82,7 @@ def updates(spec: SSNNSpec, weights: list[np.ndarray], acts: list[np.ndarray], o
         grads[k] = np.float32(scale) * (acts[k].T @ delta)
         if k:
             delta = delta @ weights[k].T
-            if spec.gate == "spiked":
-                delta *= acts[k] > 0
+            delta *= acts[k] > 0  # the delta gate: x must have spiked
     return grads
 
 

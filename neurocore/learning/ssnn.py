@@ -11,9 +11,7 @@ spike rate the ANN activation:
   current into the paper's kernel 1 - exp(-t / tau)); the rate out is sum(w * r), a ReLU
   capped at one spike per tick;
 * backward delta^{l+1} -> delta^l through the same crossbar transposed: gain =
-  +-hidden_delta_gain * theta_hidden_delta * di, so delta rates are W^T delta times
-  hidden_delta_gain (default 1; 5 gives finer rate resolution at more write pulses); the
-  write step of the crossbar below is divided by that gain (`delta_gains`);
+  +-theta_hidden_delta * di, so delta rates are W^T delta;
 * output error: label and output spikes reach delta+ / delta- with weight
   theta_output_delta * di, so delta+ fires at max(0, label - output) and delta- at
   max(0, output - label) (Eq. 6, 7);
@@ -45,18 +43,6 @@ class SSNNSpec:
     theta: float = spec(5.0, lo=0.0, lo_open=True, doc="threshold of forward neurons (paper 5)")
     theta_hidden_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of hidden delta neurons")
     theta_output_delta: float = spec(1.0, lo=0.0, lo_open=True, doc="threshold of output delta neurons")
-    hidden_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
-                                    doc="hidden delta rates are this multiple of W^T delta (a reproduction's "
-                                        "theta / theta_b = 5 / 1 is 5); the write step of the crossbars below is "
-                                        "divided by it, so updates keep their expectation while deltas spike more "
-                                        "often: finer gradients for about 7x the write pulses")
-    output_delta_gain: float = spec(1.0, lo=0.0, lo_open=True,
-                                    doc="output delta rates are this multiple of (label - output); write steps "
-                                        "compensate likewise")
-    hidden_scale: float = spec(1.0, lo=0.0, lo_open=True,
-                               doc="hidden rates are this multiple of the ANN activations (the first crossbar's "
-                                   "read gain times it, the last one's divided by it: the same function, more "
-                                   "hidden spikes, so less rate noise); write steps compensate")
     output_lr_scale: float = spec(1.0, lo=0.0, lo_open=True,
                                   doc="learning rate of the last crossbar relative to the others (its pulse "
                                       "amplitude); a reproduction used 5 (output 3e-5, hidden scaled by "
@@ -65,7 +51,6 @@ class SSNNSpec:
                                doc="synaptic time constant as a fraction of Ts (paper tau = Ts/10)")
     wta: float = spec(1.0, lo=0.0, doc="strength of lateral inhibition among outputs "
                                        "(softmax-CE approximation); 0 = MSE")
-    init_scale: float = spec(1.0, lo=0.0, lo_open=True, doc="initial weights: He std times this")
     input_rate: float = spec(0.5, lo=0.0, lo_open=True, hi=1.0,
                              doc="mean input spike rate per unit pixel (paper 0.3-0.5)")
     target_rate: float = spec(0.5, lo=0.0, lo_open=True, hi=1.0, doc="target spike rate of the true class")
@@ -74,12 +59,6 @@ class SSNNSpec:
     dropout_scaling: bool = spec(True, doc="at inference, scale each layer's read gain by (1 - dropout of its "
                                            "inputs): the standard weight-scaling rule, so test activity "
                                            "matches training")
-    homeostasis: float = spec(0.0, lo=0.0, hi=1.0,
-                              doc="hidden bias homeostasis gain (0 = off, the paper): after each batch a hidden "
-                                  "neuron's bias moves toward target_activity, reviving neurons that fell silent")
-    target_activity: float = spec(5.0, lo=0.0, doc="homeostasis: target spikes per hidden neuron per sample")
-    gate: str = spec("spiked", choices=("spiked", "none"),
-                     doc="delta gate: 'spiked' = x must have spiked in the sample (paper), 'none' = open")
 
     def validate(self) -> None:
         h = self.hidden
@@ -107,9 +86,6 @@ class TrainSpec:
                            "(Eq. 9); rate_noise: rate plus Gaussian noise ~ 1/sqrt(Ts)")
     noise_scale: float = spec(0.373, lo=0.0, doc="rate_noise: std of the product error times sqrt(Ts) "
                                                  "(0.373 from `neurocore bench product`)")
-    learn_start: float = spec(0.0, lo=0.0, hi=0.9, doc="write enable from this fraction of Ts on (0 = the "
-                                                        "paper: learn from the first tick); later writes "
-                                                        "skip the settling of the synaptic kernel")
     defer_writes: bool = spec(False, doc="coincidence: neurons read the crossbars as they were when the sample "
                                          "began, so the sample's pulses take effect from the next sample on (a "
                                          "write-back buffer per crossbar); off = the paper: writes act at once")
@@ -132,20 +108,10 @@ def weight_names(spec_: SSNNSpec) -> list[str]:
     return [f"{a}_{b}" for a, b in zip(names[:-1], names[1:])]
 
 
-def delta_gains(spec_: SSNNSpec) -> dict[str, float]:
-    """Per weight matrix, how many times its post delta rates exceed the ANN delta (so its
-    write step must be that many times smaller for the same expected update)."""
-    names = weight_names(spec_)
-    n = len(names)
-    # every crossbar but the first sees hidden rates scaled by hidden_scale on its rows
-    return {wn: spec_.output_delta_gain * spec_.hidden_delta_gain ** (n - 1 - k) * (spec_.hidden_scale if k else 1.0)
-            for k, wn in enumerate(names)}
-
-
 def init_weights(spec_: SSNNSpec, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """He-initialised ANN-equivalent weights of every layer."""
     sizes = spec_.layers
-    return {name: (rng.normal(0.0, np.sqrt(2.0 / a), (a, b)) * spec_.init_scale).astype(np.float32)
+    return {name: rng.normal(0.0, np.sqrt(2.0 / a), (a, b)).astype(np.float32)
             for name, a, b in zip(weight_names(spec_), sizes[:-1], sizes[1:])}
 
 
@@ -168,20 +134,18 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
         d_out = NeuronParams(di=di, dv=0.0, theta=spec_.theta_output_delta, reset="subtract")
         for k, name in enumerate(names[1:], start=1):
             last = k == len(names) - 1
-            gate = None if (last or spec_.gate == "none") else name
+            gate = None if last else name
             for sign in ("pos", "neg"):
                 net.add_population(f"{name}_d{sign}", sizes[k], d_out if last else d_hid, gate=gate)
     g_fwd = spec_.theta * di
-    gains = delta_gains(spec_)
     for k, wn in enumerate(wnames):
         pre, post = names[k], names[k + 1]
         lr_scale = spec_.output_lr_scale if k == len(wnames) - 1 else 1.0
-        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg", lr_scale / gains[wn]) if train else None
+        plastic = Plasticity(f"{post}_dpos", f"{post}_dneg", lr_scale) if train else None
         keep = 1.0
         if not train and spec_.dropout_scaling:
             keep = 1.0 - (spec_.dropout_input if k == 0 else spec_.dropout_hidden)
-        scale = (spec_.hidden_scale if k == 0 else 1.0) / (spec_.hidden_scale if k == len(wnames) - 1 else 1.0)
-        net.connect(wn, pre, post, weights[wn], gain=g_fwd * keep * scale, plastic=plastic)
+        net.connect(wn, pre, post, weights[wn], gain=g_fwd * keep, plastic=plastic)
     if spec_.wta > 0:
         n = sizes[-1]
         inhib = -spec_.wta * np.ones((n, n), np.float32)
@@ -192,19 +156,17 @@ def build_ssnn(spec_: SSNNSpec, ts: int, weights: dict[str, np.ndarray], *, trai
     out = names[-1]
     n = sizes[-1]
     eye = np.eye(n, dtype=np.float32)
-    g_err = spec_.theta_output_delta * di * spec_.output_delta_gain
+    g_err = spec_.theta_output_delta * di
     net.connect("label_dpos", "label", f"{out}_dpos", eye, gain=g_err)
     net.connect("label_dneg", "label", f"{out}_dneg", -eye, gain=g_err)
     net.connect("output_dpos", out, f"{out}_dpos", -eye, gain=g_err)
     net.connect("output_dneg", out, f"{out}_dneg", eye, gain=g_err)
     # backward: delta of layer l+1 drives delta of layer l through W_l transposed
-    ratio = spec_.hidden_delta_gain * spec_.theta_hidden_delta / spec_.theta  # tied gain = ratio * theta * di
+    ratio = spec_.theta_hidden_delta / spec_.theta  # tied gain = ratio * theta * di
     for k in range(len(wnames) - 1, 0, -1):
         wn, pre_layer, post_layer = wnames[k], names[k + 1], names[k]
-        # the last crossbar's forward gain carries 1 / hidden_scale; its transposed read must not
-        undo = spec_.hidden_scale if k == len(wnames) - 1 else 1.0
         for src, dst, sign in (("pos", "pos", 1.0), ("neg", "pos", -1.0), ("neg", "neg", 1.0),
                                ("pos", "neg", -1.0)):
             net.connect_transposed(f"{wn}_T_{src}{dst}", wn, f"{pre_layer}_d{src}", f"{post_layer}_d{dst}",
-                                   sign=sign * ratio * undo)
+                                   sign=sign * ratio)
     return net
