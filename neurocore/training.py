@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -201,10 +202,12 @@ class Trainer:
         self.infer_engine.reset_counters()
         correct = 0
         b = self.exp.train.eval_batch
+        threads = self.exp.train.eval_threads or os.cpu_count() or 1
         for s in tqdm(range(0, len(data), b), disable=not progress, desc="test", unit="batch", leave=False):
             sl = slice(s, s + b)
             res = self.infer_engine.run(drive_for(self.exp, data.images[sl], None), self.exp.train.ts,
-                                        sample_ids=np.arange(s, min(s + b, len(data))), readout=["output"])
+                                        sample_ids=np.arange(s, min(s + b, len(data))), readout=["output"],
+                                        threads=threads)
             correct += int((predictions(res.counts["output"]) == data.labels[sl]).sum())
         return correct / len(data), self.infer_engine.counters()
 

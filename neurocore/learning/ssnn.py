@@ -91,6 +91,8 @@ class TrainSpec:
                                          "write-back buffer per crossbar); off = the paper: writes act at once")
     batch: int = spec(100, lo=1, doc="samples per engine call (learning stays online, sample by sample)")
     eval_batch: int = spec(500, lo=1, doc="samples per engine call at test time")
+    eval_threads: int = spec(0, lo=0, doc="threads the test samples of a call run on (0 = one per core; the "
+                                          "spikes are the same for any number)")
 
 
 def hidden_names(spec_: SSNNSpec) -> list[str]:
