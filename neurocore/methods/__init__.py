@@ -73,7 +73,8 @@ def _lee2020_requires() -> None:
 
 def _lee2020_trainer(exp: Any, data: Any) -> Any:
     from . import lee2020
-    return lee2020.Lee2020Trainer(exp.net, exp.train, exp.seed, data.n_classes, data.image_shape or (data.n_features,))
+    return lee2020.Lee2020Trainer(exp.net, exp.train, exp.seed, data.n_classes, data.image_shape or (data.n_features,),
+                                  threads=exp.train.threads or None)
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
