@@ -72,6 +72,7 @@ class Lee2020TrainSpec:
     epochs: int = spec(150, lo=1, doc="passes over the training set (paper 150)")
     batch: int = spec(64, lo=1, doc="samples per optimiser step (authors' code 64)")
     eval_batch: int = spec(100, lo=1, doc="samples per forward pass at test time")
+    threads: int = spec(0, lo=0, doc="torch threads (0 = one per core, at most 2); 1 when other jobs share the cores")
     optimizer: str = spec("sgd", choices=("sgd", "adam"), doc="'sgd' (the paper) or 'adam'")
     lr: float = spec(0.0085, lo=0.0, lo_open=True,
                      doc="learning rate on the summed squared error of a batch (authors' MNIST 0.0085)")
