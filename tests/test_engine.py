@@ -246,3 +246,32 @@ def test_explicit_spike_drive_replays_given_spikes() -> None:
         np.testing.assert_array_equal(got["y"], ref["y"])
     with pytest.raises(ConfigError, match="expected \\(2, 20, 12\\)"):
         eng.run(SpikeDrive({"x": np.zeros((2, 19, 12), bool)}), 20)
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_threads_give_the_spikes_and_counters_of_one_thread(explicit: bool) -> None:
+    """An inference batch split over threads (each with its own state) records the same spikes, probes,
+    counts and counters as one thread: samples are independent and their draws depend on their ids."""
+    from neurocore.engine import SpikeDrive
+
+    net, _ = _plastic_net(6)
+    net.add_probe("y", [0, 3])
+    rng = np.random.default_rng(2)
+    if explicit:
+        drive = SpikeDrive({p: rng.random((7, 25, net.populations[p].size)) < 0.3 for p in ("x", "up", "down")})
+    else:
+        drive = SourceDrive({p: np.full((7, net.populations[p].size), 0.3) for p in ("x", "up", "down")})
+    runs = []
+    for threads in (1, 2, 3):
+        eng = Engine(place(net, many_small_cores()), seed=9)
+        res = eng.run(drive, 25, sample_ids=range(10, 17), readout=["y"], record=True, probes=True, dropout=True,
+                      threads=threads)
+        runs.append((res, eng.counters()))
+    (one, c1) = runs[0]
+    for res, c in runs[1:]:
+        np.testing.assert_array_equal(res.events, one.events)
+        np.testing.assert_array_equal(res.counts["y"], one.counts["y"])
+        np.testing.assert_array_equal(res.probe_v, one.probe_v)
+        for k in ("syn_events", "spikes", "packets", "packet_hops", "crossbar_reads", "samples", "ticks"):
+            assert c[k] == c1[k], k
+        np.testing.assert_array_equal(c["traffic"], c1["traffic"])

@@ -42,7 +42,7 @@ class SpikeDrive:
         return next(iter(self.spikes.values())).shape[0] if self.spikes else 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _events(spikes, offset, counts, out):
     """Append the spiking neurons (+ offset) of each row of `spikes` (rows, n) to `out` in row order,
     at the positions `counts` (the running start of each row) says; returns nothing."""
@@ -56,7 +56,7 @@ def _events(spikes, offset, counts, out):
         counts[r] = k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_counts(spikes, counts):
     rows, n = spikes.shape
     for r in range(rows):
@@ -64,6 +64,13 @@ def _row_counts(spikes, counts):
         for j in range(n):
             c += spikes[r, j] != 0
         counts[r] += c
+
+
+def drive_slice(drive: SourceDrive | SpikeDrive, b0: int, b1: int) -> SourceDrive | SpikeDrive:
+    """The samples b0..b1-1 of a drive (views, no copies)."""
+    if isinstance(drive, SpikeDrive):
+        return SpikeDrive({p: a[b0:b1] for p, a in drive.spikes.items()})
+    return SourceDrive({p: r[b0:b1] for p, r in drive.rates.items()}, drive.profile)
 
 
 def _check_source(c: Compiled, pop: str, what: str) -> None:

@@ -20,7 +20,7 @@ from ..mapping import Placement
 from . import kernel as K
 from .compiled import Compiled, compile_placement
 from .counters import Counters, add_counters, counters_dict
-from .drive import SourceDrive, SpikeDrive, inputs_for
+from .drive import SourceDrive, SpikeDrive, drive_slice, inputs_for
 from .records import CounterArrays, Devices, Learning, Outputs, Reads
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
@@ -271,7 +271,10 @@ class Engine:
         c = self.c
         n_samples = drive.samples
         ids = np.arange(n_samples) if sample_ids is None else np.asarray(list(sample_ids), np.int64)
-        inp = inputs_for(c, drive, ticks, self.seed, ids, opt.dropout)
+        threads = min(opt.threads, n_samples) if opt.learn == "off" else 1
+        # each thread of a parallel run builds its own chunk's inputs; here only the checks run
+        inp = inputs_for(c, drive if threads == 1 else drive_slice(drive, 0, 1), ticks, self.seed, ids[:1]
+                         if threads > 1 else ids, opt.dropout)
         per_tick = opt.traffic == "per_tick"
         cnt = self._counters
         if cnt is None or (per_tick and (not cnt.per_tick or cnt.ticks_per_sample != ticks)):
@@ -290,9 +293,9 @@ class Engine:
             rw[:] = c.weights
         args = (c.neurons, c.tiles, c.routes, self._dev, self._reads, lr, inp, out)
         tail = (c.weights, rw, self._qweights, c.syn_mask, self._fx)
-        threads = min(opt.threads, n_samples) if opt.learn == "off" else 1
         if threads > 1:
-            fresh, n_rec, events = self._run_parallel(args, tail, cnt, out, threads, n_samples, ticks)
+            fresh, n_rec, events = self._run_parallel(args, tail, cnt, out, threads, (drive, ids, opt.dropout),
+                                                      ticks)
         else:
             fresh = cnt.fresh()
             n_rec = K.run_batch(self._state(0), *args, fresh, *tail)
@@ -330,33 +333,38 @@ class Engine:
             self._states.append(K.new_state(self.c.neurons, self.c.tiles, self.c.routes))
         return self._states[k]
 
-    def _run_parallel(self, args: tuple, tail: tuple, cnt: Counters, out: Outputs, threads: int, n_samples: int,
+    def _run_parallel(self, args: tuple, tail: tuple, cnt: Counters, out: Outputs, threads: int, batch: tuple,
                       ticks: int):
-        """Chunks of the batch on threads (the kernel releases the GIL), each with its own inputs,
-        outputs, state and counters; counters summed, spike records joined in sample order."""
+        """Chunks of the batch on threads (the kernels release the GIL), each building its own inputs and
+        writing its own outputs, state and counters; counters summed, spike records joined in sample order."""
         from concurrent.futures import ThreadPoolExecutor
 
-        nr, tl, rt, dv, rd, lr, inp, _ = args
+        drive, ids, dropout = batch
+        nr, tl, rt, dv, rd, lr, _, _ = args
+        n_samples = len(ids)
         bounds = np.linspace(0, n_samples, threads + 1).round().astype(np.int64)
-        jobs = []
-        for b0, b1 in zip(bounds[:-1], bounds[1:]):
-            part = inp._replace(sample_ids=inp.sample_ids[b0:b1], src_p=inp.src_p[b0:b1],
-                                ev_ptr=inp.ev_ptr[b0 * ticks:b1 * ticks + 1] if inp.explicit else inp.ev_ptr)
-            cap = (b1 - b0) * ticks * self.c.n + 1 if out.record else 0
-            o = out._replace(out_counts=out.out_counts[b0:b1], rec_buf=np.empty((cap, 3), np.int32),
-                             probe_v=out.probe_v[b0:b1], probe_i=out.probe_i[b0:b1])
-            jobs.append((part, o, cnt.fresh(), int(b0)))
         states = [self._state(k) for k in range(threads)]
+        ctrs = [cnt.fresh() for _ in range(threads)]
+        outs = []
+        for b0, b1 in zip(bounds[:-1], bounds[1:]):
+            cap = (b1 - b0) * ticks * self.c.n + 1 if out.record else 0
+            outs.append(out._replace(out_counts=out.out_counts[b0:b1], rec_buf=np.empty((cap, 3), np.int32),
+                                     probe_v=out.probe_v[b0:b1], probe_i=out.probe_i[b0:b1]))
+
+        def chunk(k: int) -> int:
+            b0, b1 = int(bounds[k]), int(bounds[k + 1])
+            inp = inputs_for(self.c, drive_slice(drive, b0, b1), ticks, self.seed, ids[b0:b1], dropout)
+            return K.run_batch(states[k], nr, tl, rt, dv, rd, lr, inp, outs[k], ctrs[k], *tail)
+
         with ThreadPoolExecutor(threads) as pool:
-            n_recs = list(pool.map(lambda k: K.run_batch(states[k], nr, tl, rt, dv, rd, lr, jobs[k][0], jobs[k][1],
-                                                          jobs[k][2], *tail), range(threads)))
+            n_recs = list(pool.map(chunk, range(threads)))
         fresh = cnt.fresh()
-        for _, _, ctr, _ in jobs:
+        for ctr in ctrs:
             add_counters(fresh, ctr)
         events = None
         if out.record:
             parts = []
-            for (_, o, _, b0), k in zip(jobs, n_recs):
+            for o, b0, k in zip(outs, bounds[:-1], n_recs):
                 ev = o.rec_buf[:k].copy()
                 ev[:, 0] += b0  # chunk-local sample index -> the batch's
                 parts.append(ev)
