@@ -81,14 +81,6 @@ def _load_spikes(path: str):
         raise ConfigError(f"not a .npy or .npz array file ({exc})", source=str(p), key="--input") from None
 
 
-def cost_summary(counters: dict, chip) -> tuple[dict, str]:
-    """(metrics, printable table) of the energy and latency per sample of a run."""
-    from ..cost import cost_table, sample_cost
-
-    cost = sample_cost(counters, chip, "inference")
-    return cost.metrics("infer_"), cost_table(cost)
-
-
 def run_nir(args: argparse.Namespace) -> int:
     """`neurocore run MODEL.nir --input SPIKES.npy --dt DT`."""
     import json
@@ -112,10 +104,18 @@ def run_nir(args: argparse.Namespace) -> int:
     placement = place(imp.netlist, chip, args.strategy)
     engine = Engine(placement, seed=args.seed or 0)
     out_pops = dict(imp.outputs)
+    from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
+
+    shapes = tile_shapes(placement)
+    timed = []  # per-tick counters of the first samples, one each, for the mesh replay
     if not args.trace:
         res, ticks = run_spikes(imp, engine, spikes)
         counts = {o: res.counts[p] for o, p in out_pops.items()}
         c = res.counters
+        for s in range(min(samples, TIMING_SAMPLES)):  # the same samples again, one by one
+            one, _ = run_spikes(imp, engine, {k: a[s:s + 1] for k, a in spikes.items()}, sample_ids=[s],
+                                traffic="per_tick")
+            timed.append(one.counters | shapes)
     else:  # one sample per call, so each sample's traffic is its own
         from ..recording import Recorder
         from ..traces import TraceSelection
@@ -129,6 +129,8 @@ def run_nir(args: argparse.Namespace) -> int:
                 res, ticks = run_spikes(imp, engine, {k: a[s:s + 1] for k, a in spikes.items()}, record=True,
                                         sample_ids=[s], traffic="per_tick", probes=True)
                 rec.record(s, res)
+                if s < TIMING_SAMPLES:
+                    timed.append(res.counters | shapes)
                 for o, p in out_pops.items():
                     counts[o].append(res.counts[p][0])
             c = engine.counters()
@@ -136,14 +138,16 @@ def run_nir(args: argparse.Namespace) -> int:
         finally:
             rec.close()
         counts = {o: np.stack(v) for o, v in counts.items()}
-    metrics, table = cost_summary(c, chip)
+    # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
+    cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
     out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
            "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
            "discretisation": imp.discretisation, "reset": imp.reset, "cores_used": len(placement.cores_used),
            "output_counts": {o: v.astype(int).tolist() for o, v in counts.items()},
            "spikes": c["pop_spikes"], "syn_events": c["syn_events"], "packets": c["packets"],
            "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
-           "cost": metrics, "notes": imp.notes}
+           "notes": imp.notes}
+    out.update({k: v for k, v in cost.items() if k not in out})
     if args.trace:
         out["trace"] = args.trace
     if args.json:
@@ -164,7 +168,7 @@ def run_nir(args: argparse.Namespace) -> int:
             print(f"  sample {s:>4}: total {int(row.sum()):>6}  argmax {int(row.argmax()):>4}  [{shown}]")
     print(f"synaptic events {c['syn_events']}, packets {c['packets']} ({out['inter_core_packets']} between cores), "
           f"packet-hops {c['packet_hops']}, spikes {c['spikes']}")
-    print(table)
+    print(format_summary(cost))
     if args.trace:
         print(f"trace written to {args.trace}")
     return 0
