@@ -98,6 +98,22 @@ def test_mapped_conv_net_equals_reference(cv, seed: int) -> None:
         np.testing.assert_array_equal(unrolled[p], ref[p], err_msg=f"population {p}: unrolled")
 
 
+def test_maps_cut_finer_for_the_routing_table_still_equal_the_reference() -> None:
+    """A routing table too small for the natural cut: the mapper cuts the sources and maps into
+    smaller slices until every core's table fits, and the spikes do not change."""
+    conv = Conv2d(np.random.default_rng(0).normal(0, 1, (4, 2, 3, 3)), padding=(1, 1))
+    net = _conv_net(conv, (2, 8, 8))
+    kw = dict(neurons=64, axons=4000, rows=64, cols=16, crossbars=400)
+    roomy, tight = place(net, make_chip(8, 8, **kw, routing=10**6)), place(net, make_chip(8, 8, **kw, routing=40))
+    assert roomy.usage()["routing_entries"].max() > 40 >= tight.usage()["routing_entries"].max()
+    assert len(tight.slices_of("in")) > len(roomy.slices_of("in")) and len(tight.slices_of("p1")) > len(roomy.slices_of("p1"))
+    drive = SourceDrive({"in": np.full((1, net.populations["in"].size), 0.3)})
+    mapped = engine_spikes(Engine(tight, seed=3), drive, 25)
+    ref = reference_run(net, {"in": mapped["in"]}, 25)["spikes"]
+    for p in net.populations:
+        np.testing.assert_array_equal(mapped[p], ref[p], err_msg=f"population {p}")
+
+
 def test_shape_errors_name_the_projection_and_the_shapes() -> None:
     net = Netlist("bad")
     net.add_source("in", (2, 5, 5))

@@ -359,18 +359,31 @@ def test_slice_over_a_core_limit_names_population_overflow_and_fix(limit, chip_k
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
-def test_routing_table_overflow_names_core_and_fix(strategy: str) -> None:
-    net = _two_layer(30, 60)  # 60 post neurons on 2 cores: each input neuron needs 2 entries
+def test_a_source_is_cut_finer_to_fit_the_routing_table(strategy: str) -> None:
+    net = _two_layer(30, 60)  # 60 post neurons on 2 cores: each input neuron needs 2 entries, 60 in all
     chip = make_chip(2, 2, neurons=32, cols=32, axons=100, routing=40)
+    pl = place(net, chip, strategy)
+    check_placement(pl)
+    inp = [pl.slices[k] for k in pl.slices_of("inp")]
+    assert len(inp) == 2 and all(s.size == 15 for s in inp)
+    assert pl.usage()["routing_entries"].max() <= 40
+    roomy = place(net, make_chip(2, 2, neurons=32, cols=32, axons=100, routing=60), strategy)
+    assert len(roomy.slices_of("inp")) == 1  # the cut is only as fine as the table needs
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_routing_table_overflow_names_population_and_fix(strategy: str) -> None:
+    net = _two_layer(2, 128)  # each input neuron reaches the 4 cores of the 128 post neurons
+    chip = make_chip(3, 2, neurons=32, cols=32, axons=100, routing=3)
     with pytest.raises(MappingError) as err:
         place(net, chip, strategy)
     msg = str(err.value)
     check_refusal(err.value, net)
-    assert "limit 'routing_entries'" in msg and "allows 40" in msg and "needs 60" in msg and "over by 20" in msg
-    core = int(re.search(r"core (\d+) \(populations inp", msg).group(1))
-    assert 0 <= core < 4
+    assert "limit 'routing_entries'" in msg and "population 'inp'" in msg and "needs 4" in msg
+    assert "has 3" in msg and "over by 1" in msg
     fix = int(re.search(r"a chip with >= (\d+) routing_entries", msg).group(1))
-    check_placement(place(net, make_chip(2, 2, neurons=32, cols=32, axons=100, routing=fix), strategy))
+    assert fix == 4
+    check_placement(place(net, make_chip(3, 2, neurons=32, cols=32, axons=100, routing=fix), strategy))
 
 
 def test_unknown_strategy_lists_the_allowed_ones() -> None:

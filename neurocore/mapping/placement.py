@@ -17,6 +17,7 @@ import numpy as np
 from ..chip import Chip
 from ..errors import MappingError
 from ..netlist import Netlist
+from .routes import return_reach, spike_reach, to_cores
 from .slices import Slice
 from .tiles import Tile, slice_tiles, tile_axons
 
@@ -73,47 +74,20 @@ class Placement:
         return self._axons[k]
 
     # -- routing ----------------------------------------------------------------------
+    def _slice_cores(self) -> np.ndarray:
+        return np.array([s.core for s in self.slices], np.int64)
+
     def forward_routes(self) -> dict[str, np.ndarray]:
         """Per source population, a (n_neurons, n_cores) bool table: which cores a spike reaches."""
-        n_cores = self.chip.cores
-        out = {name: np.zeros((p.size, n_cores), bool) for name, p in self.netlist.populations.items()}
-        for k, t in enumerate(self.tiles):
-            out[self.netlist.projections[t.projection].pre][self.axons(k), t.core] = True
-        for name in self.netlist.projections:
-            base = self._column_base(name)
-            if base is None:
-                continue
-            for pre in self._column_drivers(name):
-                for k in self.tiles_of(base):
-                    t = self.tiles[k]
-                    out[pre][self.slices[t.slice].members(), t.core] = True
-        return out
-
-    def _column_base(self, name: str) -> str | None:
-        proj = self.netlist.projections[name]
-        if proj.is_tied:
-            return proj.tied_to
-        return name if proj.plastic is not None else None
-
-    def _column_drivers(self, name: str) -> list[str]:
-        proj = self.netlist.projections[name]
-        if proj.is_tied:
-            return [proj.pre]
-        return [proj.plastic.up, proj.plastic.down]
+        cores = self._slice_cores()
+        return {name: to_cores(table, cores, self.chip.cores)
+                for name, table in spike_reach(self.netlist, self.slices, self.tiles, self.axons).items()}
 
     def return_routes(self) -> list[tuple[int, str, np.ndarray]]:
         """Graded column-read returns: (tile index, tied projection, bool[n_cores] destinations)."""
-        out = []
-        for name, proj in self.netlist.projections.items():
-            if not proj.is_tied:
-                continue
-            dst_core = self.core_of(proj.post)
-            for k in self.tiles_of(proj.tied_to):
-                t = self.tiles[k]
-                dst = np.zeros(self.chip.cores, bool)
-                dst[dst_core[t.row_start:t.row_stop]] = True
-                out.append((k, name, dst))
-        return out
+        cores = self._slice_cores()
+        return [(k, name, to_cores(dst, cores, self.chip.cores))
+                for k, name, dst in return_reach(self.netlist, self.slices, self.tiles)]
 
     # -- usage ------------------------------------------------------------------------
     def usage(self) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ from ..errors import MappingError
 from ..netlist import Netlist
 from .placement import CONV_MODES, Placement, check_fits
 from .slices import Slice, cut_population, map_shape
+from .routes import entries_bound
 from .tiles import slice_tiles, tile_axons
 
 Strategy = Literal["sequential", "traffic"]
@@ -31,9 +32,9 @@ def place(netlist: Netlist, chip: Chip, strategy: Strategy = "sequential", conv:
     if netlist.n_neurons > chip.cores * cap:  # refuse before cutting: a huge population would exhaust memory
         _cut(netlist, chip, conv, receivers_only=True)  # but name a slice over the axon or crossbar limit first
         raise _too_big(netlist, chip, None, range(sum(-(-p.size // cap) for p in netlist.populations.values())))
-    pieces = _cut(netlist, chip, conv)
+    pieces, needs = _cut_for_routes(netlist, chip, conv)
     place_fn = _place_sequential if strategy == "sequential" else _place_traffic
-    cores = place_fn(pieces, netlist, chip, conv)
+    cores = place_fn(pieces, needs, netlist, chip, conv)
     slices = [Slice(s.population, s.start, s.stop, int(c), s.block) for s, c in zip(pieces, cores)]
     pl = Placement(chip, netlist, strategy, slices, conv=conv)
     check_fits(pl)
@@ -56,33 +57,74 @@ def _cut(netlist: Netlist, chip: Chip, conv: str, receivers_only: bool = False) 
     """Split every population (or only those with incoming synapses) into slices that fit a core;
     a map's row bands shrink until their inputs fit; refuse a slice that needs more axons or
     crossbars than a core has."""
+    return [s for name in netlist.populations if not (receivers_only and not netlist.incoming(name))
+            for s in _cut_population(netlist, chip, name, chip.core.neuron_cap, conv)]
+
+
+def _cut_population(netlist: Netlist, chip: Chip, name: str, cap: int, conv: str) -> list[Slice]:
     core = chip.core
-    pieces: list[Slice] = []
-    for name in netlist.populations:
-        if receivers_only and not netlist.incoming(name):
-            continue
-        rows = None
-        while True:
-            cut = cut_population(netlist, name, core.neuron_cap, core.crossbar_cols, conv, rows)
-            needs = [(s, _demand(netlist, chip, s, conv)) for s in cut]
-            bad = next(((s, n, lim) for s, n in needs for lim in ("axons", "crossbars")
-                        if n[lim] > getattr(core, lim)), None)
-            band = cut[0].block.y1 - cut[0].block.y0 if cut[0].block is not None else 1
-            if bad is None or band <= 1:
-                break
-            rows = band - 1  # a narrower band of a map needs fewer input rows
-        if bad is not None:
-            s, need, lim = bad
-            have = getattr(core, lim)
-            raise MappingError(
-                f"limit '{lim}': a slice of population '{name}' (neurons {s.span()}) needs "
-                f"{need[lim]} {lim} from its incoming projections "
-                f"({', '.join(p.name for p in netlist.incoming(name))}) but a core of chip "
-                f"'{chip.name}' has {have} (over by {need[lim] - have}); what would fit: a chip "
-                f"with >= {need[lim]} {lim} per core, or fewer pre-synaptic neurons"
-                + (" or larger crossbars" if lim == "crossbars" else ""))
-        pieces += cut
-    return pieces
+    rows = None
+    while True:
+        cut = cut_population(netlist, name, cap, core.crossbar_cols, conv, rows)
+        needs = [(s, _demand(netlist, chip, s, conv)) for s in cut]
+        bad = next(((s, n, lim) for s, n in needs for lim in ("axons", "crossbars")
+                    if n[lim] > getattr(core, lim)), None)
+        band = cut[0].block.y1 - cut[0].block.y0 if cut[0].block is not None else 1
+        if bad is None or band <= 1:
+            break
+        rows = band - 1  # a narrower band of a map needs fewer input rows
+    if bad is not None:
+        s, need, lim = bad
+        have = getattr(core, lim)
+        raise MappingError(
+            f"limit '{lim}': a slice of population '{name}' (neurons {s.span()}) needs "
+            f"{need[lim]} {lim} from its incoming projections "
+            f"({', '.join(p.name for p in netlist.incoming(name))}) but a core of chip "
+            f"'{chip.name}' has {have} (over by {need[lim] - have}); what would fit: a chip "
+            f"with >= {need[lim]} {lim} per core, or fewer pre-synaptic neurons"
+            + (" or larger crossbars" if lim == "crossbars" else ""))
+    return cut
+
+
+def _cut_for_routes(netlist: Netlist, chip: Chip, conv: str) -> tuple[list[Slice], list[dict[str, int]]]:
+    """The slices and what each needs on its core, routing entries included: a population whose
+    slices would need more entries than a core's table holds is cut into smaller slices (which in
+    turn makes its sources reach more slices), until every slice's entries fit."""
+    limit = chip.core.routing_entries
+    caps = {name: chip.core.neuron_cap for name in netlist.populations}
+    for _ in range(64):
+        pieces = [s for name in netlist.populations for s in _cut_population(netlist, chip, name, caps[name], conv)]
+        tiles = [t for k, s in enumerate(pieces) for t in slice_tiles(netlist, chip, s, k, conv)]
+        entries = entries_bound(netlist, pieces, tiles, lambda k: tile_axons(netlist, tiles[k], pieces[tiles[k].slice]))
+        over: dict[str, int] = {}
+        for s, e in zip(pieces, entries):
+            if e > limit:
+                smaller = min(s.size * limit // int(e), s.size - 1)
+                over[s.population] = min(over.get(s.population, smaller), smaller)
+        if not over:
+            needs = [{**_demand(netlist, chip, s, conv), "routing_entries": int(e)} for s, e in zip(pieces, entries)]
+            return pieces, needs
+        for name, smaller in over.items():
+            least = _smallest_slice(netlist, name, conv)
+            if smaller < least:
+                per_neuron = max(int(e) / s.size for s, e in zip(pieces, entries) if s.population == name)
+                worst = int(np.ceil(per_neuron * least))
+                raise MappingError(
+                    f"limit 'routing_entries': population '{name}' cannot be cut finely enough for a core's "
+                    f"routing table: a slice of the fewest neurons it can have ({least}) needs {worst} "
+                    f"routing_entries (one per neuron and destination core) but a core of chip '{chip.name}' "
+                    f"has {limit} (over by {max(worst - limit, 1)}); what would fit: a chip with >= "
+                    f"{max(worst, limit + 1)} routing_entries per core, or larger cores for the populations it feeds")
+            caps[name] = smaller
+    raise MappingError(f"limit 'routing_entries': netlist '{netlist.name}' found no cut within {limit} routing "
+                       f"entries per core after 64 refinements (over by at least 1); what would fit: a chip with "
+                       "more routing_entries per core")
+
+
+def _smallest_slice(netlist: Netlist, name: str, conv: str) -> int:
+    """The fewest neurons a slice of the population can hold: one neuron, or one row of one channel of a map."""
+    shape = map_shape(netlist, name, conv)
+    return 1 if shape is None else shape[2]
 
 
 class _Cores:
@@ -91,7 +133,8 @@ class _Cores:
     def __init__(self, chip: Chip):
         c = chip.core
         self.free = {"neurons": np.full(chip.cores, c.neuron_cap), "axons": np.full(chip.cores, c.axons),
-                     "crossbars": np.full(chip.cores, c.crossbars)}
+                     "crossbars": np.full(chip.cores, c.crossbars),
+                     "routing_entries": np.full(chip.cores, c.routing_entries)}
 
     def fits(self, core: int, need: dict[str, int]) -> bool:
         return all(self.free[k][core] >= v for k, v in need.items())
@@ -118,12 +161,12 @@ def _too_big(netlist: Netlist, chip: Chip, placed: int | None, pieces: Sequence)
         "on this chip")
 
 
-def _place_sequential(pieces: list[Slice], netlist: Netlist, chip: Chip, conv: str) -> list[int]:
+def _place_sequential(pieces: list[Slice], needs: list[dict[str, int]], netlist: Netlist, chip: Chip,
+                      conv: str) -> list[int]:
     """Take slices in netlist order; each goes to the lowest-numbered core it fits on (first fit)."""
     cores = _Cores(chip)
     out = []
-    for k, s in enumerate(pieces):
-        need = _demand(netlist, chip, s, conv)
+    for k, need in enumerate(needs):
         core = next((c for c in range(chip.cores) if cores.fits(c, need)), -1)
         if core < 0:
             raise _too_big(netlist, chip, k, pieces)
@@ -177,7 +220,8 @@ def _talk(pieces: list[Slice], netlist: Netlist, chip: Chip, conv: str) -> np.nd
     return talk + talk.T
 
 
-def _place_traffic(pieces: list[Slice], netlist: Netlist, chip: Chip, conv: str) -> list[int]:
+def _place_traffic(pieces: list[Slice], needs: list[dict[str, int]], netlist: Netlist, chip: Chip,
+                   conv: str) -> list[int]:
     """Greedy communication-aware placement: each slice goes to the free core that
     minimises (expected packets x mesh hops) to the slices already placed.
 
@@ -198,7 +242,7 @@ def _place_traffic(pieces: list[Slice], netlist: Netlist, chip: Chip, conv: str)
             k = sorted(remaining)[int(np.argmax(pull))]
         else:
             k = int(np.argmax(talk.sum(axis=1))) if talk.any() else 0
-        need = _demand(netlist, chip, pieces[k], conv)
+        need = needs[k]
         best, best_cost = -1, np.inf
         for core in range(chip.cores):
             if not cores.fits(core, need):
