@@ -19,6 +19,8 @@ OPTIMISERS = ("adam", "sgd")
 INITS = ("uniform", "normal")
 #: exp(duration / tau_s) must stay far from float64 overflow (e^709) in the closed form's sums.
 MAX_DURATION_OVER_TAU_S = 300.0
+#: ticks per sample on the chip by default (see `chip_ticks`)
+CHIP_TICKS = 200
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ class BatsNetSpec:
     rate_ticks: int = spec(100, lo=1, hi=100000, doc="rate: ticks of the input train")
     rate_window: float = spec(0.1, lo=0.0, lo_open=True, doc="rate: length of the input train in s")
     rate_k: float = spec(0.5, lo=0.0, lo_open=True, hi=1.0, doc="rate: mean spike probability per tick per unit pixel")
+    chip_ticks: int = spec(CHIP_TICKS, lo=2, hi=100000,
+                           doc="ticks per sample when deployed on the chip: its tick is duration / chip_ticks "
+                               "(the NIR graph's dt); input spikes go to the nearest tick")
 
     def validate(self) -> None:
         if any(h < 1 for h in self.hidden):
