@@ -267,3 +267,62 @@ def test_bats_resume_after_ctrl_c_mid_epoch_is_bit_identical_through_the_cli(bat
             assert np.array_equal(a[k], b[k]), k
     for ra, rb in zip(_rows(whole), _rows(part), strict=True):
         assert {k: v for k, v in ra.items() if k not in TIMES} == {k: v for k, v in rb.items() if k not in TIMES}
+
+
+# ---- the studies' tools (examples/bats_precision.py, examples/bats_compare.py) ----------------
+
+def _example(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_precision_study_of_a_run(bats_run, tmp_path, capsys):
+    mod = _example("bats_precision")
+    assert mod.main([str(bats_run), "--ticks", "5", "40", "100", "--samples", "60", "--out", str(tmp_path)]) == 0
+    res = json.loads((tmp_path / "bats_precision.json").read_text())
+    assert {(r["state"], r["ticks"]) for r in res["rows"]} == {(s, t) for s in ("float32", "fixed") for t in (5, 40, 100)}
+    assert res["samples"] == 60 and 0.5 < res["event_acc"] <= 1.0
+    rows = {(r["state"], r["ticks"]): r for r in res["rows"]}
+    assert rows["fixed", 40]["bits"] == "v24 i24 frac12"
+    assert rows["float32", 5]["energy_uj_per_sample"] < rows["float32", 100]["energy_uj_per_sample"]
+    for state in ("float32", "fixed"):
+        want = mod.smallest_within([r for r in res["rows"] if r["state"] == state], res["event_acc"], 0.5)
+        assert res["smallest_ticks_within"][state] == want
+    assert abs(rows["float32", 100]["gap_points"]) <= 5
+    assert (tmp_path / "bats_precision.png").stat().st_size > 1000
+    assert (tmp_path / "bats_precision.csv").read_text().startswith("state,ticks,dt_ms,chip_acc")
+    assert "smallest tick count within 0.5 points" in capsys.readouterr().out
+
+
+def test_smallest_tick_count_within_is_the_one_from_which_all_larger_stay_within():
+    mod = _example("bats_precision")
+    rows = [{"ticks": t, "chip_acc": a} for t, a in [(10, 0.90), (30, 0.948), (100, 0.94), (300, 0.951)]]
+    assert mod.smallest_within(rows, 0.95, 0.5) == 300  # 100 is 1 point off, though 30 was within
+    assert mod.smallest_within(rows, 0.95, 1.0) == 30
+    assert mod.smallest_within(rows, 0.99, 0.5) is None
+
+
+def test_compare_two_runs_from_their_results(bats_run, bats_toml, tmp_path, capsys):
+    single = tmp_path / "single"
+    assert main(["train", str(bats_toml), "--run-dir", str(single), "--no-progress", "--set", "train.epochs=1",
+                 "--set", "net.budget=[1]", "--set", "net.theta=[0.05]", "--set", "train.loss=ttfs_ce",
+                 "--set", "train.init_a=[0.0]"]) == 0
+    mod = _example("bats_compare")
+    assert mod.main([str(bats_run), str(single), "--out", str(tmp_path / "cmp")]) == 0
+    table = json.loads((tmp_path / "cmp" / "bats_compare.json").read_text())
+    assert [t["label"] for t in table] == ["multi-spike", "single-spike"]
+    last = {"multi-spike": _rows(bats_run)[-1], "single-spike": _rows(single)[-1]}
+    for t in table:
+        row = last[t["label"]]
+        assert t["test_acc"] == row["test_acc"] and t["chip_test_acc"] == row["chip_test_acc"]
+        assert t["spikes_per_sample"] == row["test_spikes_per_sample"]
+        assert t["time_to_decision_ms"] == pytest.approx(1e3 * row["test_time_to_decision"])
+        assert t["dead_share"] == row["test_dead_share"]
+    assert table[1]["budget"] == [1] and table[0]["epochs"] == 2 and table[1]["epochs"] == 1
+    assert (tmp_path / "cmp" / "bats_compare.png").stat().st_size > 1000
+    assert "single-spike" in capsys.readouterr().out
