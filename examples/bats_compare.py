@@ -13,7 +13,6 @@ and .csv (one summary row per run) and bats_compare.png (the curves), and prints
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -107,17 +106,11 @@ def plot(runs: list[Path], table: list[dict], path: Path) -> None:
 
 
 def write(table: list[dict], runs: list[Path], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
+    from neurocore.runs import write_atomic, write_table
+
     paths = [out / "bats_compare.json", out / "bats_compare.csv", out / "bats_compare.png"]
-    tmp = paths[0].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(table, indent=1))
-    os.replace(tmp, paths[0])
-    tmp = paths[1].with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(table[0]))
-        w.writeheader()
-        w.writerows(table)
-    os.replace(tmp, paths[1])
+    write_atomic(paths[0], json.dumps(table, indent=1))
+    write_table(paths[1], table)
     plot(runs, table, paths[2])
     return paths
 

@@ -17,7 +17,6 @@ bats_precision.csv and bats_precision.png, and prints the table.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -99,17 +98,11 @@ def write(result: dict, out: Path) -> list[Path]:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
+    from neurocore.runs import write_atomic, write_table
+
     paths = [out / "bats_precision.json", out / "bats_precision.csv", out / "bats_precision.png"]
-    tmp = paths[0].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, paths[0])
-    tmp = paths[1].with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(result["rows"][0]))
-        w.writeheader()
-        w.writerows(result["rows"])
-    os.replace(tmp, paths[1])
+    write_atomic(paths[0], json.dumps(result, indent=1))
+    write_table(paths[1], result["rows"])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     event = 100 * result["event_acc"]
     ax.axhspan(event - result["within_points"], event + result["within_points"], color="0.9",
