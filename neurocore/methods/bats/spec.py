@@ -19,7 +19,10 @@ OPTIMISERS = ("adam", "sgd")
 INITS = ("uniform", "normal")
 #: exp(duration / tau_s) must stay far from float64 overflow (e^709) in the closed form's sums.
 MAX_DURATION_OVER_TAU_S = 300.0
-#: ticks per sample on the chip by default (see `chip_ticks`)
+#: ticks per sample on the chip by default: a 1 ms tick for the default 0.2 s sample (loihi_like's
+#: real-time tick). Measured on MNIST-5k (784-800-10, 10 epochs): a spike-count readout is at its
+#: event-based accuracy from ~20 ticks on (35.8 uJ per sample at 10 ticks, 45 at 200, 79 at 1000);
+#: a first-spike readout (single-spike, 1 s samples) wants its 1 ms too: 1000 ticks.
 CHIP_TICKS = 200
 
 
