@@ -4,7 +4,7 @@ Layout of `models/experiments/*.toml`:
 
     name = "quick"
     seed = 1
-    method = "ssnn-bp" a training method of `neurocore.methods` (ssnn-bp, the default; lee2020)
+    method = "ssnn-bp" a training method of `neurocore.methods` (ssnn-bp, the default; lee2020; bats)
     [chip]            name = "loihi_like", plus any chip field to override, e.g. [chip.device]
     [data]            dataset, train, test, root
     [net]             the method's network spec (SSNN-BP: SSNNSpec)
@@ -74,7 +74,7 @@ class Experiment:
 class _Top:
     name: str = spec("experiment", doc="experiment name")
     seed: int = spec(0, lo=0, doc="seed of everything random")
-    method: str = spec(DEFAULT_METHOD, doc="training method (neurocore.methods): ssnn-bp, lee2020")
+    method: str = spec(DEFAULT_METHOD, doc="training method (neurocore.methods): ssnn-bp, lee2020, bats")
     chip: dict = spec(factory=lambda: {"name": "loihi_like"}, doc="chip name and overrides")
     data: dict = spec(factory=dict, doc="[data]")
     net: dict = spec(factory=dict, doc="[net]")

@@ -18,6 +18,19 @@ tick of length dt in one place, :func:`discretise`: "exact" integrates each equa
 tick with its input held constant (zero-order hold: keep = exp(-dt/tau), drive = 1 - keep);
 "euler" takes one forward-Euler step (keep = 1 - dt/tau, drive = dt/tau). The synaptic
 current is updated first and the new current drives v (as Loihi and snnTorch do).
+
+What a spike is (`spikes`, one of SPIKE_INPUTS). "step" (the default): the input of a tick is
+held over it, a spike being the value 1 for one tick (area dt); the state it drives moves by
+drive * gain per unit weight. snnTorch's and Norse's NIR exports assume this (they write their
+dt into r and w_in). "dirac": a spike is a Dirac delta of unit area, as NIR's paper defines
+spikes and event-based simulators (BATS) integrate them: the state it drives jumps by gain / tau
+per unit weight (w_in / tau_syn for a current, r / tau for a membrane, r for an integrator),
+whatever dt. With "exact", a current-based neuron then also takes the exact propagator of the
+linear system from current to membrane over the tick (the current decays through the tick
+instead of being held: Rotter and Diesmann 1999, NEST's exact integration): for input spikes on
+the tick grid, i at tick t is the current just after t's spikes and v at tick t the membrane at
+the end of the tick, both exactly the continuous solution. A constant input (v_leak, a bias) is
+held over the tick in either convention.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ from .errors import ConfigError
 Param = Union[float, np.ndarray]
 RESETS = ("subtract", "zero")
 DISCRETISATIONS = ("exact", "euler")
+SPIKE_INPUTS = ("step", "dirac")
 
 
 def _check(model: object, name: str, lo: float | None = None, hi: float | None = None,
@@ -271,39 +285,77 @@ def _scalar(a: np.ndarray) -> Param:
     return a.astype(np.float32).ravel()
 
 
+def _check_spikes(spikes: str) -> None:
+    if spikes not in SPIKE_INPUTS:
+        raise ConfigError(f"= {spikes!r} is not allowed; must be one of 'step', 'dirac'", key="spikes")
+
+
+def spike_gain(tau: Param, dt: float, method: str = "exact", spikes: str = "step") -> np.ndarray:
+    """What one spike of unit weight adds to y in `tau dy/dt = -y + u`, u = the spike: drive (held
+    over the tick, "step") or 1 / tau (a Dirac delta, "dirac")."""
+    _check_spikes(spikes)
+    _, drive = discretise(tau, dt, method)
+    return drive if spikes == "step" else 1.0 / np.asarray(tau, np.float64)
+
+
+def current_to_membrane(tau_syn: Param, tau_mem: Param, dt: float, method: str = "exact",
+                        spikes: str = "step") -> np.ndarray:
+    """Gain from the synaptic current to v over one tick (times r): the membrane's drive (the current
+    held over the tick), or with exact Dirac spikes the exact propagator tau_syn / (tau_mem - tau_syn)
+    (exp(-dt/tau_mem) - exp(-dt/tau_syn)), (dt / tau) exp(-dt / tau) when the two are equal."""
+    _check_spikes(spikes)
+    _, dm = discretise(tau_mem, dt, method)
+    if spikes == "step" or method == "euler":
+        return dm
+    ts, tm = np.broadcast_arrays(np.asarray(tau_syn, np.float64), np.asarray(tau_mem, np.float64))
+    ks, _ = discretise(ts, dt, method)
+    equal = np.isclose(tm, ts, rtol=1e-9, atol=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # km - ks as a difference of expm1s: exact to full precision when dt << tau
+        apart = ts / (tm - ts) * (np.expm1(-dt / tm) - np.expm1(-dt / ts))
+    return np.where(equal, dt / tm * np.exp(-dt / tm), apart)
+
+
 def lif_from_continuous(tau: Param, r: Param, v_leak: Param, v_threshold: Param, v_reset: Param, dt: float,
-                        method: str = "exact") -> LIF:
+                        method: str = "exact", spikes: str = "step") -> LIF:
     """`tau dv/dt = (v_leak - v) + r I`, spike at v_threshold, reset to v_reset: as a LIF of ticks dt."""
     keep, drive = discretise(tau, dt, method)
+    gain = spike_gain(tau, dt, method, spikes)
     return LIF(dv=_scalar(1 - keep), theta=_scalar(v_threshold), reset="zero", v_reset=_scalar(v_reset),
-               bias=_scalar(drive * np.asarray(v_leak)), input_gain=_scalar(drive * np.asarray(r)))
+               bias=_scalar(drive * np.asarray(v_leak)), input_gain=_scalar(gain * np.asarray(r)))
 
 
-def li_from_continuous(tau: Param, r: Param, v_leak: Param, dt: float, method: str = "exact") -> LI:
+def li_from_continuous(tau: Param, r: Param, v_leak: Param, dt: float, method: str = "exact",
+                       spikes: str = "step") -> LI:
     """`tau dv/dt = (v_leak - v) + r I`, non-spiking."""
     keep, drive = discretise(tau, dt, method)
+    gain = spike_gain(tau, dt, method, spikes)
     return LI(dv=_scalar(1 - keep), bias=_scalar(drive * np.asarray(v_leak)),
-              input_gain=_scalar(drive * np.asarray(r)))
+              input_gain=_scalar(gain * np.asarray(r)))
 
 
 def cuba_from_continuous(tau_syn: Param, tau_mem: Param, r: Param, v_leak: Param, w_in: Param, dt: float,
                          method: str = "exact", v_threshold: Param | None = None,
-                         v_reset: Param = 0.0) -> CubaLIF | CubaLI:
+                         v_reset: Param = 0.0, spikes: str = "step") -> CubaLIF | CubaLI:
     """`tau_syn di/dt = -i + w_in I; tau_mem dv/dt = (v_leak - v) + r i` (spiking at v_threshold with a
     reset to v_reset, or non-spiking when v_threshold is None), for ticks of length dt."""
-    ks, ds = discretise(tau_syn, dt, method)
+    ks, _ = discretise(tau_syn, dt, method)
     km, dm = discretise(tau_mem, dt, method)
+    gi = spike_gain(tau_syn, dt, method, spikes)
+    gv = current_to_membrane(tau_syn, tau_mem, dt, method, spikes)
     common = dict(di=_scalar(1 - ks), dv=_scalar(1 - km), bias=_scalar(dm * np.asarray(v_leak)),
-                  input_gain=_scalar(ds * np.asarray(w_in)), current_gain=_scalar(dm * np.asarray(r)))
+                  input_gain=_scalar(gi * np.asarray(w_in)), current_gain=_scalar(gv * np.asarray(r)))
     if v_threshold is None:
         return CubaLI(**common)
     return CubaLIF(**common, theta=_scalar(v_threshold), reset="zero", v_reset=_scalar(v_reset))
 
 
 def integrator_from_continuous(r: Param, dt: float, v_threshold: Param | None = None,
-                               v_reset: Param = 0.0) -> Integrator | IF:
-    """`dv/dt = r I` (exact and Euler agree): an Integrator, or an IF spiking at v_threshold."""
-    gain = _scalar(dt * np.asarray(r, np.float64))
+                               v_reset: Param = 0.0, spikes: str = "step") -> Integrator | IF:
+    """`dv/dt = r I` (exact and Euler agree): an Integrator, or an IF spiking at v_threshold. A spike
+    adds r dt (held over the tick) or r (a Dirac delta)."""
+    _check_spikes(spikes)
+    gain = _scalar((dt if spikes == "step" else 1.0) * np.asarray(r, np.float64))
     if v_threshold is None:
         return Integrator(input_gain=gain)
     return IF(theta=_scalar(v_threshold), reset="zero", v_reset=_scalar(v_reset), input_gain=gain)

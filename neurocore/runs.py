@@ -67,6 +67,18 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_table(path: Path, rows: list[dict]) -> None:
+    """Rows of figures (dicts with the same keys) as a CSV file, atomically; lists as their repr."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [])
+    w.writeheader()
+    w.writerows(rows)
+    write_atomic(path, buf.getvalue())
+
+
 def write_experiment(run_dir: str | Path, exp: "Experiment") -> None:
     from .experiment import experiment_text
 

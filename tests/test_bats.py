@@ -313,8 +313,8 @@ def test_shipped_bats_experiments_validate():
 
     from neurocore.config import load_toml
 
-    files = sorted((Path(__file__).resolve().parent.parent / "models" / "bats").glob("*.toml"))
-    assert len(files) >= 3
+    files = sorted((Path(__file__).resolve().parent.parent / "models" / "experiments").glob("bats_*.toml"))
+    assert len(files) >= 7
     for path in files:
         data = load_toml(path)
         assert data["method"] == "bats"

@@ -156,7 +156,7 @@ def test_a_value_error_reads_key_equals_value():
     (["bench", "engine", "--rate", "2"], "argument --rate: 2 is out of range; must be a number in [0, 1]"),
     (["bench", "epoch", "--ts", "1.5"], "argument --ticks/--ts: '1.5' is not an integer >= 1"),
     (["run", "nosuch"], "no network named 'nosuch'; known nets: ff_784_1280_10, ff_small, wta_ring"),
-    (["train", "nosuch"], "no experiment named 'nosuch'; known experiments: digits,"),
+    (["train", "nosuch"], "no experiment named 'nosuch'; known experiments: bats_digits,"),
     (["map", "ff_small", "--chip", "tiny"], "no chip named 'tiny'; known chips: analog_rpu, loihi_like"),
     (["sweep", "nosuch"], "no sweep named 'nosuch'; known sweeps: device, fig6_ts"),
     (["map", "ff_small", "--set", "train.ts=3"], "--set overrides keys of an experiment"),

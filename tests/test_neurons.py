@@ -14,7 +14,7 @@ from neurocore.errors import ConfigError
 from neurocore.mapping import place
 from neurocore.netlist import Netlist
 from neurocore.neurons import (IF, LI, LIF, CubaLI, CubaLIF, Integrator, cuba_from_continuous, discretise,
-                               integrator_from_continuous, lif_from_continuous)
+                               integrator_from_continuous, li_from_continuous, lif_from_continuous)
 
 from .helpers import big_core, engine_spikes, many_small_cores
 
@@ -130,6 +130,45 @@ def test_continuous_cuba_and_integrator_parameters() -> None:
         discretise(1.0, 2.0, "euler")
     with pytest.raises(ConfigError, match="'exact', 'euler'"):
         discretise(1.0, 0.1, "rk4")
+
+
+@pytest.mark.parametrize("tau_syn, tau_mem", [(0.13, 0.26), (2e-3, 5e-3), (1.0, 1.0), (3.0, 1.0)])
+def test_dirac_spikes_on_the_grid_give_the_continuous_solution_exactly(tau_syn, tau_mem) -> None:
+    """A Dirac spike of weight w at t = 0 into tau_syn di/dt = -i + w_in S, tau_mem dv/dt = -v + r i: i jumps by
+    w_in w / tau_syn, v(t) = r i0 tau_syn / (tau_mem - tau_syn) (e^-t/tau_mem - e^-t/tau_syn) (or r i0 (t / tau)
+    e^-t/tau when the two are equal). The chip's update with spikes="dirac", exact, steps i to the current at
+    tick t and v to the membrane at the end of tick t, (t + 1) dt, whatever dt."""
+    r, w_in, w = 0.7, 0.4, 1.3
+    i0 = w_in * w / tau_syn
+    for dt in (tau_syn / 3, tau_syn / 300):
+        m = cuba_from_continuous(tau_syn, tau_mem, r, 0.0, w_in, dt, "exact", v_threshold=1e9, spikes="dirac")
+        i, v, vs = m.input_gain * w, 0.0, []
+        for _ in range(50):
+            v = (1 - m.dv) * v + m.current_gain * i
+            vs.append(v)
+            i *= 1 - m.di
+        s = (np.arange(50) + 1) * dt
+        if tau_syn == tau_mem:
+            want = r * i0 * s / tau_mem * np.exp(-s / tau_mem)
+        else:
+            want = r * i0 * tau_syn / (tau_mem - tau_syn) * (np.exp(-s / tau_mem) - np.exp(-s / tau_syn))
+        np.testing.assert_allclose(vs, want, rtol=1e-12)
+    # the same spike held over its tick ("step", snnTorch's reading) moves i by the drive instead
+    step = cuba_from_continuous(tau_syn, tau_mem, r, 0.0, w_in, tau_syn / 300, "exact")
+    assert step.input_gain == pytest.approx(w_in * -np.expm1(-1 / 300), rel=1e-12)
+
+
+def test_dirac_spikes_into_a_membrane_jump_by_r_over_tau() -> None:
+    """tau dv/dt = -v + r I with I a Dirac of weight w: v jumps by r w / tau (r w for dv/dt = r I), whatever dt
+    and discretisation; a constant input (v_leak) is still held over the tick."""
+    for method in ("exact", "euler"):
+        m = lif_from_continuous(0.02, 3.0, 0.5, 1.0, 0.0, 1e-3, method, spikes="dirac")
+        assert m.input_gain == pytest.approx(3.0 / 0.02)
+        assert m.bias == pytest.approx(lif_from_continuous(0.02, 3.0, 0.5, 1.0, 0.0, 1e-3, method).bias)
+        assert li_from_continuous(0.02, 3.0, 0.0, 1e-3, method, spikes="dirac").input_gain == pytest.approx(150.0)
+    assert integrator_from_continuous(4.0, 0.25, 1.0, spikes="dirac").input_gain == 4.0
+    with pytest.raises(ConfigError, match="'step', 'dirac'"):
+        lif_from_continuous(0.02, 3.0, 0.5, 1.0, 0.0, 1e-3, spikes="delta")
 
 
 def test_per_neuron_parameters_and_their_sizes() -> None:

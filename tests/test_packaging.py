@@ -35,7 +35,7 @@ def test_the_resolver_finds_names_and_paths_and_lists_what_is_known(tmp_path):
     assert model_file("nets", own) == own
     assert model_file("chips", "mine.toml", near=tmp_path) == tmp_path / "mine.toml"
     assert set(known("experiments")) >= {"quick", "digits", "fmnist"}
-    with pytest.raises(ConfigError, match=r"no experiment named 'quik'; known experiments: digits, .*quick"):
+    with pytest.raises(ConfigError, match=r"no experiment named 'quik'; known experiments: bats_digits, .*, digits, .*quick"):
         model_file("experiments", "quik")
     with pytest.raises(ConfigError, match=r"nope\.toml: file not found \(shipped sweeps, usable by name: .*fig6_ts"):
         model_file("sweeps", tmp_path / "nope.toml")

@@ -132,9 +132,12 @@ def test_shipped_experiments_load() -> None:
         elif exp.method == "lee2020":  # its layer plan fits the images of its dataset (no torch needed)
             from neurocore.methods.lee2020 import build_plan
             assert build_plan(exp.net, (8, 8) if exp.data.dataset == "digits" else (28, 28), 10)[-1].kind == "output"
+        elif exp.method == "bats":  # its input layer is its dataset's image, its tick on the chip whole
+            assert exp.net.inputs == (64 if exp.data.dataset == "digits" else 784) and exp.net.classes == 10
+            assert exp.net.chip_ticks >= 2
         else:
             raise AssertionError(f"{f}: no check for method {exp.method}")
-    assert methods >= {"ssnn-bp", "lee2020"}
+    assert methods >= {"ssnn-bp", "lee2020", "bats"}
 
 
 def test_wta_is_the_fixed_point_of_lateral_inhibition() -> None:

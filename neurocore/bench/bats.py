@@ -1,6 +1,6 @@
 """Training speed of BATS: seconds per 1,000 Fashion-MNIST samples, training and inference.
 
-Trains a preset (default models/bats/fmnist.toml: 784-400-400-10, multi-spike, batch 5) on
+Trains a preset (default bats_fmnist: 784-400-400-10, multi-spike, batch 5) on
 a fixed subset of the training set after a warm-up batch (kernels loaded), then evaluates a
 test subset. `--single` runs the same net with one spike per neuron (thresholds 0.7, 0.7, 2,
 1 s samples, TTFS cross-entropy). The load average is printed beside: the machine may be shared.
@@ -9,9 +9,7 @@ test subset. `--single` runs the same net with one spike per neuron (thresholds 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-
-PRESET = Path(__file__).resolve().parent.parent.parent / "models" / "bats" / "fmnist.toml"
+PRESET = "bats_fmnist"  # a shipped experiment's name, or any BATS experiment TOML
 SINGLE = ({"theta": [0.7, 0.7, 2.0], "budget": [1], "duration": 1.0},
           {"loss": "ttfs_ce", "init_a": [0.0], "init_b": [1.0, 0.2, 0.2]})
 
@@ -19,7 +17,7 @@ SINGLE = ({"theta": [0.7, 0.7, 2.0], "budget": [1], "duration": 1.0},
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..cliargs import add_samples, integer
 
-    p.add_argument("--preset", default=str(PRESET), help="BATS experiment TOML (default: models/bats/fmnist.toml)")
+    p.add_argument("--preset", default=PRESET, help="BATS experiment: a name or a TOML path (default: bats_fmnist)")
     p.add_argument("--single", action="store_true", help="one spike per neuron (see above)")
     add_samples(p, 3000, "training samples timed")
     p.add_argument("--test", type=integer(1), default=2000, help="test samples timed (default: 2000)")
@@ -35,7 +33,9 @@ def run(args: argparse.Namespace) -> dict:
     from ..data import load_dataset, subset
     from ..methods.bats import BatsTrainer, specs_from_tables, train_epoch
 
-    tables = load_toml(args.preset)
+    from ..resolve import model_file
+
+    tables = load_toml(model_file("experiments", args.preset))
     net_t, train_t = dict(tables["net"]), dict(tables["train"])
     if args.single:
         net_t |= SINGLE[0]

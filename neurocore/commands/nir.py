@@ -14,6 +14,7 @@ def is_nir(model: str) -> bool:
 
 def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
     """The flags of importing a NIR graph (for `map` and `run`)."""
+    from ..neurons import SPIKE_INPUTS
     from ..nir.importer import BIASES, RESETS
 
     g = p.add_argument_group("NIR graphs (MODEL.nir)")
@@ -24,6 +25,10 @@ def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
                                             "with --discretisation euler)")
     g.add_argument("--discretisation", choices=("exact", "euler"),
                    help="exact (zero-order hold, the default) or forward Euler (what snnTorch and Norse step)")
+    g.add_argument("--spikes", choices=SPIKE_INPUTS,
+                   help="what an input spike is: step (the value 1 held over its tick: snnTorch's and Norse's "
+                        "exports, the default) or dirac (a Dirac delta of unit area: NIR's definition, BATS's "
+                        "exports); default: the graph's metadata 'spikes', else step")
     g.add_argument("--reset", choices=RESETS, default="nir",
                    help="nir: as the file says (v_reset, or metadata reset=subtract); subtract: v -= threshold; "
                         "snntorch-subtract / snntorch-zero: snnTorch's reset_mechanism with its default "
@@ -37,7 +42,7 @@ def _import(args: argparse.Namespace, require_dt: bool):
     from ..nir import from_nir
 
     return from_nir(args.model, dt=args.dt, discretisation=args.discretisation, reset=args.reset,
-                    bias=args.bias, require_dt=require_dt)
+                    bias=args.bias, require_dt=require_dt, spikes=args.spikes)
 
 
 def _notes(imp) -> None:
@@ -142,7 +147,8 @@ def run_nir(args: argparse.Namespace) -> int:
     cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
     out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
            "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
-           "discretisation": imp.discretisation, "reset": imp.reset, "cores_used": len(placement.cores_used),
+           "discretisation": imp.discretisation, "spike_input": imp.spikes, "reset": imp.reset,
+           "cores_used": len(placement.cores_used),
            "output_counts": {o: v.astype(int).tolist() for o, v in counts.items()},
            "spikes": c["pop_spikes"], "syn_events": c["syn_events"], "packets": c["packets"],
            "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
@@ -155,7 +161,8 @@ def run_nir(args: argparse.Namespace) -> int:
         return 0
     print(f"network {imp.netlist.name} on chip {chip.name} ({args.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {steps} steps "
-          f"(+{imp.latency} ticks for the last step to reach the output), dt = {imp.dt:g} s, {imp.discretisation}")
+          f"(+{imp.latency} ticks for the last step to reach the output), dt = {imp.dt:g} s, {imp.discretisation}, "
+          f"{imp.spikes} spikes")
     for o, v in counts.items():
         pop = imp.netlist.populations[out_pops[o]]
         if not pop.params or not pop.params.spiking:

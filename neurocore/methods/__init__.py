@@ -20,7 +20,8 @@ An off-chip trainer provides
                                                                 # the spikes `evaluate` draws for the samples
                                                                 # at first_index... of the evaluated set
     state() -> dict[str, np.ndarray];  load_state(state)       # everything a resumed run needs
-    to_nir() -> nir.NIRGraph                                    # metadata "dt", "discretisation"
+    to_nir() -> nir.NIRGraph                                    # metadata "dt", "discretisation", and
+                                                                # "spikes" = "dirac" for continuous time
     epoch_order(epoch, n) -> np.ndarray                         # optional; default: permutation of
                                                                 # default_rng([seed, 2, epoch])
 
@@ -77,10 +78,22 @@ def _lee2020_trainer(exp: Any, data: Any) -> Any:
                                   threads=exp.train.threads or None)
 
 
+def _bats_specs() -> tuple[type, type]:
+    from .bats.spec import BatsNetSpec, BatsTrainSpec
+    return BatsNetSpec, BatsTrainSpec
+
+
+def _bats_trainer(exp: Any, data: Any) -> Any:
+    from .bats import BatsTrainer
+    return BatsTrainer(exp.net, exp.train, exp.seed, data.n_classes, data.n_features)
+
+
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("ssnn-bp", "SSNN-BP, learning in place on the chip", True, _ssnn_specs),
     Method("lee2020", "Lee et al. 2020 spike-based backprop, off the chip (PyTorch), deployed through NIR", False,
            _lee2020_specs, _lee2020_trainer, _lee2020_requires),
+    Method("bats", "BATS, exact event-based gradients through multiple spikes, off the chip (numba), deployed "
+                   "through NIR", False, _bats_specs, _bats_trainer),
 )}
 
 

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 #: (images, first_index) -> input spikes (steps, samples, *input shape): what the trainer evaluates on
 InputSpikes = Callable[[np.ndarray, int], np.ndarray]
 READOUTS = ("membrane", "spike_count", "first_spike")
+#: most spike-record entries (12 bytes each) a first-spike evaluation's batch may need at worst
+RECORD_ENTRIES = 20_000_000
 
 
 @dataclass
@@ -118,8 +120,12 @@ def evaluate(dep: Deployment, spikes_of: InputSpikes, images: np.ndarray, labels
     from ..compile_notice import compile_notice
 
     if len(labels):  # warm up on one sample, so compile time is neither in a batch nor silent
+        first = spikes_of(images[:1], 0)
         with compile_notice(None if progress else (lambda _: None)):
-            run(dep, spikes_of(images[:1], 0), sample_ids=[0])
+            run(dep, first, sample_ids=[0])
+        if dep.readout == "first_spike":  # records every spike: the engine's buffer holds a batch's worst case
+            per_sample = (first.shape[0] + dep.imported.latency) * dep.imported.netlist.n_neurons
+            batch = max(1, min(batch, RECORD_ENTRIES // max(per_sample, 1)))
     dep.engine.reset_counters()
     correct = 0
     for s in tqdm(range(0, len(labels), batch), disable=not progress, desc="test on the chip", unit="batch",

@@ -11,8 +11,10 @@ After every epoch the trained network is tested off the chip (`trainer.evaluate`
 experiment's chip (`neurocore.methods.deploy`: `trainer.to_nir()` imported, placed with the
 experiment's mapping strategy, driven by the trainer's own input spikes of the same test samples).
 Its results row holds `test_acc` (off the chip), `chip_test_acc`, `infer_cost` (the cost summary
-of the chip's inference: energy per sample by kind, tick latency, deadline misses) and
-`infer_counters` (what the cost was computed from).
+of the chip's inference: energy per sample by kind, tick latency, deadline misses),
+`infer_counters` (what the cost was computed from) and, as `test_<name>`, every other figure the
+trainer's `evaluate` returns (BATS: spikes per sample per layer, time to decision, dead neurons),
+so that runs can be compared from their results alone.
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ class OffChipRun:
                "test_acc": off["accuracy"], "test_loss": off.get("loss"), "chip_test_acc": chip["accuracy"],
                "train_seconds": self._train_seconds, "eval_seconds": eval_seconds, "chip_seconds": chip["seconds"],
                "samples_per_s": self._seen / max(self._train_seconds, 1e-9), "cores_used": chip["cores_used"],
-               "infer_cost": chip["cost"], "infer_counters": chip["counters"]}
+               "infer_cost": chip["cost"], "infer_counters": chip["counters"],
+               **{f"test_{k}": _plain(v) for k, v in off.items() if k not in ("accuracy", "loss")}}
         self.results.append(row)
         self.epoch += 1
         self.position = 0
@@ -158,6 +161,19 @@ class OffChipRun:
     def write_results(self) -> None:
         runs.write_results(self.run_dir, self.exp.name, self.results,
                            f"{self.exp.method} off chip, tested on {self.exp.chip.name}: {self.exp.name}")
+
+
+def _plain(v: Any) -> Any:
+    """A figure as JSON holds it: numpy scalars and arrays as numbers and lists, NaN and inf as None."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_plain(x) for x in np.asarray(v).tolist()] if isinstance(v, np.ndarray) else [_plain(x) for x in v]
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        v = v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
 
 
 def describe(exp: "Experiment") -> str:

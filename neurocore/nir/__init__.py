@@ -25,6 +25,21 @@ w_in = tau_syn / dt with dt = 1e-4, so `dt=1e-4, discretisation="euler"` gives b
 v <- beta v + x exactly. Norse 1.1 writes r = 1, w_in = 1 and tau = dt / tau_inv
 (= dt x tau) with its dt = 1e-3: its LIFBox nodes come back with Euler at dt = 1e-6.
 
+**Spikes** (`spikes=`, or graph metadata "spikes"). NIR writes a neuron's input S without saying
+how a spike enters it on a tick, and the tools differ. "step" (the default): a spike is the
+value 1 held over its tick, the state it drives moving by the discretisation's drive times the
+weight: snnTorch's and Norse's exports assume this (they write their dt into r and w_in, so a
+spike adds its weight per step). "dirac": a spike is a Dirac delta of unit area, as NIR's own
+spike-representation study concludes ("spikes as Dirac pulses whose integral is 1",
+NIR/paper/01_lif/debug_spike_representation) and as an event-based simulator integrates it: a
+CubaLIF's current jumps by w_in w / tau_syn whatever dt, and with "exact" the current reaches the
+membrane through the exact propagator over the tick (`neurocore.neurons`), so that for inputs on
+the tick grid the chip's state is the continuous solution at the tick's end. The two readings
+differ by a factor of about dt (in the graph's unit of time) in every input gain: a graph must say which it means
+(BATS writes "dirac"). With "dirac", a subtractive reset, which belongs at the crossing inside
+the tick, is made right on average by self-synapses adding back what it would have decayed by
+the tick's end (see `neurocore.methods.bats.nir_export` for what is left of the tick).
+
 **Timing.** snnTorch, Norse and nirtorch step layer-synchronously: a layer sees the spikes
 of the layer below from the same step, a recurrent edge those of the previous step. On the
 chip a spike sent at tick t arrives at t + delay (>= 1). The importer gives population P a

@@ -51,6 +51,7 @@ class Imported:
     timing: str
     notes: list[str] = field(default_factory=list)
     bias_source: str | None = None  # with bias="source": the source that must fire every tick
+    spikes: str = "step"  # what an input spike is (neurocore.neurons.SPIKE_INPUTS)
 
     @property
     def latency(self) -> int:
@@ -65,6 +66,7 @@ class _Ctx:
     method: str
     reset: str
     bias: str
+    spikes: str
     nodes: dict[str, Any]
     preds: dict[str, list[str]]
     shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -75,11 +77,12 @@ class _Ctx:
 
 
 def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | None = None,
-             reset: str = "nir", bias: str = "neuron", require_dt: bool = True) -> Imported:
+             reset: str = "nir", bias: str = "neuron", require_dt: bool = True, spikes: str | None = None) -> Imported:
     """Import a NIR graph (an in-memory nir.NIRGraph or a file path) as a netlist.
 
     dt (seconds per tick) and the discretisation ("exact" zero-order hold, or "euler") default to
-    what the graph's metadata records (neurocore's exports do); `reset` chooses how spiking nodes
+    what the graph's metadata records (neurocore's exports do), and so does what an input spike is
+    (`spikes`: "step", held over its tick, the default; or "dirac"; metadata "spikes"); `reset` chooses how spiking nodes
     reset (see `neurocore.nir`). bias="neuron" puts the biases of operator chains on the neurons;
     "source" feeds them from a source neuron firing every tick, delayed to each population's depth,
     so that they start when the reference's step 0 reaches it. With require_dt=False a graph without dt imports with dt = 1 (its
@@ -104,6 +107,10 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     method = discretisation or str(meta.get("discretisation", "exact"))
     if method not in nm.DISCRETISATIONS:
         raise ConfigError(f"= {method!r} is not allowed; must be 'exact' or 'euler'", key="discretisation")
+    spikes = spikes or str(meta.get("spikes", "step"))
+    if spikes not in nm.SPIKE_INPUTS:
+        raise ConfigError(f"= {spikes!r} is not allowed; must be one of {', '.join(nm.SPIKE_INPUTS)}"
+                          + ("" if "spikes" not in meta else " (graph metadata 'spikes')"), key="spikes")
     timing = str(meta.get("timing", "synchronous"))
     if timing not in TIMINGS:
         raise ConfigError(f"graph metadata timing = {timing!r}: must be one of {', '.join(TIMINGS)}", source=source)
@@ -116,7 +123,7 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     if not (isinstance(dt, (int, float)) and dt > 0 and np.isfinite(dt)):
         raise ConfigError(f"= {dt!r} must be a positive number of seconds", key="dt")
     notes = [] if dt_given or "dt" not in meta else [f"dt = {dt:g} s, as the graph's metadata records"]
-    return _Builder(nodes, edges, _Ctx(source, float(dt), method, reset, bias, nodes, {}), timing, notes).build(
+    return _Builder(nodes, edges, _Ctx(source, float(dt), method, reset, bias, spikes, nodes, {}), timing, notes).build(
         meta.get("name", Path(source).stem if source != "<NIR graph>" else "nir"))
 
 
@@ -203,7 +210,8 @@ class _Builder:
                             delay=_check_delay(max(1, depth[n]), bias_src, n, ctx.source))
         if self.timing == "per-edge":  # each population runs behind the input by its longest path of delays
             depth = _latency(net, list(inputs), back)
-        return Imported(net, inputs, outputs, depth, ctx.dt, ctx.method, ctx.reset, self.timing, self.notes, bias_src)
+        return Imported(net, inputs, outputs, depth, ctx.dt, ctx.method, ctx.reset, self.timing, self.notes, bias_src,
+                        ctx.spikes)
 
     def _pop_of(self, name: str) -> str | None:
         """The population whose spikes node `name` passes on unchanged, if any."""
@@ -557,29 +565,36 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
     def p(attr: str) -> np.ndarray:
         return _per_neuron(getattr(node, attr), size, ctx.fail(name, attr))
 
-    try:
+    def build(spikes: str):
+        dt, method = ctx.dt, ctx.method
         if k == "LIF":
-            m = nm.lif_from_continuous(p("tau"), p("r"), p("v_leak"), p("v_threshold"), p("v_reset"), ctx.dt, ctx.method)
-        elif k == "CubaLIF":
-            m = nm.cuba_from_continuous(p("tau_syn"), p("tau_mem"), p("r"), p("v_leak"), p("w_in"), ctx.dt, ctx.method,
-                                        p("v_threshold"), p("v_reset"))
-        elif k == "IF":
-            m = nm.integrator_from_continuous(p("r"), ctx.dt, p("v_threshold"), p("v_reset"))
-        elif k == "I":
-            m = nm.integrator_from_continuous(p("r"), ctx.dt)
-        elif k == "LI":
-            m = nm.li_from_continuous(p("tau"), p("r"), p("v_leak"), ctx.dt, ctx.method)
-        elif k == "CubaLI":
-            m = nm.cuba_from_continuous(p("tau_syn"), p("tau_mem"), p("r"), p("v_leak"), p("w_in"), ctx.dt, ctx.method)
-        elif k == "Threshold":  # z = x > threshold, no memory: v = x every tick
-            m = nm.LIF(dv=1.0, theta=_compact(p("threshold")), reset="zero")
-        else:  # an Output read out from operators: its membrane is the operators' output y = W s + b
-            m = nm.LI(dv=1.0)
+            return nm.lif_from_continuous(p("tau"), p("r"), p("v_leak"), p("v_threshold"), p("v_reset"), dt, method,
+                                          spikes)
+        if k == "CubaLIF":
+            return nm.cuba_from_continuous(p("tau_syn"), p("tau_mem"), p("r"), p("v_leak"), p("w_in"), dt, method,
+                                           p("v_threshold"), p("v_reset"), spikes)
+        if k == "IF":
+            return nm.integrator_from_continuous(p("r"), dt, p("v_threshold"), p("v_reset"), spikes)
+        if k == "I":
+            return nm.integrator_from_continuous(p("r"), dt, spikes=spikes)
+        if k == "LI":
+            return nm.li_from_continuous(p("tau"), p("r"), p("v_leak"), dt, method, spikes)
+        if k == "CubaLI":
+            return nm.cuba_from_continuous(p("tau_syn"), p("tau_mem"), p("r"), p("v_leak"), p("w_in"), dt, method,
+                                           spikes=spikes)
+        if k == "Threshold":  # z = x > threshold, no memory: v = x every tick
+            return nm.LIF(dv=1.0, theta=_compact(p("threshold")), reset="zero")
+        return nm.LI(dv=1.0)  # an Output read out from operators: its membrane is the operators' output y = W s + b
+
+    try:
+        m = build(ctx.spikes)
+        # a bias is a constant input, held over the tick whatever a spike is
+        held = m if bias is None or ctx.spikes == "step" else build("step")
     except ConfigError as exc:
         raise ctx.fail(name, f"{exc.key or ''} {str(exc).split(': ', 1)[-1]}".strip()) from None
     changes: dict[str, Any] = {}
     if bias is not None:
-        gain = np.asarray(m.input_gain, np.float64)
+        gain = np.asarray(held.input_gain, np.float64)
         changes["i_bias" if m.has_current else "bias"] = _compact(np.asarray(m.bias if not m.has_current else 0.0)
                                                                    + gain * bias)
     extra = []
@@ -599,6 +614,8 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
         m = dataclasses.replace(m, **changes)
         if reset == "snntorch-subtract":
             extra = _delayed_subtraction(ctx, name, m, size)
+        elif reset == "subtract" and ctx.spikes == "dirac":
+            extra = _tick_end_reset(ctx, name, m, size)
     elif changes:
         m = dataclasses.replace(m, **changes)
     return m, extra
@@ -608,16 +625,39 @@ def _delayed_subtraction(ctx: _Ctx, name: str, m, size: int) -> list:
     """snnTorch's default reset subtracts the threshold one step after the spike, after that step's
     decay; the chip subtracts at the spike, before it. Self-synapses add back what the decay took."""
     co = nm.lower(m, size)
-    theta = co.theta.astype(np.float64)
     leak = 1.0 - co.keep_v.astype(np.float64)
+    return _next_tick_on_v(ctx, name, m, co, -leak * co.theta.astype(np.float64), "reset 'snntorch-subtract'")
+
+
+def _tick_end_reset(ctx: _Ctx, name: str, m, size: int) -> list:
+    """With Dirac spikes a subtractive reset belongs at the crossing, inside the tick; by the tick's end,
+    where the chip subtracts theta, it would have decayed by exp(-delta / tau_mem) for a crossing delta
+    before the end. Self-synapses add back theta (1 - that decay's mean over the tick) one tick later:
+    the reset is then right on average (without them each reset leaves v up to theta dt / tau_mem low,
+    and a neuron's k-th spike comes about k/2 ticks late)."""
+    co = nm.lower(m, size)
+    keep = np.asarray(1.0 - np.asarray(m.dv, np.float64), np.float64) * np.ones(size)
+    leak = 1.0 - keep
     if not np.any(leak):
+        return []
+    with np.errstate(divide="ignore"):
+        # the mean of exp(-delta / tau) over delta in [0, dt): (tau / dt) (1 - keep), with dt / tau = -ln keep
+        mean_decay = np.where(leak > 0, leak / -np.log1p(-np.minimum(leak, 1.0)), 1.0)
+    back = co.theta.astype(np.float64) * (1.0 - mean_decay) * keep
+    return _next_tick_on_v(ctx, name, m, co, back, "a subtractive reset with Dirac spikes")
+
+
+def _next_tick_on_v(ctx: _Ctx, name: str, m, co, amount: np.ndarray, why: str) -> list:
+    """Self-synapses by which a neuron's spike at tick t adds `amount` to its own v at t + 1 (and, for a
+    current-based neuron, a second one at t + 2 cancelling the current the first leaves behind)."""
+    if not np.any(amount):
         return []
     g = co.input_gain.astype(np.float64) * (co.current_gain.astype(np.float64) if m.has_current else 1.0)
     if np.any(g == 0):
-        raise ctx.fail(name, "reset 'snntorch-subtract' needs a nonzero input gain")
-    first = -leak * theta / g
+        raise ctx.fail(name, f"{why} needs a nonzero input gain")
+    first = amount / g
     out = [(name, [M.Elementwise(first)], 0, "reset")]
-    if m.has_current:  # cancel the current the first correction leaves behind one tick later
+    if m.has_current:
         out.append((name, [M.Elementwise(-co.keep_i.astype(np.float64) * first)], 1, "reset"))
     return out
 

@@ -6,6 +6,8 @@
   mean probability ``k * pixel`` per tick over ``ticks`` ticks), tick t at time
   ``t * window / ticks``. Each sample's train is drawn under its own key, derived from
   (seed, stream, sample index), so it does not depend on the batch it sits in.
+
+`on_ticks` puts either on a chip's tick grid (the input the chip is driven with).
 """
 
 from __future__ import annotations
@@ -65,3 +67,13 @@ def rate_spikes(images: np.ndarray, ticks: int, window: float, k: float, seed: i
         times.append(t * dt)
         neuron.append(j)
     return InputSpikes.from_lists(times, neuron)
+
+
+def on_ticks(spikes: InputSpikes, ticks: int, dt: float, n_inputs: int) -> np.ndarray:
+    """bool (ticks, samples, n_inputs): each spike at the nearest tick (tick k is time k dt), clipped
+    to the last; two spikes of one input on one tick are one spike (a source fires once a tick)."""
+    out = np.zeros((ticks, len(spikes), n_inputs), bool)
+    k = np.clip(np.floor(spikes.times / dt + 0.5).astype(np.int64), 0, ticks - 1)
+    sample = np.repeat(np.arange(len(spikes)), np.diff(spikes.ptr))
+    out[k, sample, spikes.neuron] = True
+    return out

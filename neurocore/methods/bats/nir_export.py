@@ -22,12 +22,38 @@ when v crosses theta exactly, as in continuous time). Every lif node carries
 metadata["reset"] = "subtract": an importer must subtract v_threshold, not set v_reset.
 A BATS neuron spikes when v reaches theta (NIR: v > v_threshold; the same in continuous time).
 
-On a tick of dt (an importer's discretisation, exact for piecewise-constant input): with
-d_i = exp(-dt / tau_syn) and d_v = exp(-dt / tau_mem), I[t+1] = d_i I[t] + (jumps at t+1) and
-v[t+1] = d_v v[t] + kappa I[t], kappa = tau_mem tau_syn / (tau_mem - tau_syn) (d_v - d_i)
-= 2 tau_s (d_v - d_i); in the chip's form (i[t] = (1 - di) i[t-1] + input, v[t] = (1 - dv) v[t-1]
-+ i[t]) that is di = 1 - d_i, dv = 1 - d_v and weights scaled by kappa (about dt), v at
-tick t then being the membrane at t + 1 ticks; spikes are only seen at ticks (up to one late).
+On the chip. The graph's metadata says how to discretise it: "dt" = duration / chip_ticks,
+"discretisation" = "exact" and "spikes" = "dirac" (a spike is a Dirac delta of unit area, as NIR
+defines it; see `neurocore.nir`). The importer then gives each neuron, with d_i = exp(-dt/tau_syn)
+and d_v = exp(-dt/tau_mem), the chip's update
+
+    i[t] = d_i i[t-1] + x[t]                      x[t]: the weights of the spikes arriving at tick t
+    v[t] = d_v v[t-1] + kappa i[t],  kappa = 2 tau_s (d_v - d_i)   (the exact propagator from i to v)
+
+which is the event-based neuron itself for inputs on the tick grid: i[t] is the current just after
+tick t's inputs, v[t] the membrane at the end of the tick. What is left of the tick:
+
+- a crossing inside the tick is seen at its end: on the first layer, the chip's spike at tick n
+  stands for an event-based spike in ((n - 1) dt, n dt] (an input at time k dt fires the input
+  source at tick k and arrives one tick later; the state at tick n is the membrane at the tick's
+  end). The spike reaches the next layer at the end of its tick, up to one tick late, so layer k's
+  spikes lag by up to k ticks; the output's, on average, by about half a tick per layer;
+- the reset: BATS subtracts theta at the crossing, where by the tick's end it has decayed by
+  exp(-delta / tau_mem); the importer subtracts theta at the spike and adds back theta times one
+  minus that decay's mean over the tick one tick later (self-synapses), so that the reset is right
+  on average. Its residual, +-theta dt / 2 tau_mem per reset, moves later spikes by a fraction of a
+  tick each (more where the membrane creeps up to theta);
+- inputs: ttfs times go to the nearest tick (`BatsTrainer.input_spikes`); a rate train's ticks
+  are mapped onto the chip's (two spikes of one input in one chip tick are one spike);
+- the chip runs chip_ticks + (layers) ticks per sample and counts every output spike (the output
+  lags about half a tick per layer, so this window is the event-based sample's, within a tick);
+- the chip has no spike budget: a neuron that reached its budget in training may spike more
+  on the chip; a budget of one (single-spike nets) is written as a refractory period outlasting
+  the sample (node metadata "refractory" in ticks, neurocore's convention), so the chip's
+  neurons spike at most once too.
+
+At a fine tick (duration / 5000) every neuron spikes as often as off the chip and its spikes
+come within a tick or two of the event-based times (`tests/test_bats_chip.py`).
 
 Units: times in seconds (metadata["time_unit"] = "s"): tau_syn, tau_mem, r carry seconds;
 weights are current jumps per spike and thresholds potentials in the units of BATS
@@ -56,6 +82,7 @@ def to_nir(net: BatsNetSpec, weights: list[np.ndarray], readout: str = "spike_co
         raise ValueError(f"{len(weights)} weight matrices for a network of {len(sizes) - 1} layers")
     nodes = {"input": nir.Input(input_type={"input": np.array([sizes[0]])})}
     edges = []
+    once = int(net.chip_ticks) + len(sizes)  # refractory ticks outlasting the chip's run of a sample
     prev = "input"
     for k, (w, theta, budget) in enumerate(zip(weights, net.thresholds, net.budgets), start=1):
         n = sizes[k]
@@ -66,13 +93,15 @@ def to_nir(net: BatsNetSpec, weights: list[np.ndarray], readout: str = "spike_co
         nodes[f"lif{k}"] = nir.CubaLIF(
             tau_syn=full * net.tau_s, tau_mem=full * 2 * net.tau_s, r=full * 2 * net.tau_s, v_leak=full * 0.0,
             v_threshold=full * theta, v_reset=full * 0.0, w_in=full * net.tau_s,
-            metadata={"reset": "subtract", "time_unit": "s", "spike_budget": int(budget), "model": "bats_cuba_lif"})
+            metadata={"reset": "subtract", "time_unit": "s", "spike_budget": int(budget), "model": "bats_cuba_lif",
+                      **({"refractory": once} if budget == 1 else {})})
         edges += [(prev, f"linear{k}"), (f"linear{k}", f"lif{k}")]
         prev = f"lif{k}"
     nodes["output"] = nir.Output(output_type={"output": np.array([sizes[-1]])})
     edges.append((prev, "output"))
     meta = {"method": "bats", "time_unit": "s", "duration": float(net.duration), "tau_s": float(net.tau_s),
-            "input_coding": net.coding, "readout": readout}
+            "input_coding": net.coding, "readout": readout, "chip_ticks": int(net.chip_ticks),
+            "dt": float(net.duration) / int(net.chip_ticks), "discretisation": "exact", "spikes": "dirac"}
     if net.coding == "ttfs":
         meta["ttfs_window"] = float(net.ttfs_window)
     else:

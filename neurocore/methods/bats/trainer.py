@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ...errors import ConfigError, NeurocoreError
-from .coding import InputSpikes, rate_spikes, ttfs_spikes
+from .coding import InputSpikes, on_ticks, rate_spikes, ttfs_spikes
 from .network import Layout, run
 from .spec import BatsNetSpec, BatsTrainSpec
 
@@ -134,6 +134,14 @@ class BatsTrainer:
         for l in range(self.layout.n_layers):
             m[off[l]:off[l + 1], l] = 1.0
         return m
+
+    def input_spikes(self, images: np.ndarray, first_index: int = 0) -> np.ndarray:
+        """bool (chip_ticks, B, n_inputs): the input spikes `evaluate` draws for these images (at
+        positions first_index... of the evaluated set), each at the nearest tick of the chip's
+        (duration / chip_ticks): what the chip is driven with."""
+        n = self.net
+        return on_ticks(self.encode(images, _TEST_STREAM, first_index), n.chip_ticks, n.duration / n.chip_ticks,
+                        n.inputs)
 
     def spike_times(self, images: np.ndarray) -> list[np.ndarray]:
         """Per layer (hidden..., output) the (B, n_l, budget_l) spike times in s of these images
