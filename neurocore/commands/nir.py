@@ -88,8 +88,6 @@ def _load_spikes(path: str):
 
 def run_nir(args: argparse.Namespace) -> int:
     """`neurocore run MODEL.nir --input SPIKES.npy --dt DT`."""
-    import json
-
     import numpy as np
 
     from ..chip import load_chip
@@ -153,11 +151,9 @@ def run_nir(args: argparse.Namespace) -> int:
            "spikes": c["pop_spikes"], "syn_events": c["syn_events"], "packets": c["packets"],
            "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
            "notes": imp.notes}
-    out.update({k: v for k, v in cost.items() if k not in out})
-    if args.trace:
-        out["trace"] = args.trace
-    if args.json:
-        print(json.dumps(out))
+    from .run import printed_json
+
+    if printed_json(out, cost, args):
         return 0
     print(f"network {imp.netlist.name} on chip {chip.name} ({args.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {steps} steps "

@@ -25,11 +25,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
+def printed_json(out: dict, cost: dict, args: argparse.Namespace) -> bool:
+    """Complete a run's result with its cost summary and trace path; print it as JSON if asked."""
+    import json
+
+    out.update({k: v for k, v in cost.items() if k not in out})
+    if args.trace:
+        out["trace"] = args.trace
+    if args.json:
+        print(json.dumps(out))
+    return bool(args.json)
+
+
 def main(args: argparse.Namespace) -> int:
     from .nir import is_nir, run_nir
     if is_nir(args.model):
         return run_nir(args)
-    import json
     from pathlib import Path
 
     import numpy as np
@@ -90,11 +101,7 @@ def main(args: argparse.Namespace) -> int:
     }
     # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
     cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
-    out.update({k: v for k, v in cost.items() if k not in out})
-    if args.trace:
-        out["trace"] = args.trace
-    if args.json:
-        print(json.dumps(out))
+    if printed_json(out, cost, args):
         return 0
     print(f"network {out['network']} on chip {chip.name} ({args.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {ticks} ticks")
