@@ -10,8 +10,10 @@ reference (`neurocore.engine.reference`) steps each model's own equation.
 Spiking models compare v with theta after the update; on a spike, "subtract" lowers v by
 theta (soft reset) and "zero" sets it to v_reset (hard reset; v_reset is 0 unless given).
 For `refractory` ticks after a spike, v holds its value and ignores input (a synaptic
-current keeps integrating). Non-spiking models (LI, CubaLI, Integrator) never spike: their
-membrane is the readout.
+current keeps integrating). A neuron that has emitted `max_spikes` spikes in a sample (a spike
+budget, as event-based simulators such as BATS bound each neuron's spikes; 0: no limit) holds
+v for the rest of the sample, as if refractory to its end. Non-spiking models (LI, CubaLI,
+Integrator) never spike: their membrane is the readout.
 
 Continuous-time models (NIR's, e.g. `tau dv/dt = (v_leak - v) + r I`) become these for a
 tick of length dt in one place, :func:`discretise`: "exact" integrates each equation over the
@@ -81,11 +83,12 @@ class _Model:
             if self.reset not in RESETS:
                 raise ConfigError(f"= {self.reset!r} is not allowed; must be one of "
                                   f"{', '.join(repr(r) for r in RESETS)}", key="reset")
-            if isinstance(self.refractory, bool) or not isinstance(self.refractory, (int, np.integer)) \
-                    or self.refractory < 0:
-                raise ConfigError(f"= {self.refractory!r} must be an integer tick count >= 0", key="refractory")
+            for name in ("refractory", "max_spikes"):
+                n = getattr(self, name)
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+                    raise ConfigError(f"= {n!r} must be an integer >= 0", key=name)
         for f in dataclasses.fields(self):
-            if f.name not in ("reset", "refractory"):
+            if f.name not in ("reset", "refractory", "max_spikes"):
                 _check(self, f.name)
 
     def sizes(self) -> set[int]:
@@ -117,6 +120,7 @@ class CubaLIF(_Model):
     input_gain: Param = spec(1.0, doc="scale of the arriving input x")
     current_gain: Param = spec(1.0, doc="scale of the current into v")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
+    max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
 
     has_current = True
 
@@ -136,6 +140,7 @@ class LIF(_Model):
     bias: Param = spec(0.0, doc="constant added to v every tick")
     input_gain: Param = spec(1.0, doc="scale of the arriving input x")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
+    max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +157,7 @@ class IF(_Model):
     bias: Param = spec(0.0, doc="constant added to v every tick")
     input_gain: Param = spec(1.0, doc="scale of the arriving input x")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
+    max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,6 +238,7 @@ class Coefficients:
     v_reset: np.ndarray
     subtract: np.ndarray  # uint8: 1 = reset by subtraction
     refractory: np.ndarray  # int32 ticks
+    max_spikes: np.ndarray  # int32 spikes per sample (0: no limit)
     spiking: np.ndarray  # uint8
 
 
@@ -253,6 +260,7 @@ def lower(model: NeuronModel, size: int) -> Coefficients:
         v_reset=arr("v_reset", 0.0),
         subtract=np.full(size, spiking and model.reset == "subtract", np.uint8),
         refractory=np.full(size, getattr(model, "refractory", 0), np.int32),
+        max_spikes=np.full(size, getattr(model, "max_spikes", 0), np.int32),
         spiking=np.full(size, spiking, np.uint8))
 
 

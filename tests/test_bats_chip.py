@@ -25,10 +25,10 @@ nir = pytest.importorskip("nir")
 FINE = 5000  # ticks per sample: dt = duration / 5000
 
 
-def chip_lags(seed: int, ticks: int, samples: int = 3) -> list[dict]:
+def chip_lags(seed: int, ticks: int, samples: int = 3, budget: int = 40) -> list[dict]:
     """Per layer, the chip's spikes (tick n, read as time n dt) minus the event-based ones, in ticks, of
-    SMALL_NET (budgets no neuron reaches: the chip has none) with its inputs on the chip's grid."""
-    spec, w, spikes, _ = small_problem(seed=seed, samples=samples, net=SMALL_NET | {"budget": [40],
+    SMALL_NET (by default with budgets no neuron reaches) with its inputs on the chip's grid."""
+    spec, w, spikes, _ = small_problem(seed=seed, samples=samples, net=SMALL_NET | {"budget": [budget],
                                                                                       "chip_ticks": ticks})
     dt = spec.duration / ticks
     x = on_ticks(spikes, ticks, dt, spec.inputs)
@@ -54,8 +54,10 @@ def chip_lags(seed: int, ticks: int, samples: int = 3) -> list[dict]:
                 lag = (got[:m] - want[:m]) / dt
                 first += list(lag[:1])
                 all_lags += list(lag)
+        counts = [np.bincount(res.spikes(f"lif{layer}", b)[1], minlength=times.shape[1]) for b in range(samples)]
         out.append({"first": np.array(first), "all": np.array(all_lags), "count_mismatch": extra,
-                    "spikes": int(np.isfinite(times).sum())})
+                    "spikes": int(np.isfinite(times).sum()), "most_on_chip": int(np.max(counts)),
+                    "at_budget_off_chip": int((np.isfinite(times).sum(axis=2) == times.shape[2]).sum())})
     return out
 
 
@@ -102,15 +104,25 @@ def test_bats_graph_says_how_to_discretise_it_and_the_importer_follows():
     assert not any(":reset" in p for p in held.netlist.projections)
 
 
+def test_the_chip_keeps_each_neurons_spike_budget_and_then_agrees_with_the_event_based_counts():
+    """With a budget of 2 spikes that many neurons reach, the chip's neurons (max_spikes from the graph's
+    spike_budget) never spike more, and at a fine tick every neuron spikes as often as off the chip."""
+    layers = chip_lags(1, FINE, budget=2)
+    assert sum(r["at_budget_off_chip"] for r in layers) > 10
+    for k, r in enumerate(layers, start=1):
+        assert r["most_on_chip"] <= 2 and r["count_mismatch"] == 0, (k, r)
+
+
 def test_a_single_spike_net_spikes_at_most_once_per_neuron_on_the_chip():
-    """The chip has no spike budget; a budget of one is written as a refractory period outlasting the run."""
+    """A budget of one is the neurons' max_spikes on the chip: each spikes at most once per sample."""
     spec, w, spikes, _ = small_problem(seed=2, samples=2, net=SMALL_NET | {"theta": [0.3], "budget": [1],
                                                                              "chip_ticks": 400})
     mats = Layout.of(spec).matrices(w)
     g = to_nir(spec, mats)
-    assert g.nodes["lif1"].metadata["refractory"] == 400 + 4
-    res, _ = dp.run(dp.deploy(g, load_chip("small")), on_ticks(spikes, 400, spec.duration / 400, spec.inputs),
-                    record=True)
+    assert g.nodes["lif1"].metadata["spike_budget"] == 1
+    dep = dp.deploy(g, load_chip("small"))
+    assert dep.imported.netlist.populations["lif1"].params.max_spikes == 1
+    res, _ = dp.run(dep, on_ticks(spikes, 400, spec.duration / 400, spec.inputs), record=True)
     ref = spike_times(spec, mats, spikes)
     fired = 0
     for layer in range(1, 4):

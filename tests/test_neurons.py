@@ -94,6 +94,19 @@ def test_if_reset_to_v_reset_and_refractory_ticks() -> None:
     assert v[first] == -0.5 and v[first + 1] == -0.5 and v[first + 2] == -0.5 and v[first + 3] == -0.25
 
 
+def test_a_spike_budget_stops_a_neuron_for_the_rest_of_the_sample_only() -> None:
+    """IF with bias 0.25, theta 1 spikes at ticks 3, 7, 11, ...; with max_spikes 3 it spikes at 3, 7, 11
+    and then holds v (= 0 after the reset) to the end of the sample; the next sample starts afresh."""
+    net = _alone(IF(theta=1.0, bias=0.25, max_spikes=3))
+    eng = Engine(place(net, big_core()), seed=0)
+    res = eng.run(SourceDrive({"in": np.zeros((2, 1))}), TICKS, probes=True, record=True)
+    for b in range(2):
+        assert res.spikes("n", b)[0].tolist() == [3, 7, 11]
+        assert (res.probe_v[b, 12:, 0] == 0.0).all()
+    with pytest.raises(ConfigError, match="max_spikes"):
+        IF(max_spikes=-1).validate()
+
+
 def test_subtractive_reset_keeps_the_overshoot() -> None:
     v, spikes = _engine_trace(IF(theta=1.0, bias=0.375, reset="subtract"))
     k = np.nonzero(spikes)[0]
@@ -192,17 +205,19 @@ def _models(draw) -> object:
     reset = draw(st.sampled_from(["subtract", "zero"]))
     v_reset = draw(st.sampled_from([0.0, -0.25]))
     ref = draw(st.integers(0, 2))
+    budget = draw(st.sampled_from([0, 0, 1, 3]))
     gain = draw(st.sampled_from([1.0, 0.5, 2.0]))
     bias = draw(st.sampled_from([0.0, 0.0625]))
     if kind == "cuba_lif":
         return CubaLIF(di=draw(st.sampled_from([1.0, 0.5, 0.25])), dv=draw(dyad), theta=theta, reset=reset,
                        v_reset=v_reset, bias=bias, i_bias=draw(st.sampled_from([0.0, 0.125])), input_gain=gain,
-                       current_gain=draw(st.sampled_from([1.0, 0.5])), refractory=ref)
+                       current_gain=draw(st.sampled_from([1.0, 0.5])), refractory=ref, max_spikes=budget)
     if kind == "lif":
         return LIF(dv=draw(dyad), theta=theta, reset=reset, v_reset=v_reset, bias=bias, input_gain=gain,
-                   refractory=ref)
+                   refractory=ref, max_spikes=budget)
     if kind == "if":
-        return IF(theta=theta, reset=reset, v_reset=v_reset, bias=bias, input_gain=gain, refractory=ref)
+        return IF(theta=theta, reset=reset, v_reset=v_reset, bias=bias, input_gain=gain, refractory=ref,
+                  max_spikes=budget)
     if kind == "li":
         return LI(dv=draw(dyad), bias=bias, input_gain=gain)
     if kind == "cuba_li":

@@ -191,7 +191,7 @@ def netlists(draw):
     def model(kind, n):
         theta = float(draw(st.floats(0.3, 2.0)))
         common = dict(theta=theta, reset=draw(st.sampled_from(["subtract", "zero"])),
-                      refractory=draw(st.integers(0, 2)))
+                      refractory=draw(st.integers(0, 2)), max_spikes=draw(st.sampled_from([0, 1, 4])))
         if kind == "cuba_lif":
             return nm.CubaLIF(di=draw(st.floats(0.05, 1.0)), dv=draw(st.sampled_from([0.0, 0.1, 0.5])),
                               i_bias=draw(st.sampled_from([0.0, 0.02])), bias=draw(st.sampled_from([0.0, 0.01])),
@@ -234,7 +234,7 @@ def test_round_trip_through_a_nir_file_is_exact(net, method, seed, tmp_path_fact
             continue
         x, y = nm.lower(pop.params, pop.size), nm.lower(back.populations[name].params, pop.size)
         for f in ("kind", "keep_i", "keep_v", "input_gain", "current_gain", "i_bias", "bias", "theta", "v_reset",
-                  "subtract", "refractory"):
+                  "subtract", "refractory", "max_spikes"):
             assert np.array_equal(getattr(x, f), getattr(y, f)), (name, f)
     applied = {(p.pre, p.post): net.weights_of(p) for p in net.projections.values()}
     for p in back.projections.values():

@@ -81,7 +81,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     ones, zeros = (lambda: np.ones(n, f32)), (lambda: np.zeros(n, f32))
     keep_i, keep_v, in_gain, cur_gain = ones(), ones(), ones(), ones()
     theta, bias, i_bias, v_reset = ones(), zeros(), zeros(), zeros()
-    subtract, refrac = np.zeros(n, np.uint8), np.zeros(n, i32)
+    subtract, refrac, max_spikes = np.zeros(n, np.uint8), np.zeros(n, i32), np.zeros(n, i32)
     gate, drop_p = np.full(n, -1, i64), zeros()
     pop_of, core_of, is_src = np.zeros(n, i32), np.zeros(n, i32), np.zeros(n, np.uint8)
     for k, (name, pop) in enumerate(net.populations.items()):
@@ -96,7 +96,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         kind[g], keep_i[g], keep_v[g], in_gain[g], cur_gain[g] = (co.kind, co.keep_i, co.keep_v, co.input_gain,
                                                                   co.current_gain)
         theta[g], bias[g], i_bias[g], v_reset[g] = co.theta, co.bias, co.i_bias, co.v_reset
-        subtract[g], refrac[g] = co.subtract, co.refractory
+        subtract[g], refrac[g], max_spikes[g] = co.subtract, co.refractory, co.max_spikes
         if pop.gate is not None:
             gate[g] = gid[pop.gate]
     # contiguous gid ranges of one model kind (sources excluded): the neuron update loops over these
@@ -107,7 +107,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     starts, stops = starts[live], stops[live]
     modes = np.zeros(len(starts), np.int8)
     for r, (a, b) in enumerate(zip(starts, stops)):
-        free = (refrac[a:b] == 0).all()  # no refractory period: the screened threshold loop
+        free = (refrac[a:b] == 0).all() and (max_spikes[a:b] == 0).all()  # the screened threshold loop
         plain = (free and (gate[a:b] < 0).all() and kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
                  and (i_bias[a:b] == 0).all())
         if plain:
@@ -116,7 +116,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
             modes[r] = RUN_FIRE_PLAIN
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
-    return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, gate,
+    return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
                    drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes)
 
 

@@ -31,6 +31,8 @@ from .records import (RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
 SYN, UPD, PKTS, HOPS, WRITES, ADC = 0, 1, 2, 3, 4, 5
+#: refractory count of a neuron that spent its spike budget: longer than any sample
+HOLD = 2 ** 30
 
 
 class State(NamedTuple):
@@ -343,9 +345,12 @@ def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, 
 
 
 @njit(cache=True, _nrt=False)
-def fire(lo, hi, v, ref, theta, subtract, v_reset, refrac, gate, enabled, ever, fired, n_fired):
+def fire(lo, hi, v, ref, theta, subtract, v_reset, refrac, max_spikes, spk_cnt, gate, enabled, ever, fired,
+         n_fired):
     """Threshold, reset and refractory count of neurons lo..hi-1 after their update; spikes that may
-    emit (not dropped out, gate open) are appended to `fired`; returns the new count."""
+    emit (not dropped out, gate open) are appended to `fired`; returns the new count. A neuron
+    emitting the last spike of its budget (spk_cnt: spikes emitted before this tick) is held
+    for the rest of the sample."""
     for g in range(lo, hi):
         if ref[g] > 0:
             ref[g] -= 1
@@ -356,6 +361,8 @@ def fire(lo, hi, v, ref, theta, subtract, v_reset, refrac, gate, enabled, ever, 
             if enabled[g] and (gt < 0 or ever[gt]):
                 fired[n_fired] = g
                 n_fired += 1
+                if max_spikes[g] > 0 and spk_cnt[g] + 1 >= max_spikes[g]:
+                    ref[g] = HOLD
     return n_fired
 
 
@@ -417,8 +424,8 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
         else:
-            n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.gate, st.enabled,
-                           st.ever, st.fired, n_fired)
+            n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes, st.spk_cnt,
+                           nr.gate, st.enabled, st.ever, st.fired, n_fired)
     return n_fired
 
 

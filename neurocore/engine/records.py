@@ -14,7 +14,7 @@ import numpy as np
 
 #: neuron-update loops of a run of neurons: any model; v += x + bias (IF, unit gains, no refractory
 #: period, no gate); v = keep_v v + x + bias (LIF likewise); any model's update, then a threshold
-#: loop without refractory period
+#: loop without refractory period or spike budget
 RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN = 0, 1, 2, 3
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
@@ -34,6 +34,7 @@ class Neurons(NamedTuple):
     v_reset: np.ndarray     # float32
     subtract: np.ndarray    # uint8 1 = reset by subtraction
     refrac: np.ndarray      # int32 refractory ticks
+    max_spikes: np.ndarray  # int32 spike budget per sample (0: no limit)
     gate: np.ndarray        # int64 gid that must have spiked in the sample before this one may emit, or -1
     drop_p: np.ndarray      # float32 per-sample dropout probability
     pop_of: np.ndarray      # int32 population index

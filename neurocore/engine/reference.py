@@ -58,6 +58,7 @@ def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, l
     cur = {p: np.zeros(pops[p].size, f32) for p in pops}
     ref = {p: np.zeros(pops[p].size, np.int64) for p in pops}
     ever = {p: np.zeros(pops[p].size, bool) for p in pops}
+    count = {p: np.zeros(pops[p].size, np.int64) for p in pops}  # spikes so far (spike budgets)
     w = {n: pr.dense()[0].copy() for n, pr in net.projections.items() if not pr.is_tied}
     probe = probe or {}
     trace_v = {p: np.zeros((ticks, len(ix)), f32) for p, ix in probe.items()}
@@ -108,6 +109,9 @@ def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, l
                 fire = np.zeros(pop.size, bool)
             if pop.gate is not None:
                 fire = fire & ever[pop.gate]
+            if prm.spiking and getattr(prm, "max_spikes", 0):
+                count[p] += fire
+                ref[p][fire & (count[p] >= prm.max_spikes)] = 2 ** 30  # budget spent: held to the sample's end
             spikes[p][t] = fire
             if p in probe:
                 trace_v[p][t] = v[p][probe[p]]

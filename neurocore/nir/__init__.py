@@ -57,7 +57,8 @@ writes v_threshold as the float32 below theta.
 
 **Resets** (`reset=`). "nir" (default): as the file says, v = v_reset after a spike, unless
 the node's metadata says {"reset": "subtract"} (neurocore's convention, also for
-{"refractory": ticks}): then v -= theta. "subtract": every spiking node subtracts its
+{"refractory": ticks}, and {"spike_budget": n}, the most spikes per neuron and sample,
+as event-based trainers such as BATS bound them): then v -= theta. "subtract": every spiking node subtracts its
 threshold at the spike. snnTorch's NIR export writes v_reset = 0 whatever the neuron's
 reset_mechanism, and no reset_delay, so its own semantics need saying:
 

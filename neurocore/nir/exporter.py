@@ -9,8 +9,8 @@ graph with the dt and discretisation it records gives those float32 numbers back
 * gains become r and w_in by dividing by the drive the importer will compute from that tau;
 * a membrane bias becomes v_leak; a current bias (CubaLIF's i_bias) the bias of the Affine or
   Conv2d feeding the population (else of an Affine of zero weights from an input); theta becomes v_threshold = the float32 below it (NIR's v > v_thr);
-* reset and refractory ticks go into node metadata ({"reset": "subtract"|"zero",
-  "refractory": k}), dt, discretisation and timing = "per-edge" into the graph's;
+* reset, refractory ticks and spike budget go into node metadata ({"reset": "subtract"|"zero",
+  "refractory": k, "spike_budget": n if any}), dt, discretisation and timing = "per-edge" into the graph's;
 * a projection is Linear (dense; a mask is written as zeros), Conv2d, SumPool2d / AvgPool2d
   (gain 1; else the equal Conv2d) or Scale, followed by a Delay node of (delay - 1) dt when its
   delay exceeds one tick.
@@ -146,7 +146,8 @@ def _neuron(pop, dt: float, method: str):
     _, drive_v = nm.discretise(tau_v, dt, method)
     meta = {}
     if m.spiking:
-        meta = {"reset": m.reset, "refractory": int(m.refractory)}
+        meta = {"reset": m.reset, "refractory": int(m.refractory),
+                **({"spike_budget": int(m.max_spikes)} if m.max_spikes else {})}
         v_thr = f64(np.nextafter(co.theta, np.float32(-np.inf)))
         v_reset = f64(co.v_reset)
     gain, bias = co.input_gain.astype(np.float64), co.bias.astype(np.float64)

@@ -611,6 +611,7 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
         if reset == "snntorch-zero" and (k == "CubaLIF" or recurrent):
             refractory = max(int(refractory), 1)  # snnTorch zeroes v one step late, dropping that step's input
         changes["refractory"] = int(refractory)
+        changes["max_spikes"] = int(meta.get("spike_budget", 0))
         m = dataclasses.replace(m, **changes)
         if reset == "snntorch-subtract":
             extra = _delayed_subtraction(ctx, name, m, size)
