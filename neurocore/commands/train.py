@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train an experiment (SSNN-BP on the chip, or another method off it)",
                        description="Train the experiment's method: SSNN-BP on the simulated chip (method = "
                                    "\"ssnn-bp\", the default), or a method that trains off the chip (method = "
-                                   "\"lee2020\"), whose network is then mapped on the experiment's chip and tested "
+                                   "\"lee2020\" or \"bats\"), whose network is then mapped on the experiment's chip and tested "
                                    "there after every epoch. The run folder gets experiment.toml, "
                                    "checkpoint.npz (after every epoch and on Ctrl-C), results.json and "
                                    "learning_curve.png; a trace goes to traces/ when the experiment asks for one. "
