@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from pathlib import Path
+
 from neurocore.chip import Chip, chip_from_dict
 from neurocore.engine import Engine, SourceDrive
 from neurocore.netlist import Netlist, NeuronParams
@@ -79,3 +81,44 @@ def engine_spikes(engine: Engine, drive: SourceDrive, ticks: int, **kw) -> dict[
         m[t, n] = True
         out[name] = m
     return out
+
+
+#: results-row fields that measure wall time (they differ between otherwise identical runs)
+TIMES = ("train_seconds", "eval_seconds", "chip_seconds", "samples_per_s")
+
+
+def experiment_file(tmp_path_factory, name: str, text: str) -> Path:
+    """An experiment TOML written to a fresh temporary folder."""
+    path = tmp_path_factory.mktemp("exp") / name
+    path.write_text(text)
+    return path
+
+
+def trained_run(tmp_path_factory, experiment: Path, name: str) -> Path:
+    """The run folder of `neurocore train EXPERIMENT` in a fresh temporary folder."""
+    from neurocore.cli import main
+
+    run = tmp_path_factory.mktemp("run") / name
+    assert main(["train", str(experiment), "--run-dir", str(run), "--no-progress"]) == 0
+    return run
+
+
+def without_times(row: dict) -> dict:
+    """A results row without its wall times, for comparing runs."""
+    return {k: v for k, v in row.items() if k not in TIMES}
+
+
+def ctrl_c_in_batch(monkeypatch, trainer_class, n: int) -> None:
+    """Make Ctrl-C (SIGINT) arrive while the n-th call of trainer_class.train_batch runs."""
+    import signal
+
+    calls = {"n": 0}
+    original = trainer_class.train_batch
+
+    def interrupted(self, *args):
+        calls["n"] += 1
+        if calls["n"] == n:
+            signal.raise_signal(signal.SIGINT)
+        return original(self, *args)
+
+    monkeypatch.setattr(trainer_class, "train_batch", interrupted)

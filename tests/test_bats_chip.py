@@ -5,7 +5,6 @@ through the shared train / infer / resume with its results rows."""
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,8 @@ from neurocore.methods.bats.coding import InputSpikes, on_ticks
 from neurocore.methods.bats.gradcheck import SMALL_NET, small_problem
 from neurocore.methods.bats.network import Layout, spike_times
 from neurocore.methods.bats.nir_export import to_nir
+
+from .helpers import ctrl_c_in_batch, experiment_file, trained_run, without_times
 
 nir = pytest.importorskip("nir")
 
@@ -202,22 +203,17 @@ epochs = 2
 init_a = [-1.0, -0.5]
 init_b = [1.0]
 """
-TIMES = ("train_seconds", "eval_seconds", "chip_seconds", "samples_per_s")
 
 
 @pytest.fixture(scope="module")
 def bats_toml(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("exp") / "bats_digits_test.toml"
-    path.write_text(BATS_DIGITS)
-    return path
+    return experiment_file(tmp_path_factory, "bats_digits_test.toml", BATS_DIGITS)
 
 
 @pytest.fixture(scope="module")
 def bats_run(bats_toml, tmp_path_factory) -> Path:
     """A run folder of a short BATS training on the 8x8 digits (2 epochs)."""
-    run = tmp_path_factory.mktemp("run") / "bats"
-    assert main(["train", str(bats_toml), "--run-dir", str(run), "--no-progress"]) == 0
-    return run
+    return trained_run(tmp_path_factory, bats_toml, "bats")
 
 
 def _rows(run: Path) -> list[dict]:
@@ -255,21 +251,12 @@ def test_bats_resume_after_ctrl_c_mid_epoch_is_bit_identical_through_the_cli(bat
     small = ["--no-progress", "--set", "data.train=200", "--set", "data.test=50"]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main(["train", str(bats_toml), "--run-dir", str(whole), *small]) == 0
-    calls = {"n": 0}
-    original = BatsTrainer.train_batch
-
-    def ctrl_c_during_the_27th_batch(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 27:  # epoch 2, batch 7 of 20: Ctrl-C arrives while the batch runs
-            signal.raise_signal(signal.SIGINT)
-        return original(self, *args)
-
-    monkeypatch.setattr(BatsTrainer, "train_batch", ctrl_c_during_the_27th_batch)
+    ctrl_c_in_batch(monkeypatch, BatsTrainer, 27)  # epoch 2, batch 7 of 20: Ctrl-C arrives while the batch runs
     assert main(["train", str(bats_toml), "--run-dir", str(part), *small]) == 130
     assert "interrupted: checkpoint saved" in capsys.readouterr().out
     with np.load(part / "checkpoint.npz") as z:
         assert (int(z["epoch"]), int(z["position"])) == (1, 70)
-    monkeypatch.setattr(BatsTrainer, "train_batch", original)
+    monkeypatch.undo()
     assert main(["train", str(bats_toml), "--run-dir", str(part), "--resume", *small]) == 0
     assert "resumed at epoch 2, sample 70" in capsys.readouterr().out
     with np.load(whole / "checkpoint.npz") as a, np.load(part / "checkpoint.npz") as b:
@@ -278,7 +265,7 @@ def test_bats_resume_after_ctrl_c_mid_epoch_is_bit_identical_through_the_cli(bat
         for k in state:
             assert np.array_equal(a[k], b[k]), k
     for ra, rb in zip(_rows(whole), _rows(part), strict=True):
-        assert {k: v for k, v in ra.items() if k not in TIMES} == {k: v for k, v in rb.items() if k not in TIMES}
+        assert without_times(ra) == without_times(rb)
 
 
 # ---- the studies' tools (examples/bats_precision.py, examples/bats_compare.py) ----------------

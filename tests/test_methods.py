@@ -4,7 +4,6 @@ loop (run folder, results rows, bit-identical resume through the CLI) and lee202
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -12,6 +11,8 @@ import numpy as np
 import pytest
 
 from neurocore.cli import main
+
+from .helpers import ctrl_c_in_batch, experiment_file, trained_run, without_times
 
 torch = pytest.importorskip("torch")
 
@@ -39,22 +40,17 @@ dropout = 0.1
 """
 COST_FIELDS = ("energy_uj_per_sample", "energy_uj_by_kind", "tick_latency_ns_mean", "tick_latency_ns_max",
                "deadline_misses")
-TIMES = ("train_seconds", "eval_seconds", "chip_seconds", "samples_per_s")
 
 
 @pytest.fixture(scope="module")
 def lee_toml(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("exp") / "lee_digits.toml"
-    path.write_text(LEE_DIGITS)
-    return path
+    return experiment_file(tmp_path_factory, "lee_digits.toml", LEE_DIGITS)
 
 
 @pytest.fixture(scope="module")
 def lee_run(lee_toml, tmp_path_factory) -> Path:
     """A run folder of a short lee2020 training on the 8x8 digits (2 epochs)."""
-    run = tmp_path_factory.mktemp("run") / "lee"
-    assert main(["train", str(lee_toml), "--run-dir", str(run), "--no-progress"]) == 0
-    return run
+    return trained_run(tmp_path_factory, lee_toml, "lee")
 
 
 def _one_line(capsys) -> str:
@@ -210,21 +206,12 @@ def test_resume_after_ctrl_c_mid_epoch_is_bit_identical_through_the_cli(lee_toml
     small = ["--no-progress", "--set", "data.train=256", "--set", "data.test=60", "--set", "train.ts=8"]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main(["train", str(lee_toml), "--run-dir", str(whole), *small]) == 0
-    calls = {"n": 0}
-    original = Lee2020Trainer.train_batch
-
-    def ctrl_c_during_the_11th_batch(self, *args):
-        calls["n"] += 1
-        if calls["n"] == 11:  # epoch 2, batch 3 of 8: Ctrl-C arrives while the batch runs
-            signal.raise_signal(signal.SIGINT)
-        return original(self, *args)
-
-    monkeypatch.setattr(Lee2020Trainer, "train_batch", ctrl_c_during_the_11th_batch)
+    ctrl_c_in_batch(monkeypatch, Lee2020Trainer, 11)  # epoch 2, batch 3 of 8: Ctrl-C arrives while the batch runs
     assert main(["train", str(lee_toml), "--run-dir", str(part), *small]) == 130
     assert "interrupted: checkpoint saved" in capsys.readouterr().out
     with np.load(part / "checkpoint.npz") as z:
         assert (int(z["epoch"]), int(z["position"])) == (1, 96)  # the batch was finished, then the run stopped
-    monkeypatch.setattr(Lee2020Trainer, "train_batch", original)
+    monkeypatch.undo()
     assert main(["train", str(lee_toml), "--run-dir", str(part), "--resume", *small]) == 0
     assert "resumed at epoch 2, sample 96" in capsys.readouterr().out
     with np.load(whole / "checkpoint.npz") as a, np.load(part / "checkpoint.npz") as b:
@@ -234,7 +221,7 @@ def test_resume_after_ctrl_c_mid_epoch_is_bit_identical_through_the_cli(lee_toml
         for k in state:
             assert np.array_equal(a[k], b[k]), k
     for ra, rb in zip(_rows(whole), _rows(part), strict=True):
-        assert {k: v for k, v in ra.items() if k not in TIMES} == {k: v for k, v in rb.items() if k not in TIMES}
+        assert without_times(ra) == without_times(rb)
 
 
 # ---- sweeps -------------------------------------------------------------------------------
