@@ -52,25 +52,48 @@ def _source_copy(dst: Path) -> Path:
     return dst
 
 
-def test_a_wheel_install_finds_every_shipped_model_by_name(tmp_path):
-    (tmp_path / "src").mkdir()
-    src = _source_copy(tmp_path / "src")
-    dist = tmp_path / "dist"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                            "-w", str(dist), str(src)], capture_output=True, text=True, timeout=300)
+def _build_isolation_flags() -> list[str]:
+    """`--no-build-isolation` when this interpreter has what pyproject.toml's build needs (no download),
+    else nothing: pip then builds in an isolated environment of its own (a fresh venv's bundled
+    setuptools 65 has no `bdist_wheel` without the `wheel` package)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def ver(name: str) -> tuple[int, ...]:
+        try:
+            return tuple(int(x) for x in version(name).split(".")[:2] if x.isdigit())
+        except PackageNotFoundError:
+            return ()
+    setuptools = ver("setuptools")
+    return ["--no-build-isolation"] if setuptools >= (64,) and (ver("wheel") or setuptools >= (70, 1)) else []
+
+
+def wheel_install(dst: Path) -> tuple[Path, Path]:
+    """Build a wheel from a copy of the checkout and install it (alone, no dependencies) into the
+    folder `dst/site`; returns (wheel, site folder). The running interpreter then runs with
+    PYTHONPATH=site: it sees neurocore from the wheel first and every dependency where it found it
+    (a venv's, a user's or the system's site-packages alike), whatever the interpreter's layout.
+    (A venv made with --system-site-packages from a venv's interpreter sees the base interpreter's
+    packages, not the venv's: this check used to fail inside a venv for that reason.)"""
+    (dst / "src").mkdir()
+    src = _source_copy(dst / "src")
+    dist = dst / "dist"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", *_build_isolation_flags(),
+                            "-w", str(dist), str(src)], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr[-3000:]
     wheel = next(dist.glob("neurocore-*.whl"))
+    site = dst / "site"
+    inst = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
+                           "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)
+    assert inst.returncode == 0, inst.stderr[-3000:]
+    return wheel, site
+
+
+def test_a_wheel_install_finds_every_shipped_model_by_name(tmp_path):
+    wheel, site = wheel_install(tmp_path)
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {f"neurocore/models/{kind}/{n}.toml" for kind in KINDS for n in known(kind)}
     assert shipped <= names, sorted(shipped - names)
 
-    # a venv that sees the installed dependencies, with neurocore from the wheel alone
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], check=True)
-    py = venv / "bin" / "python"
-    inst = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
-                          capture_output=True, text=True, timeout=300)
-    assert inst.returncode == 0, inst.stderr[-3000:]
     script = (
         "import neurocore, neurocore.resolve as r\n"
         "from neurocore.chip import load_chip\n"
@@ -84,14 +107,53 @@ def test_a_wheel_install_finds_every_shipped_model_by_name(tmp_path):
         "for e in r.known('experiments'): load_experiment(e)\n"
         "for s in r.known('sweeps'): load_sweep(r.model_file('sweeps', s))\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    run = subprocess.run([str(py), "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    env = dict(os.environ, PYTHONPATH=str(site))  # the wheel's neurocore before any other (an editable install)
+    run = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                         env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     where, models = run.stdout.split()[:2]
-    assert Path(where).is_relative_to(venv) and Path(models).is_relative_to(venv), run.stdout
-    cli = subprocess.run([str(py), "-m", "neurocore", "map", "ff_small", "--json"], cwd=tmp_path,
+    assert Path(where).is_relative_to(site) and Path(models).is_relative_to(site), run.stdout
+    cli = subprocess.run([sys.executable, "-m", "neurocore", "map", "ff_small", "--json"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=300, env=env)
     assert cli.returncode == 0 and '"netlist": "ff_small"' in cli.stdout, cli.stderr[-3000:]
+
+
+def test_the_packaging_check_passes_inside_a_venv_made_from_a_venv(tmp_path):
+    """The README's second command, run in a venv (as a newcomer does): a venv `outer` that sees this
+    interpreter's packages (a .pth file naming its site folders), and from *its* interpreter a second
+    venv `inner` made with --system-site-packages, as the old check made its scratch venv. The packaging
+    check run by `outer`'s interpreter passes, and `inner` shows why the old one failed in a venv: it
+    sees the base interpreter's packages, not `outer`'s."""
+    import site
+    import venv as venv_mod
+
+    outer = tmp_path / "outer"
+    venv_mod.create(outer, with_pip=False)  # from the base interpreter: sees none of this one's packages
+    outer_py = outer / "bin" / "python"
+    outer_site = Path(subprocess.run([str(outer_py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                     capture_output=True, text=True, check=True).stdout.strip())
+    ours = [p for p in [*site.getsitepackages(), site.getusersitepackages()] if Path(p).is_dir()]
+    (outer_site / "zz_outer.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(REPO)  # the checkout under test, as `pip install -e .` would give
+    probe = "import sys; print(sys.prefix != sys.base_prefix); import numba, pytest; print('deps ok')"
+    seen = subprocess.run([str(outer_py), "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert seen.stdout.split() == ["True", "deps", "ok"], seen.stderr[-2000:]
+
+    inner = tmp_path / "inner"
+    subprocess.run([str(outer_py), "-m", "venv", "--system-site-packages", "--without-pip", str(inner)], check=True,
+                   env=env, timeout=120)
+    where = ("import sys, sysconfig; base = sysconfig.get_path('purelib', vars={{'base': sys.base_prefix}}); "
+             "print(base in sys.path, {!r} in sys.path)")
+    inner_sees = subprocess.run([str(inner / "bin" / "python"), "-c", where.format(str(outer_site))],
+                                capture_output=True, text=True, timeout=120, env=env)
+    assert inner_sees.stdout.split() == ["True", "False"], inner_sees  # the base's packages, not outer's
+
+    check = subprocess.run([str(outer_py), "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(REPO),
+                            f"{Path(__file__)}::test_a_wheel_install_finds_every_shipped_model_by_name"],
+                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=900)
+    assert check.returncode == 0, (check.stdout + check.stderr)[-3000:]
+    assert "1 passed" in check.stdout, check.stdout[-2000:]
 
 
 def _readme_blocks() -> list[str]:
