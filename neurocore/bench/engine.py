@@ -1,6 +1,7 @@
-"""Synaptic events per second of the mapped engine on a 784-1280-10 IF net, against numpy loops.
+"""Synaptic events per second of the mapped engine on a 784-1280-10 IF net, against a bare loop.
 
-The workload of `../shared/tools/bare_loop.py` (the yardstick outside the project): 784 ->
+Printed first: the bare event loop of the same workload (`neurocore bench bare`, the yardstick),
+the engine, and the engine's speed as a fraction of the bare loop's, timed in the same run. 784 ->
 1280 -> 10 non-leaky IF (theta 5, reset by subtraction), weights N(0, sqrt(2 / fan_in)),
 Bernoulli input p = 0.1 per tick drawn beforehand from the same seed, 100 samples x 100 ticks,
 one sample per engine call (online, as the chip runs), mapped on `loihi_like` with every
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def workload(samples: int, ticks: int, rate: float):
-    """(netlist, input spikes (samples, ticks, 784)): bare_loop.py's weights and spikes, same seed."""
+    """(netlist, input spikes (samples, ticks, 784)): the benchmark's weights and spikes, seed 1."""
     from ..netlist import Netlist
     from ..neurons import IF
 
@@ -105,7 +106,10 @@ def run(args: argparse.Namespace) -> dict:
     from ..engine import Engine, SourceDrive, SpikeDrive
     from ..mapping import place
 
+    from .bare import timed as bare_timed
+
     net, spikes = workload(args.samples, args.ticks, args.rate)
+    bare = bare_timed(args.samples, args.ticks, args.rate, args.repeats)
     engine = Engine(place(net, load_chip(args.chip)), seed=1)
     given = [SpikeDrive({"input": spikes[s:s + 1]}) for s in range(args.samples)]
     drawn = [SourceDrive({"input": np.full((1, 784), args.rate, np.float32)}) for _ in range(args.samples)]
@@ -122,7 +126,10 @@ def run(args: argparse.Namespace) -> dict:
     eps = c["syn_events"] / seconds
     np_eps = np_events / np_seconds
     out = {
-        "syn_events": c["syn_events"], "seconds": seconds, "syn_events_per_s": eps,
+        "bare_syn_events_per_s": bare["bare_syn_events_per_s"], "syn_events_per_s": eps,
+        "ratio_vs_bare": eps / bare["bare_syn_events_per_s"],
+        "syn_events": c["syn_events"], "seconds": seconds, "bare_syn_events": bare["bare_syn_events"],
+        "bare_seconds": bare["bare_seconds"],
         "drawn_input_syn_events_per_s": c_drawn["syn_events"] / seconds_drawn,
         "numpy_syn_events": np_events, "numpy_seconds": np_seconds, "numpy_syn_events_per_s": np_eps,
         "ratio_vs_numpy": eps / np_eps,

@@ -1,0 +1,69 @@
+"""A newcomer's first hour: what a fresh clone must do without help from outside the repository.
+
+The speed yardstick ships (`bench bare`, and `bench engine` prints the bare figure, its own and their
+ratio); a chip file's missing prices or router figures are refused at once; long stretches show
+progress; names work everywhere and `neurocore list` shows them; flags, units and words agree
+across commands.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurocore.cli import build_parser, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ---- the yardstick ships -------------------------------------------------------------------
+
+def _reference_events(w1: np.ndarray, w2: np.ndarray, spikes: np.ndarray) -> tuple[int, int]:
+    """(synaptic events, spikes) of the workload, written the slow obvious way in numpy (float64 sums)."""
+    events = spikes_total = 0
+    for x in spikes:
+        vh, vo = np.zeros(w1.shape[1]), np.zeros(w2.shape[1])
+        fired = np.zeros(w1.shape[1], bool)
+        for t in range(1, x.shape[0]):
+            vo += w2[fired].sum(axis=0)
+            vh += w1[x[t - 1]].sum(axis=0)
+            events += int(fired.sum()) * w2.shape[1] + int(x[t - 1].sum()) * w1.shape[1]
+            fired = vh >= 5.0
+            vh[fired] -= 5.0
+            out = vo >= 5.0
+            vo[out] -= 5.0
+            spikes_total += int(fired.sum()) + int(out.sum())
+    return events, spikes_total
+
+
+def test_the_bare_loop_counts_the_events_of_the_engine_workload():
+    from neurocore.bench.bare import bare_run
+    from neurocore.bench.engine import workload
+
+    net, spikes = workload(3, 40, 0.1)
+    w1, w2 = net.projections["w1"].weights, net.projections["w2"].weights
+    events, seconds, counts = bare_run(w1, w2, spikes)
+    ref_events, ref_spikes = _reference_events(w1.astype(np.float64), w2.astype(np.float64), spikes)
+    assert seconds > 0
+    assert abs(events - ref_events) <= 0.002 * ref_events  # float32 against float64 sums: a spike may move
+    assert abs(int(counts.sum()) - ref_spikes) <= 0.002 * ref_spikes + 1
+
+
+def test_bench_engine_prints_the_bare_figure_its_own_and_their_ratio(capsys):
+    assert main(["bench", "engine", "--samples", "2", "--ticks", "30", "--repeats", "1", "--json"]) == 0
+    fig = json.loads(capsys.readouterr().out)
+    assert list(fig)[:3] == ["bare_syn_events_per_s", "syn_events_per_s", "ratio_vs_bare"]
+    assert fig["ratio_vs_bare"] == pytest.approx(fig["syn_events_per_s"] / fig["bare_syn_events_per_s"])
+    assert abs(fig["syn_events"] - fig["bare_syn_events"]) <= 0.002 * fig["syn_events"]  # the same work
+    assert main(["bench", "bare", "--samples", "2", "--ticks", "30", "--repeats", "1"]) == 0
+    assert re.search(r"bare_syn_events_per_s: [0-9.e+]+", capsys.readouterr().out)
+
+
+def test_every_ratio_the_readme_quotes_has_a_command_of_the_repository():
+    text = (REPO / "README.md").read_text()
+    assert "shared/tools" not in text and "bare_loop.py" not in text
+    assert "neurocore bench bare" in text
