@@ -5,7 +5,7 @@ Plain, validated data, loaded from `models/chips/*.toml`. Nothing here runs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -228,8 +228,80 @@ class Chip:
         return replace(self, **kw)
 
 
-def chip_from_dict(data: Mapping[str, Any], source: str = "<python>") -> Chip:
-    """Build and validate a Chip from a nested mapping (as read from TOML)."""
+# What a chip file must give, checked in one place (`missing_keys`) and reported all at once: without
+# them a chip would price every operation at 0 or run to a deadline nobody chose. Write 0 to price
+# an operation at nothing. The costs of a kind of core are required when the chip has such cores.
+REQUIRED_KEYS = ("router.hop_latency_ns", "router.link_bandwidth", "router.tick_ns",
+                 "costs.spike_pj", "costs.spike_ns", "costs.packet_hop_pj")
+REQUIRED_BY_KIND = {
+    "digital": tuple(f"costs.digital.{k}" for k in ("syn_read_pj", "syn_read_ns", "neuron_update_pj",
+                                                    "neuron_update_ns", "write_pulse_pj", "write_pulse_ns")),
+    "analog": tuple(f"costs.analog.{k}" for k in ("cell_read_pj", "row_read_ns", "adc_pj", "adc_ns",
+                                                  "neuron_update_pj", "neuron_update_ns", "write_pulse_pj",
+                                                  "write_cycle_ns")),
+}
+
+
+def _structural_keys(cls: type, prefix: str = "") -> list[str]:
+    """Dotted keys of `cls` (and of its nested dataclass tables) that have no default."""
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in fields(cls):
+        if not f.init or f.default is not MISSING or f.default_factory is not MISSING:
+            continue
+        key = f"{prefix}{f.name}"
+        out += _structural_keys(hints[f.name], f"{key}.") if is_dataclass(hints[f.name]) else [key]
+    return out
+
+
+def missing_keys(data: Mapping[str, Any], file: bool = True) -> list[str]:
+    """The required keys `data` (a chip table) lacks: those without a default, and for a chip file
+    (`file`) also REQUIRED_KEYS and the costs of each kind of core it has."""
+    def has(key: str) -> bool:
+        node: Any = data
+        for part in key.split("."):
+            if not isinstance(node, Mapping):
+                return True  # not a table: the type check says so
+            if part not in node:
+                return False
+            node = node[part]
+        return True
+
+    required = _structural_keys(Chip)
+    if file:
+        core = data.get("core") if isinstance(data.get("core"), Mapping) else {}
+        kinds = {core.get("kind", "digital")}
+        extra = data.get("core_kinds") if isinstance(data.get("core_kinds"), Mapping) else {}
+        kinds |= {k for k, ids in extra.items() if ids}
+        required += list(REQUIRED_KEYS) + [k for kind in sorted(kinds) for k in REQUIRED_BY_KIND.get(kind, ())]
+    return [k for k in required if not has(k)]
+
+
+def _refuse_missing(missing: list[str], source: str) -> None:
+    """One error naming every missing key, grouped by table."""
+    if not missing:
+        return
+    tables: dict[str, list[str]] = {}
+    for k in missing:
+        table, _, name = k.rpartition(".")
+        tables.setdefault(f"[{table}]" if table else "top level", []).append(name)
+    listed = "; ".join(f"{t} {', '.join(names)}" for t, names in tables.items())
+    priced = any(k.startswith("costs.") for k in missing)
+    hint = (" (a chip file gives its router's figures and the price of every operation: write 0 to price one "
+            "at nothing; see models/chips/loihi_like.toml)") if priced or any(k.startswith("router.") for k in missing) else ""
+    if len(missing) == 1:
+        raise ConfigError(f"required key is missing{hint}", source, missing[0])
+    raise ConfigError(f"{len(missing)} required keys are missing: {listed}{hint}", source, None, keys=tuple(missing))
+
+
+def chip_from_dict(data: Mapping[str, Any], source: str = "<python>", file: bool = False) -> Chip:
+    """Build and validate a Chip from a nested mapping (as read from TOML). Every missing required key
+    is reported at once; with `file` (a chip file, as `load_chip` reads) the router and the price of
+    every operation are required too (REQUIRED_KEYS), so that nothing is silently priced at 0."""
+    if isinstance(data, Mapping):
+        _refuse_missing(missing_keys(data, file), source)
     costs = data.get("costs") if isinstance(data, Mapping) else None
     if isinstance(costs, Mapping):
         moved = [k for k in costs if k in _MOVED]
@@ -244,4 +316,4 @@ def load_chip(name_or_path: str | Path, near: str | Path | None = None) -> Chip:
     """Load a chip by file path, or by name from `models/chips/` (e.g. "small", "loihi_like");
     a relative path that is not found from here is looked for in the folder `near`."""
     p = model_file("chips", name_or_path, near=near)
-    return chip_from_dict(load_toml(p), str(p))
+    return chip_from_dict(load_toml(p), str(p), file=True)

@@ -90,7 +90,7 @@ def _chip(table: Mapping[str, Any], source: str) -> Chip:
     path = model_file("chips", name, near=near, source=source, key="chip.name")
     base = load_toml(path)
     merged = _deep_merge(base, table)
-    return chip_from_dict(merged, f"{path} (with overrides from {source})" if table else str(path))
+    return chip_from_dict(merged, f"{path} (with overrides from {source})" if table else str(path), file=True)
 
 
 def _deep_merge(base: dict, over: Mapping) -> dict:

@@ -82,19 +82,27 @@ NET_CASES = [
 
 CHIP_BASE = ("name = 'c'\n[mesh]\nwidth = 1\nheight = 1\n[core]\nneurons = 8\naxons = 8\ncrossbar_rows = 8\n"
              "crossbar_cols = 8\nrouting_entries = 64\n")
+PRICED = ("[router]\nhop_latency_ns = 4.1\nlink_bandwidth = 0.25\ntick_ns = 1000.0\n[costs]\nspike_pj = 1.7\n"
+          "spike_ns = 2.1\npacket_hop_pj = 3.5\n[costs.digital]\nsyn_read_pj = 23.6\nsyn_read_ns = 3.5\n"
+          "neuron_update_pj = 52.0\nneuron_update_ns = 5.3\nwrite_pulse_pj = 120.0\nwrite_pulse_ns = 6.1\n")
 
 # (case, chip file text or None for a chip named in the network file, fragments)
 CHIP_CASES = [
     ("unknown chip name", None, ["no chip named 'tiny'", "known chips:", "loihi_like", "small"]),
-    ("bad mesh", CHIP_BASE.replace("width = 1", "width = 0"),
+    ("bad mesh", CHIP_BASE.replace("width = 1", "width = 0") + PRICED,
      ["key 'mesh.width'", "= 0 is out of range; must be >= 1"]),
-    ("missing core", "name = 'c'\n[mesh]\nwidth = 1\nheight = 1\n",
-     ["key 'core'", "required key is missing (per-core limits)"]),
-    ("unknown core limit", CHIP_BASE + "synapses = 9\n",
+    ("missing core", "name = 'c'\n[mesh]\nwidth = 1\nheight = 1\n" + PRICED,
+     ["5 required keys are missing: [core] neurons, axons, crossbar_rows, crossbar_cols, routing_entries"]),
+    ("missing prices and router", CHIP_BASE + "[costs]\nspike_pj = 1.0\n",
+     ["11 required keys are missing: [router] hop_latency_ns, link_bandwidth, tick_ns; [costs] spike_ns, "
+      "packet_hop_pj; [costs.digital] syn_read_pj,", "write 0 to price one at nothing"]),
+    ("one price missing", CHIP_BASE + PRICED.replace("tick_ns = 1000.0\n", ""),
+     ["key 'router.tick_ns': required key is missing"]),
+    ("unknown core limit", CHIP_BASE + "synapses = 9\n" + PRICED,
      ["key 'core.synapses'", "unknown key", "axons", "crossbar_rows"]),
-    ("fixed-point widths", CHIP_BASE + "[precision]\nstate = 'fixed'\nv_bits = 8\ni_bits = 8\nfrac_bits = 8\n",
+    ("fixed-point widths", CHIP_BASE + PRICED + "[precision]\nstate = 'fixed'\nv_bits = 8\ni_bits = 8\nfrac_bits = 8\n",
      ["key 'precision.frac_bits'", "smaller than v_bits"]),
-    ("mesh not a table", "name = 'c'\nmesh = 4\n" + CHIP_BASE.split("\n", 4)[-1],
+    ("mesh not a table", "name = 'c'\nmesh = 4\n" + CHIP_BASE.split("\n", 4)[-1] + PRICED,
      ["key 'mesh'", "expected a table, got 4"]),
 ]
 
@@ -156,7 +164,7 @@ def test_malformed_chip(tmp_path, capsys, case: str, chip_text: str | None, frag
 
 def test_chip_path_in_a_network_file_is_relative_to_it(tmp_path, capsys) -> None:
     (tmp_path / "chips").mkdir()
-    _write(tmp_path / "chips", CHIP_BASE + "[precision]\nstate = 'float32'\n", "mine.toml")
+    _write(tmp_path / "chips", CHIP_BASE + PRICED + "[precision]\nstate = 'float32'\n", "mine.toml")
     net = _write(tmp_path, GOOD.replace('chip = "small"', 'chip = "chips/mine.toml"'))
     assert main(["map", str(net), "--json"]) == 0
     assert '"chip": "c"' in capsys.readouterr().out

@@ -67,3 +67,50 @@ def test_every_ratio_the_readme_quotes_has_a_command_of_the_repository():
     text = (REPO / "README.md").read_text()
     assert "shared/tools" not in text and "bare_loop.py" not in text
     assert "neurocore bench bare" in text
+
+
+# ---- a chip file never prices silently at 0 -----------------------------------------------------
+
+def _one_line_error(capsys, argv: list[str], *fragments: str) -> str:
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as ex:
+        code = ex.code
+    out = capsys.readouterr()
+    assert code == 2, (code, out.err)
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.err, out.err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    return lines[0]
+
+
+TINY_CORE = ("name = 'tiny'\n[mesh]\nwidth = 4\nheight = 4\n[core]\nneurons = 1024\naxons = 4096\n"
+             "crossbar_rows = 1024\ncrossbar_cols = 1024\nrouting_entries = 100000\ncrossbars = 4\n")
+
+
+def test_a_chip_file_without_prices_or_router_is_refused_with_every_missing_key_at_once(tmp_path, capsys):
+    chip = tmp_path / "tiny_core.toml"
+    chip.write_text(TINY_CORE)
+    line = _one_line_error(capsys, ["run", "ff_small", "--chip", str(chip)], str(chip),
+                           "12 required keys are missing: [router] hop_latency_ns, link_bandwidth, tick_ns; "
+                           "[costs] spike_pj, spike_ns, packet_hop_pj; [costs.digital] syn_read_pj, syn_read_ns,",
+                           "write_pulse_ns", "write 0 to price one at nothing")
+    assert "analog" not in line.split("(")[0]
+    chip.write_text(TINY_CORE.replace("crossbars = 4", "crossbars = 4\nkind = 'analog'")
+                    + "[router]\nhop_latency_ns = 1\nlink_bandwidth = 1\n[costs]\nspike_pj = 0\nspike_ns = 0\n"
+                      "packet_hop_pj = 0\n")
+    _one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)],
+                    "required keys are missing: [router] tick_ns; [costs.analog] cell_read_pj, row_read_ns, adc_pj")
+    chip.write_text(TINY_CORE.replace("[core]\n", "") .replace("neurons = 1024\n", ""))  # structure too, at once
+    _one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)], "[core] neurons, axons,", "[router]")
+
+
+def test_every_shipped_chip_gives_every_required_key():
+    from neurocore.chip import missing_keys
+    from neurocore.config import load_toml
+    from neurocore.resolve import known, model_file
+
+    for name in known("chips"):
+        assert missing_keys(load_toml(model_file("chips", name))) == [], name
