@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -101,7 +102,7 @@ class Trainer:
     def warm_up(self, notice: bool = True) -> None:
         """Compile (or load from numba's cache) the engine kernels with one sample on the forward-only
         engine, which keeps no state from it, so compile time stays out of every timed call.
-        With `notice`, a slow (compiling) call says so on stderr."""
+        A slow (compiling) call says so on stderr (whatever goes to stdout), unless not `notice`."""
         if self._warm:
             return
         from .compile_notice import compile_notice
@@ -164,7 +165,7 @@ class Trainer:
             self.engine.reset_counters()
             self._correct = self._seen = 0
             self._train_seconds = 0.0
-        self.warm_up(notice=progress)  # before the bar starts: its samples/s leave compile time out
+        self.warm_up()  # before the bar starts: its samples/s leave compile time out
         with runs.epoch_progress(self.epoch, exp.train.epochs, n, self.position, progress) as (bar, stop_if_asked):
             while self.position < n:
                 stop_if_asked()
@@ -203,12 +204,16 @@ class Trainer:
         correct = 0
         b = self.exp.train.eval_batch
         threads = self.exp.train.eval_threads or os.cpu_count() or 1
-        for s in tqdm(range(0, len(data), b), disable=not progress, desc="test", unit="batch", leave=False):
+        bar = tqdm(total=len(data), disable=not progress, desc="test", unit="sample", leave=False,
+                   file=sys.stderr, dynamic_ncols=True)
+        for s in range(0, len(data), b):
             sl = slice(s, s + b)
             res = self.infer_engine.run(drive_for(self.exp, data.images[sl], None), self.exp.train.ts,
                                         sample_ids=np.arange(s, min(s + b, len(data))), readout=["output"],
                                         threads=threads)
             correct += int((predictions(res.counts["output"]) == data.labels[sl]).sum())
+            bar.update(min(s + b, len(data)) - s)
+        bar.close()
         return correct / len(data), self.infer_engine.counters()
 
     def timing(self, data: Dataset, phase: str, n: int | None = None) -> "TimingResult":
@@ -300,7 +305,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
     try:
         while tr.epoch < exp.train.epochs:
             tr.train_epoch(train_set, progress)
-            row = tr.finish_epoch(test_set, train=train_set)
+            row = tr.finish_epoch(test_set, progress, train=train_set)  # a bar over the test set too
             log(f"epoch {row['epoch']}: train {100 * row['train_acc']:.2f} %, test {100 * row['test_acc']:.2f} %, "
                 f"{row['train_seconds']:.1f} s ({row['samples_per_s']:.0f} samples/s)\n"
                 + "\n".join(format_summary(row[k], indent="  ") for k in ("train_cost", "infer_cost")))

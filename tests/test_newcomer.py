@@ -114,3 +114,47 @@ def test_every_shipped_chip_gives_every_required_key():
 
     for name in known("chips"):
         assert missing_keys(load_toml(model_file("chips", name))) == [], name
+
+
+# ---- no long silent stretch ------------------------------------------------------------------
+
+@pytest.fixture
+def slow_kernels(monkeypatch):
+    """Every compile_notice block takes long enough for its notice (as a first, compiling run does)."""
+    import time
+    from contextlib import contextmanager
+
+    import neurocore.compile_notice as cn
+
+    original = cn.compile_notice
+
+    @contextmanager
+    def slow(write=None, after=1.5):
+        with original(write, after=0.0):
+            time.sleep(0.3)
+            yield
+    monkeypatch.setattr(cn, "compile_notice", slow)
+    return cn.MESSAGE
+
+
+def test_the_compile_notice_goes_to_stderr_also_under_json(capsys, slow_kernels):
+    assert main(["run", "ff_small", "--json", "--samples", "1", "--ticks", "5"]) == 0
+    out = capsys.readouterr()
+    assert slow_kernels in out.err and json.loads(out.out)["network"] == "ff_small"
+
+
+def test_the_test_phase_of_train_shows_a_bar_on_stderr_unless_no_progress(tmp_path, capsys, slow_kernels):
+    short = ["--set", "train.epochs=1", "--set", "data.train=20", "--set", "data.test=30"]
+    assert main(["train", "digits", "--run-dir", str(tmp_path / "a"), *short]) == 0
+    out = capsys.readouterr()
+    bar = re.compile(r"\btest: +\d+%.*\| *\d+/30 \[")  # a bar over the 30 test samples
+    assert bar.search(out.err), out.err[-2000:]
+    assert not bar.search(out.out)
+    assert main(["train", "digits", "--run-dir", str(tmp_path / "b"), *short, "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert not bar.search(out.err) and slow_kernels in out.err  # no bar; the notice still
+    assert main(["infer", str(tmp_path / "b"), "--json", "--no-progress"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["samples"] == 30 and not bar.search(out.err) and slow_kernels in out.err
+    assert main(["infer", str(tmp_path / "b")]) == 0
+    assert bar.search(capsys.readouterr().err)

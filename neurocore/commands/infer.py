@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cliargs import add_set_argument
+from ..cliargs import add_no_progress, add_set_argument
 from ..config import parse_overrides
 
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also evaluate the same weights in the rate-equivalent ANN: a gap between the two is lost "
                         "in spiking inference, a shortfall of both is lost in learning")
     add_set_argument(p)
+    add_no_progress(p)
     p.set_defaults(func=main)
 
 
@@ -47,9 +48,9 @@ def main(args: argparse.Namespace) -> int:
     train_set, test_set = load_data(exp)
     tr = Trainer(exp, run)
     tr.restore(run)
-    tr.warm_up(notice=not args.json)
+    tr.warm_up()  # a compiling first call says so on stderr, also under --json
     data = test_set if args.split == "test" else train_set
-    acc, counters = tr.evaluate(data, progress=not args.json)
+    acc, counters = tr.evaluate(data, progress=not args.no_progress)  # the bar goes to stderr
     out = {"run": str(run), "epoch": tr.epoch, "split": args.split, "samples": len(data), "accuracy": acc,
            "syn_events_per_sample": counters["syn_events"] / len(data),
            "spikes_per_sample": counters["spikes"] / len(data),
@@ -80,7 +81,7 @@ def _off_chip(exp, run, args: argparse.Namespace) -> int:
     from ..cost import format_summary
     from ..methods.offchip import infer
 
-    out = infer(exp, run, args.split, progress=not args.json)
+    out = infer(exp, run, args.split, progress=not args.no_progress)
     if args.json:
         print(json.dumps(out))
         return 0

@@ -62,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
                          for p, r in nf.source_rates.items()})
     pops = list(nf.netlist.populations)
-    with compile_notice(None if not args.json else (lambda _: None)):  # the first call may compile the kernels
+    with compile_notice():  # the first call may compile the kernels: say so on stderr (also under --json)
         engine.run(SourceDrive({p: r[:1] for p, r in drive.rates.items()}), 1)
     shapes = tile_shapes(placement)
     timed = []  # per-tick counters of the first samples, one each, for the mesh replay

@@ -114,14 +114,14 @@ def membranes(dep: Deployment, res: RunResult, steps: int) -> np.ndarray:
 def evaluate(dep: Deployment, spikes_of: InputSpikes, images: np.ndarray, labels: np.ndarray,
              batch: int = 100, progress: bool = False) -> tuple[float, dict]:
     """Accuracy on the chip of `images` driven by `spikes_of(images[s:e], s)`, and the run's counters.
-    With `progress`, a bar, and a first call that compiles the engine's kernels says so on stderr."""
+    With `progress`, a bar; a first call that compiles the engine's kernels says so on stderr."""
     from tqdm.auto import tqdm
 
     from ..compile_notice import compile_notice
 
     if len(labels):  # warm up on one sample, so compile time is neither in a batch nor silent
         first = spikes_of(images[:1], 0)
-        with compile_notice(None if progress else (lambda _: None)):
+        with compile_notice():  # on stderr, bar or not
             run(dep, first, sample_ids=[0])
         if dep.readout == "first_spike":  # records every spike: the engine's buffer holds a batch's worst case
             per_sample = (first.shape[0] + dep.imported.latency) * dep.imported.netlist.n_neurons
