@@ -12,12 +12,12 @@ import sys
 
 from .errors import NeurocoreError
 
-COMMANDS = ("run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench", "nir")
+COMMANDS = ("list", "run", "map", "train", "infer", "equivalent", "baseline", "trace", "sweep", "bench", "nir")
 
 DESCRIPTION = ("Simulate a neuromorphic chip (integrate-and-fire cores, an AER mesh router, RPU crossbars that "
                "learn in place) and train SSNN-BP on it.")
 EPILOG = ("Models are named or given as files: chips (models/chips/), networks (models/nets/), experiments "
-          "(models/experiments/) and sweeps (models/sweeps/). Commands that load an experiment take "
+          "(models/experiments/) and sweeps (models/sweeps/); 'neurocore list' shows them. Commands that load an experiment take "
           "--set KEY=VALUE overrides, e.g. --set train.epochs=1 --set data.train=2000. "
           "'neurocore COMMAND --help' shows a command's options.")
 

@@ -61,3 +61,38 @@ def model_file(kind: str, name_or_path: str | Path, *, near: str | Path | None =
             message = f"'{p}': {message}"
         where = source if source is not None else str(p)
     raise ConfigError(message, where, key)
+
+
+def kinds_present() -> list[str]:
+    """The kinds of model file this install has: KINDS, and any other folder of models/ holding .toml files
+    (e.g. devices)."""
+    extra = sorted(d.name for d in models_dir().iterdir() if d.is_dir() and d.name not in KINDS
+                   and any(d.glob("*.toml"))) if models_dir().is_dir() else []
+    return [*KINDS, *extra]
+
+
+def description(path: str | Path, width: int = 110) -> str:
+    """One line saying what a model file is: its `description` key, else the first sentence of the
+    comment block it opens with ("" when it has neither)."""
+    import re
+    import tomllib
+
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        found = tomllib.loads(text).get("description")
+    except tomllib.TOMLDecodeError:
+        found = None
+    if not (isinstance(found, str) and found.strip()):
+        lines = []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                break
+            words = line.lstrip("#").strip()
+            if not words:
+                if lines:
+                    break
+                continue
+            lines.append(words)
+        found = re.split(r"(?<=[.;])\s+(?=[A-Z(])", " ".join(lines))[0] if lines else ""
+    found = " ".join(str(found).split())
+    return found if len(found) <= width else found[:width - 1].rstrip() + "…"

@@ -158,3 +158,50 @@ def test_the_test_phase_of_train_shows_a_bar_on_stderr_unless_no_progress(tmp_pa
     assert json.loads(out.out)["samples"] == 30 and not bar.search(out.err) and slow_kernels in out.err
     assert main(["infer", str(tmp_path / "b")]) == 0
     assert bar.search(capsys.readouterr().err)
+
+
+# ---- names everywhere ---------------------------------------------------------------------------
+
+def test_a_sweep_takes_its_base_experiment_by_name(tmp_path, capsys):
+    from neurocore.sweep import load_sweep
+
+    sweep = tmp_path / "s.toml"
+    sweep.write_text('base = "quick"\n[grid]\n"train.ts" = [10, 20]\n')
+    spec = load_sweep(sweep)
+    assert spec.base_path == REPO / "models" / "experiments" / "quick.toml"
+    assert spec.base_config["name"] == "quick" and len(spec.expand()) == 2
+    sweep.write_text('base = "quik"\n')
+    _one_line_error(capsys, ["sweep", str(sweep), "--list"], "key 'base': no experiment named 'quik'; known "
+                    "experiments: bats_digits,")
+
+
+def test_neurocore_list_shows_every_shipped_name_with_its_description(capsys):
+    from neurocore.resolve import KINDS, known
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for kind in KINDS:
+        assert f"{kind} (models/{kind}/):" in out
+        for name in known(kind):
+            line = next(ln for ln in out.splitlines() if ln.split()[:1] == [name])
+            assert len(line.split(None, 1)) == 2, line  # a description beside every name
+    assert re.search(r"^  loihi_like +128 Loihi-class digital cores", out, re.M)
+    assert re.search(r"^  quick +The README's main job: SSNN-BP \(784-1280-10", out, re.M)
+    assert main(["list", "sweeps", "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert list(table) == ["sweeps"] and table["sweeps"]["fig6_ts"].startswith("accuracy against Ts")
+    _one_line_error(capsys, ["list", "chip"], "unknown kind 'chip'; kinds: chips, nets, experiments, sweeps")
+
+
+def test_neurocore_list_shows_devices_where_a_devices_folder_exists(tmp_path, monkeypatch, capsys):
+    import neurocore.resolve as resolve
+
+    for kind, text in (("chips", 'name = "c"\ndescription = "a chip"\n'),
+                       ("devices", '# A device of my own: soft bounds.\n# More words.\nname = "d"\n')):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "mine.toml").write_text(text)
+    monkeypatch.setattr(resolve, "models_dir", lambda: tmp_path)
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "devices (models/devices/):\n  mine  A device of my own: soft bounds.\n" in out
+    assert "chips (models/chips/):\n  mine  a chip\n" in out

@@ -1,7 +1,8 @@
 """Sweep files: a base experiment, a grid or list of config overrides, the metrics to record.
 
     name = "fig6"                                # optional; default: the file's stem
-    base = "../experiments/quick.toml"           # relative to this file, else to the cwd
+    base = "quick"                               # an experiment's name, or a path relative
+                                                 # to this file, else to the cwd
     runner = "neurocore.study:run_point"    # optional: module:function(config) -> metrics
     metrics = ["accuracy", "train_energy_pj"]    # what to record (default: every scalar returned)
     repeats = 3                                  # optional; or seeds = [1, 2, 3]
@@ -41,7 +42,8 @@ class SweepFile:
 
     name: str = spec("", doc="sweep name (default: the file's stem)")
     description: str = spec("", doc="free text")
-    base: str | None = spec(None, doc="base experiment TOML, relative to the sweep file or the working directory")
+    base: str | None = spec(None, doc="base experiment: a name in models/experiments/, or a TOML path relative to "
+                                      "the sweep file or the working directory")
     runner: str = spec(DEFAULT_RUNNER, doc="'module:function' called with each point's config dict")
     grid: dict = spec(factory=dict, doc="dotted config key -> list of values; the cartesian product is swept")
     points: list[dict] = spec(factory=list, doc="explicit override tables, one per point")
@@ -190,7 +192,12 @@ def sweep_from_dict(data: Mapping[str, Any], source: str = "<python>", name: str
 
 
 def _find_base(base: str, base_dir: str | Path | None, source: str) -> Path:
+    """The base experiment: a name in models/experiments/ (as every command takes), or a path relative
+    to the sweep file, else to the working directory."""
     p = Path(base)
+    if not p.suffix and len(p.parts) == 1 and not (Path(base_dir or ".") / p).is_file():
+        from ..resolve import model_file
+        return model_file("experiments", base, source=source, key="base").resolve()
     tried = [p] if p.is_absolute() else ([Path(base_dir) / p] if base_dir else []) + [Path.cwd() / p]
     for cand in tried:
         if cand.is_file():
