@@ -312,8 +312,25 @@ def chip_from_dict(data: Mapping[str, Any], source: str = "<python>", file: bool
     return build(Chip, data, source)
 
 
-def load_chip(name_or_path: str | Path, near: str | Path | None = None) -> Chip:
+def load_chip(name_or_path: str | Path, near: str | Path | None = None,
+              overrides: Mapping[str, Any] | None = None) -> Chip:
     """Load a chip by file path, or by name from `models/chips/` (e.g. "small", "loihi_like");
-    a relative path that is not found from here is looked for in the folder `near`."""
+    a relative path that is not found from here is looked for in the folder `near`. `overrides`:
+    dotted keys of the chip file ("core.neurons": 16), as `--set chip.core.neurons=16` gives them;
+    an error in one names the override."""
+    from .config import name_override, set_key
+
     p = model_file("chips", name_or_path, near=near)
-    return chip_from_dict(load_toml(p), str(p), file=True)
+    data = load_toml(p)
+    if not overrides:
+        return chip_from_dict(data, str(p), file=True)
+    source = f"{p} (with overrides from --set)"  # keys relative to the chip: errors name chip.<key>
+    try:
+        for key, value in overrides.items():
+            try:
+                set_key(data, key, value)
+            except ConfigError as exc:
+                raise ConfigError(exc.message, source, key) from None
+        return chip_from_dict(data, source, file=True)
+    except ConfigError as exc:
+        raise name_override(exc, {f"chip.{k}": v for k, v in overrides.items()}) from None

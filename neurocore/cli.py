@@ -17,8 +17,9 @@ COMMANDS = ("list", "run", "map", "train", "infer", "equivalent", "baseline", "t
 DESCRIPTION = ("Simulate a neuromorphic chip (integrate-and-fire cores, an AER mesh router, RPU crossbars that "
                "learn in place) and train SSNN-BP on it.")
 EPILOG = ("Models are named or given as files: chips (models/chips/), networks (models/nets/), experiments "
-          "(models/experiments/) and sweeps (models/sweeps/); 'neurocore list' shows them. Commands that load an experiment take "
-          "--set KEY=VALUE overrides, e.g. --set train.epochs=1 --set data.train=2000. "
+          "(models/experiments/) and sweeps (models/sweeps/); 'neurocore list' shows them. Commands that load an experiment or a network "
+          "take --set KEY=VALUE overrides, e.g. --set train.epochs=1 --set data.train=2000, or "
+          "--set chip.core.neurons=16. "
           "'neurocore COMMAND --help' shows a command's options.")
 
 

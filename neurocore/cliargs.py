@@ -83,6 +83,7 @@ def add_no_progress(p: argparse.ArgumentParser, *aliases: str) -> None:
 def add_set_argument(p: argparse.ArgumentParser) -> None:
     """--set KEY=VALUE (repeatable), the one way commands take overrides of an experiment."""
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a key of the experiment, repeatable: e.g. --set train.epochs=1 --set data.train=2000 "
-                        "--set chip.device.dw_min=0.002 (VALUE is read as TOML: numbers, true/false, "
+                   help="override a key of the experiment (or network), repeatable: e.g. --set train.epochs=1 --set "
+                        "data.train=2000 --set chip.device.dw_min=0.002; a network's: --set ticks=50 --set "
+                        "chip.core.neurons=16 (VALUE is read as TOML: numbers, true/false, "
                         "\"strings\", [lists]; a bare word is a string)")

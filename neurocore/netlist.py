@@ -11,6 +11,7 @@ pass does.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -459,7 +460,25 @@ def _draw_weights(e: _ProjEntry, n_pre: int, n_post: int, rng: np.random.Generat
     return rng.normal(e.mean, std, shape).astype(np.float32)
 
 
-def load_netlist(name_or_path: str | Path) -> NetFile:
-    """Load a network by path or by name from `models/nets/`."""
+def load_netlist(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> NetFile:
+    """Load a network by path or by name from `models/nets/`, applying dotted overrides of its keys
+    (`ticks`, `population[1].theta`, ...); an error in one names the override."""
+    from .config import name_override, set_key
+
     p = model_file("nets", name_or_path)
-    return netlist_from_dict(load_toml(p), str(p))
+    data = load_toml(p)
+    overrides = dict(overrides or {})
+    try:
+        for key, value in overrides.items():
+            m = re.fullmatch(r"(population|projection|probe)\[(\d+)\]\.(.+)", key)
+            if m:  # an entry of an array of tables
+                entries = data.get(m[1])
+                if not isinstance(entries, list) or int(m[2]) >= len(entries):
+                    raise ConfigError(f"no such entry; the file has {len(entries or [])} [[{m[1]}]] tables",
+                                      str(p), key)
+                set_key(entries[int(m[2])], m[3], value)
+            else:
+                set_key(data, key, value)
+        return netlist_from_dict(data, str(p))
+    except ConfigError as exc:
+        raise name_override(exc, overrides) from None

@@ -159,7 +159,8 @@ def test_a_value_error_reads_key_equals_value():
     (["train", "nosuch"], "no experiment named 'nosuch'; known experiments: bats_digits,"),
     (["map", "ff_small", "--chip", "tiny"], "no chip named 'tiny'; known chips: analog_rpu, loihi_like"),
     (["sweep", "nosuch"], "no sweep named 'nosuch'; known sweeps: device, fig6_ts"),
-    (["map", "ff_small", "--set", "train.ts=3"], "--set overrides keys of an experiment"),
+    (["map", "ff_small", "--set", "train.ts=3"], "--set train.ts=3: key 'train': unknown key; allowed keys here: "
+                                                 "chip, name, population,"),
 ])
 def test_bad_flags_and_names_are_one_line(capsys, argv, fragment):
     _one_line_error(capsys, argv, fragment)

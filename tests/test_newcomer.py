@@ -205,3 +205,50 @@ def test_neurocore_list_shows_devices_where_a_devices_folder_exists(tmp_path, mo
     out = capsys.readouterr().out
     assert "devices (models/devices/):\n  mine  A device of my own: soft bounds.\n" in out
     assert "chips (models/chips/):\n  mine  a chip\n" in out
+
+
+# ---- one spelling, one unit ------------------------------------------------------------------
+
+def test_a_sweep_table_gives_accuracy_in_percent_and_energy_in_microjoules(tmp_path):
+    import csv
+
+    from neurocore.sweep import run_sweep, sweep_from_dict
+
+    spec = sweep_from_dict({"runner": "neurocore.sweep.testing:fake_run",
+                            "metrics": ["accuracy", "train_energy_pj", "infer_energy_uj", "infer_energy_pj"],
+                            "grid": {"train.ts": [25, 50]}},
+                           name="units", base_config={"train": {"ts": 10, "epochs": 1}, "fake": {"sleep": 0}})
+    res = run_sweep(spec, tmp_path, workers=0, progress=False)
+    with res.csv_path.open(encoding="utf-8") as fh:
+        table = list(csv.DictReader(fh))
+    assert [c for c in table[0] if "acc" in c or "energy" in c] == ["accuracy_%", "train_energy_uJ",
+                                                                    "infer_energy_uJ"]
+    by_ts = {r["train.ts"]: r for r in table}
+    for p in res.points:
+        m = res.records[p.id]["metrics"]
+        row = by_ts[str(p.overrides["train.ts"])]
+        assert float(row["accuracy_%"]) == pytest.approx(100 * m["accuracy"])
+        assert float(row["train_energy_uJ"]) == pytest.approx(m["train_energy_pj"] / 1e6)
+        assert 0 < float(row["accuracy_%"]) <= 100
+
+
+def test_set_works_on_run_and_map_of_a_network(capsys):
+    assert main(["run", "ff_small", "--set", "chip.core.neurons=64", "--set", "ticks=20", "--set", "samples=2",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["ticks"], out["samples"], out["chip"]) == (20, 2, "small")
+    assert main(["map", "ff_small", "--json"]) == 0
+    before = json.loads(capsys.readouterr().out)
+    assert main(["map", "ff_small", "--set", "chip.core.neurons=16", "--set", "chip.mesh.width=4", "--json"]) == 0
+    after = json.loads(capsys.readouterr().out)
+    assert after["cores_used"] > before["cores_used"]
+    assert main(["map", "ff_small", "--set", "chip.name=loihi_like", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chip"] == "loihi_like"
+    _one_line_error(capsys, ["run", "ff_small", "--set", "chip.core.neurons=0"],
+                    "--set chip.core.neurons=0: key 'chip.core.neurons' = 0 is out of range; must be >= 1")
+    _one_line_error(capsys, ["map", "ff_small", "--set", "population[1].theta=-1"],
+                    "--set population[1].theta=-1: key 'population[1].theta' = -1.0 is out of range")
+    _one_line_error(capsys, ["map", "ff_small", "--set", "chip.core.nerons=3"],
+                    "--set chip.core.nerons=3: key 'chip.core.nerons': unknown key")
+    _one_line_error(capsys, ["map", "ff_small", "--chip", "small", "--set", "chip.name=loihi_like"],
+                    "give the chip once")

@@ -80,10 +80,8 @@ def _experiment_placement(path: str, args: argparse.Namespace):
 def handle(args: argparse.Namespace) -> int:
     args.strategy_given = args.strategy is not None
     args.strategy = args.strategy or "sequential"
-    from ..chip import load_chip
     from ..errors import ConfigError
     from ..mapping import place
-    from ..netlist import load_netlist
     from ..report import format_report, mapping_report
 
     from .nir import is_nir, map_nir
@@ -92,10 +90,8 @@ def handle(args: argparse.Namespace) -> int:
     elif _is_experiment(args.model):
         placement = _experiment_placement(args.model, args)
     else:
-        if args.set:
-            raise ConfigError("--set overrides keys of an experiment; a network file takes none", source=args.model)
-        nf = load_netlist(args.model)
-        chip = load_chip(args.chip) if args.chip else load_chip(nf.chip, near=Path(nf.path).parent)
+        from .run import network_on_chip
+        nf, chip = network_on_chip(args)
         placement = place(nf.netlist, chip, args.strategy)
     report = mapping_report(placement)
     if args.output:

@@ -56,12 +56,12 @@ def _notes(imp) -> None:
 
 def map_nir(args: argparse.Namespace):
     """The placement of a NIR graph (the mapping report is printed by `neurocore map`)."""
-    from ..chip import load_chip
     from ..mapping import place
 
     imp = _import(args, require_dt=False)
     _notes(imp)
-    return place(imp.netlist, load_chip(args.chip or DEFAULT_CHIP), args.strategy)
+    from .run import chip_of
+    return place(imp.netlist, chip_of(args, DEFAULT_CHIP), args.strategy)
 
 
 # -- run ---------------------------------------------------------------------------------------
@@ -90,7 +90,6 @@ def run_nir(args: argparse.Namespace) -> int:
     """`neurocore run MODEL.nir --input SPIKES.npy --dt DT`."""
     import numpy as np
 
-    from ..chip import load_chip
     from ..engine import Engine
     from ..errors import ConfigError
     from ..mapping import place
@@ -103,7 +102,8 @@ def run_nir(args: argparse.Namespace) -> int:
     _notes(imp)
     spikes = as_inputs(imp, _load_spikes(args.input), source=args.input)
     samples, steps = next(iter(spikes.values())).shape[:2]
-    chip = load_chip(args.chip or DEFAULT_CHIP)
+    from .run import chip_of
+    chip = chip_of(args, DEFAULT_CHIP)
     placement = place(imp.netlist, chip, args.strategy)
     engine = Engine(placement, seed=args.seed or 0)
     out_pops = dict(imp.outputs)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..cliargs import add_chip, add_samples, add_ticks, integer
+    from ..cliargs import add_chip, add_samples, add_set_argument, add_ticks, integer
 
     p = sub.add_parser("run", help="map a network onto a chip and run it",
                        description="Map a network onto a chip, run it on constant-rate input and print spikes "
@@ -20,9 +21,55 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=integer(0), help="seed (default: the network file's)")
     p.add_argument("--trace", metavar="FILE", help="write an HDF5 spike trace to FILE (e.g. traces/run.h5)")
     p.add_argument("--json", action="store_true", help="print one JSON object of the results")
+    add_set_argument(p)
     from .nir import add_import_arguments
     add_import_arguments(p, run=True)
     p.set_defaults(func=main)
+
+
+def split_overrides(sets: list[str]) -> tuple[dict, dict]:
+    """--set of a network: (overrides of the network file's keys, overrides of its chip's keys).
+    `chip.name=X` picks the chip (the network file's `chip`), `chip.KEY=V` sets a key of the chip file."""
+    from ..config import parse_overrides
+
+    net, chip = {}, {}
+    for key, value in parse_overrides(sets).items():
+        if key == "chip.name":
+            net["chip"] = value
+        elif key.startswith("chip."):
+            chip[key[len("chip."):]] = value
+        else:
+            net[key] = value
+    return net, chip
+
+
+def chip_of(args: argparse.Namespace, default: str, near=None):
+    """The chip of --chip (else `default`), with the chip.* keys of --set applied."""
+    from ..chip import load_chip
+    from ..errors import ConfigError
+
+    net, chip = split_overrides(getattr(args, "set", []) or [])
+    if args.chip and "chip" in net:
+        raise ConfigError("give the chip once: --chip or --set chip.name", "--set chip.name")
+    if set(net) - {"chip"}:
+        key = sorted(set(net) - {"chip"})[0]
+        raise ConfigError("a NIR graph takes chip.* overrides only (e.g. --set chip.core.neurons=16)", f"--set {key}")
+    return load_chip(args.chip or net.get("chip") or default, near=near, overrides=chip)
+
+
+def network_on_chip(args: argparse.Namespace):
+    """(network file, chip) of a network MODEL, --chip and --set (network keys, chip.name, chip.KEY)."""
+    from ..chip import load_chip
+    from ..errors import ConfigError
+    from ..netlist import load_netlist
+
+    net, chip = split_overrides(args.set or [])
+    if args.chip and "chip" in net:
+        raise ConfigError("give the chip once: --chip or --set chip.name", "--set chip.name")
+    nf = load_netlist(args.model, net)
+    if args.chip:
+        return nf, load_chip(args.chip, overrides=chip)
+    return nf, load_chip(nf.chip, near=Path(nf.path).parent, overrides=chip)
 
 
 def printed_json(out: dict, cost: dict, args: argparse.Namespace) -> bool:
@@ -41,19 +88,14 @@ def main(args: argparse.Namespace) -> int:
     from .nir import is_nir, run_nir
     if is_nir(args.model):
         return run_nir(args)
-    from pathlib import Path
-
     import numpy as np
 
-    from ..chip import load_chip
     from ..compile_notice import compile_notice
     from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
     from ..engine import Engine, SourceDrive
     from ..mapping import place
-    from ..netlist import load_netlist
 
-    nf = load_netlist(args.model)
-    chip = load_chip(args.chip) if args.chip else load_chip(nf.chip, near=Path(nf.path).parent)
+    nf, chip = network_on_chip(args)
     samples = args.samples if args.samples is not None else nf.samples
     ticks = args.ticks if args.ticks is not None else nf.ticks
     seed = args.seed if args.seed is not None else nf.seed

@@ -29,8 +29,8 @@ def rows(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]) -> t
     for p in points:
         keys += [k for k in p.overrides if k not in keys and k != spec.seed_key]
     recs = [latest[p.id] for p in points if p.id in latest]
-    metrics = metric_names(spec, recs)
-    cols = ["id", "status", "repeat", "seed", *keys, *metrics, "seconds", "error"]
+    shown = table_columns(metric_names(spec, recs))
+    cols = ["id", "status", "repeat", "seed", *keys, *shown, "seconds", "error"]
     out = []
     for p in points:
         rec = latest.get(p.id)
@@ -40,9 +40,33 @@ def rows(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]) -> t
                "seconds": rec.get("seconds"), "error": rec.get("error") or ""}
         row.update({k: _cell(p.overrides.get(k)) for k in keys})
         m = rec.get("metrics") or {}
-        row.update({k: _cell(m.get(k)) for k in metrics})
+        row.update({col: _cell(_scaled(m.get(k), scale)) for col, (k, scale) in shown.items()})
         out.append(row)
     return cols, out
+
+
+_ACCURACY = re.compile(r"(^|_)(acc|accuracy)$")
+
+
+def table_columns(metrics: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """Column name -> (metric, factor) in the units every other output uses: an accuracy (a fraction
+    in the records) in %, an energy (`_pj` or `_uj` in the records) in µJ; each column's name says its
+    unit (`accuracy_%`, `train_energy_uJ`). A pJ and a µJ metric of the same quantity give one column."""
+    out: dict[str, tuple[str, float]] = {}
+    for m in metrics:
+        if _ACCURACY.search(m):
+            out[f"{m}_%"] = (m, 100.0)
+        elif m.endswith(("_pj", "_uj")):
+            col = f"{m[:-3]}_uJ"
+            if col not in out or m.endswith("_uj"):
+                out[col] = (m, 1e-6 if m.endswith("_pj") else 1.0)
+        else:
+            out[m] = (m, 1.0)
+    return out
+
+
+def _scaled(value: Any, factor: float) -> Any:
+    return value * factor if factor != 1.0 and _is_number(value) else value
 
 
 def write_csv(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict], path: str | Path) -> Path:
