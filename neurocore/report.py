@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .mapping import LIMITS, Placement
+from .words import plural
 
 
 def _pct(used: int, allowed: int) -> float:
@@ -58,9 +59,9 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": name, "pre": proj.pre, "post": proj.post, "kind": proj.kind,
                                  "tiles": len(tiles), "tile_kind": sorted({t.kind for t in tiles}),
                                  "crossbars": arrays, "cores": sorted({t.core for t in tiles}),
-                                 # crosspoints its tiles use of the crossbars they take
-                                 "crossbar_use": round(sum(t.rows * t.cols for t in tiles)
-                                                       / (arrays * rows_max * cols_max), 4) if arrays else 0.0}
+                                 # crosspoints its tiles span of the crossbars they take (a tile's area)
+                                 "tile_area_use": round(sum(t.rows * t.cols for t in tiles)
+                                                        / (arrays * rows_max * cols_max), 4) if arrays else 0.0}
         if tiles and tiles[0].kind == "kernel":
             entry["kernel"] = {"rows": tiles[0].rows, "columns": sorted({t.cols for t in tiles})}
         if proj.is_tied:
@@ -72,6 +73,12 @@ def mapping_report(placement: Placement) -> dict[str, Any]:
                 entry["synapses"] = proj.conn.n_synapses(proj.pre_shape)
             else:
                 entry["synapses"] = int(proj.mask.sum()) if proj.mask is not None else n_pre * n_post
+        # crosspoints that hold a synapse, of the crossbars taken (a shared kernel: its own weights)
+        if "kernel" in entry:  # a shared kernel: each of its weights is one crosspoint of its tile
+            held = entry["tile_area_use"]
+        else:
+            held = entry["synapses"] / (arrays * rows_max * cols_max) if arrays else 0.0
+        entry["crossbar_use"] = round(held, 4)
         projections.append(entry)
 
     routes = pl.forward_routes()
@@ -108,7 +115,7 @@ def format_report(report: dict[str, Any], max_cores: int = 40) -> str:
     r = report
     w, h = r["mesh"]
     out = [f"net '{r['netlist']}' ({r['neurons']} neurons) on chip '{r['chip']}' ({w} x {h} mesh, "
-           f"{r['cores_total']} cores), strategy {r['strategy']}: {r['cores_used']} cores used", ""]
+           f"{r['cores_total']} cores), strategy {r['strategy']}: {plural(r['cores_used'], 'core')} used", ""]
     out.append(f"{'limit':<16}{'per core':>9}{'total':>10}{'max':>8}{'at core':>9}{'max %':>8}{'mean %':>8}")
     for k in LIMITS:
         u = r["utilisation"][k]
@@ -131,11 +138,13 @@ def format_report(report: dict[str, Any], max_cores: int = 40) -> str:
         what = f"reads '{p['tied_to']}' transposed" if "tied_to" in p else f"{p['synapses']} synapses"
         if "kernel" in p:
             what += (f", one shared {p['kernel']['rows']} x {'/'.join(map(str, p['kernel']['columns']))} kernel per "
-                     f"slice in {p['crossbars']} crossbars ({100 * p['crossbar_use']:.1f} % of their crosspoints)")
+                     f"slice in {plural(p['crossbars'], 'crossbar')} ({100 * p['crossbar_use']:.1f} % of their "
+                     f"crosspoints)")
         elif p.get("crossbars"):
-            what += f", {p['crossbars']} crossbars ({100 * p['crossbar_use']:.1f} % of their crosspoints used)"
+            what += (f", {plural(p['crossbars'], 'crossbar')} ({100 * p['crossbar_use']:.1f} % of their crosspoints "
+                     f"hold a synapse)")
         cores = ",".join(map(str, p["cores"][:12])) + (",..." if len(p["cores"]) > 12 else "")
-        out.append(f"  {p['name']:<12} {p['pre']} -> {p['post']}: {p['tiles']} tiles"
+        out.append(f"  {p['name']:<12} {p['pre']} -> {p['post']}: {plural(p['tiles'], 'tile')}"
                    + (f" on cores {cores}" if p["cores"] else "") + f", {what}")
     rt = r["routing"]
     pops = ", ".join(f"{k} {v}" for k, v in rt["per_population"].items())

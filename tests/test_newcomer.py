@@ -252,3 +252,56 @@ def test_set_works_on_run_and_map_of_a_network(capsys):
                     "--set chip.core.nerons=3: key 'chip.core.nerons': unknown key")
     _one_line_error(capsys, ["map", "ff_small", "--chip", "small", "--set", "chip.name=loihi_like"],
                     "give the chip once")
+
+
+def test_baseline_takes_an_experiments_spelling_and_prints_percent(capsys):
+    assert main(["baseline", "--data", "digits", "--hidden", "32", "--set", "data.train=200", "--set",
+                 "train.epochs=1", "--set", "data.test=100", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"200 train / 100 test, 1 epoch, test accuracy \d+\.\d\d % \(best \d+\.\d\d %\)", out), out
+    _one_line_error(capsys, ["baseline", "--set", "data.trian=5"], "--set data.trian: the baseline takes data.dataset, "
+                    "data.train, data.test, train.epochs")
+    _one_line_error(capsys, ["baseline", "--set", "data.train=-5"], "--set data.train=-5: key 'data.train' = -5: "
+                    "must be a positive integer")
+
+
+def test_a_diagonal_uses_the_crosspoints_of_its_synapses_not_of_its_tiles():
+    from neurocore.chip import load_chip
+    from neurocore.mapping import place
+    from neurocore.netlist import Netlist
+    from neurocore.neurons import IF
+    from neurocore.report import format_report, mapping_report
+
+    net = Netlist("diag")
+    net.add_source("a", 60)
+    net.add_population("b", 60, IF(theta=1.0))
+    net.connect("d", "a", "b", np.eye(60, dtype=np.float32), mask=np.eye(60, dtype=bool))
+    report = mapping_report(place(net, load_chip("small")))
+    p = report["projections"][0]
+    chip = load_chip("small")
+    assert p["synapses"] == 60
+    assert p["crossbar_use"] == pytest.approx(60 / (p["crossbars"] * chip.core.crossbar_rows * chip.core.crossbar_cols),
+                                              abs=1e-4)
+    assert p["tile_area_use"] > 10 * p["crossbar_use"]
+    assert f"({100 * p['crossbar_use']:.1f} % of their crosspoints hold a synapse)" in format_report(report)
+
+
+def test_counts_of_one_are_singular(capsys):
+    assert main(["map", "ff_small", "--chip", "loihi_like"]) == 0
+    out = capsys.readouterr().out
+    assert ": 1 core used" in out and ": 1 tile on cores" in out
+    assert not re.search(r"\b1 (tiles|cores|crossbars|epochs|samples|ticks)\b", out)
+    assert main(["run", "ff_small", "--samples", "1", "--ticks", "1"]) == 0
+    assert "1 sample x 1 tick" in capsys.readouterr().out
+
+
+def test_every_command_has_a_whole_description(capsys):
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    for name, sub in commands.items():
+        text = " ".join((sub.description or "").split())
+        assert len(text) > 40 and text.endswith((".", ")")), (name, text)
+    for name in ("nir", "equivalent", "trace"):
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        assert "positional arguments" in capsys.readouterr().out

@@ -181,7 +181,10 @@ def run_nir(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("nir", help="NIR graphs: export a network or a trained run (map and run take .nir files)",
-                       description=__doc__.split("\n")[0])
+                       description="NIR graphs (the Neuromorphic Intermediate Representation: snnTorch, Norse, "
+                                   "Sinabs, ... export them). `neurocore nir export` writes a network or a trained "
+                                   "run as a .nir file; `neurocore map MODEL.nir` and `neurocore run MODEL.nir "
+                                   "--input SPIKES.npy --dt DT` import one (see their --help).")
     nsub = p.add_subparsers(dest="nir_command", metavar="SUBCOMMAND")
     nsub.required = True
     e = nsub.add_parser("export", help="write a network (TOML net, or a training run's forward net) as NIR")

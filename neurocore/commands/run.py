@@ -94,6 +94,7 @@ def main(args: argparse.Namespace) -> int:
     from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
     from ..engine import Engine, SourceDrive
     from ..mapping import place
+    from ..words import plural
 
     nf, chip = network_on_chip(args)
     samples = args.samples if args.samples is not None else nf.samples
@@ -146,7 +147,7 @@ def main(args: argparse.Namespace) -> int:
     if printed_json(out, cost, args):
         return 0
     print(f"network {out['network']} on chip {chip.name} ({args.strategy} placement): "
-          f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {ticks} ticks")
+          f"{out['cores_used']} of {chip.cores} cores used; {plural(samples, 'sample')} x {plural(ticks, 'tick')}")
     print(f"{'population':>14} {'neurons':>8} {'spikes':>9} {'rate/tick':>10}")
     for p in pops:
         print(f"{p:>14} {nf.netlist.populations[p].size:>8} {c['pop_spikes'][p]:>9} "

@@ -8,7 +8,11 @@ from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("trace", help="inspect an HDF5 trace: summary, spike raster, traffic heat map")
+    p = sub.add_parser("trace", help="inspect an HDF5 trace: summary, spike raster, traffic heat map",
+                       description="Inspect an HDF5 spike trace written by `neurocore run --trace FILE` or by a "
+                                   "training whose experiment asks for one: `info` prints what it holds, `raster` "
+                                   "draws one population's spikes in one sample, `traffic` the core-to-core packet "
+                                   "heat map (PNG files beside the trace unless -o says where).")
     tsub = p.add_subparsers(dest="trace_command", metavar="ACTION")
     tsub.required = True
 

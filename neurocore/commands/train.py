@@ -33,6 +33,7 @@ def main(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..experiment import load_experiment
+    from ..words import plural
 
     exp = load_experiment(args.experiment, parse_overrides(args.set))
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
@@ -49,6 +50,6 @@ def main(args: argparse.Namespace) -> int:
     if results:
         last = results[-1]
         chip = f", {100 * last['chip_test_acc']:.2f} % on the chip" if "chip_test_acc" in last else ""
-        print(f"done: test accuracy {100 * last['test_acc']:.2f} %{chip} after {last['epoch']} epochs; "
+        print(f"done: test accuracy {100 * last['test_acc']:.2f} %{chip} after {plural(last['epoch'], 'epoch')}; "
               f"results in {run_dir / 'results.json'}, curve in {run_dir / 'learning_curve.png'}")
     return 0
