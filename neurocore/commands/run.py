@@ -44,7 +44,7 @@ def split_overrides(sets: list[str]) -> tuple[dict, dict]:
 
 
 def chip_of(args: argparse.Namespace, default: str, near=None):
-    """The chip of --chip (else `default`), with the chip.* keys of --set applied."""
+    """The chip of a NIR graph: --chip (else `default`), with the chip.* keys of --set applied."""
     from ..chip import load_chip
     from ..errors import ConfigError
 
@@ -142,6 +142,9 @@ def main(args: argparse.Namespace) -> int:
         "syn_events": c["syn_events"], "packets": c["packets"], "packet_hops": c["packet_hops"],
         "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
     }
+    if args.set:  # what ran: the overrides beside the file's name
+        from ..config import parse_overrides
+        out["set"] = parse_overrides(args.set)
     # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
     cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
     if printed_json(out, cost, args):
