@@ -305,3 +305,12 @@ def test_every_command_has_a_whole_description(capsys):
         with pytest.raises(SystemExit):
             main([name, "--help"])
         assert "positional arguments" in capsys.readouterr().out
+
+
+def test_the_readme_says_how_long_its_two_commands_take_quiet_and_busy():
+    text = (REPO / "README.md").read_text()
+    intro = text.split("```", 3)[2].split("neurocore simulates")[0]
+    words = " ".join(intro.split())
+    assert "How long, on two cores: quiet," in words and "Busy" in words
+    for what in ("the install", "the training", "the tests", "python -m pytest -q"):
+        assert what in words, what
