@@ -637,7 +637,8 @@ def _tick_end_reset(ctx: _Ctx, name: str, m, size: int) -> list:
     the reset is then right on average (without them each reset leaves v up to theta dt / tau_mem low,
     and a neuron's k-th spike comes about k/2 ticks late)."""
     co = nm.lower(m, size)
-    keep = np.asarray(1.0 - np.asarray(m.dv, np.float64), np.float64) * np.ones(size)
+    # an IF has no dv: no leak, nothing to add back
+    keep = np.asarray(1.0 - np.asarray(getattr(m, "dv", 0.0), np.float64), np.float64) * np.ones(size)
     leak = 1.0 - keep
     if not np.any(leak):
         return []
