@@ -73,6 +73,16 @@ class State(NamedTuple):
 
 
 @njit(cache=True)
+def _repeats(per_tick, ptr) -> int:
+    """Extra queue room for neurons spiking several times a tick: (per_tick - 1) x their entries."""
+    extra = 0
+    for g in range(per_tick.shape[0]):
+        if per_tick[g] > 1:
+            extra += (per_tick[g] - 1) * (ptr[g + 1] - ptr[g])
+    return extra
+
+
+@njit(cache=True)
 def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     """Zeroed working state sized for these records."""
     n = nr.kind.shape[0]
@@ -85,9 +95,9 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     acc_n = 1
     for sl in range(n_slots):
         acc_n += tl.cols[rt.slot_tile[sl]]
-    n_fw = max(rt.fw_tile.shape[0], 1)
-    n_tr = max(rt.tr_tile.shape[0], 1)
-    n_lp = max(rt.lp_tile.shape[0], 1)
+    n_fw = max(rt.fw_tile.shape[0] + _repeats(nr.per_tick, rt.fw_ptr), 1)  # a slot holds each entry once
+    n_tr = max(rt.tr_tile.shape[0] + _repeats(nr.per_tick, rt.tr_ptr), 1)  # per spike of its neuron
+    n_lp = max(rt.lp_tile.shape[0] + _repeats(nr.per_tick, rt.lp_ptr), 1)
     n_sl = max(n_slots, 1)
     n_t1 = max(n_tiles, 1)
     max_rows = 1

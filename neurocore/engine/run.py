@@ -321,7 +321,7 @@ class Engine:
             off += len(g)
         n_probe = len(c.probe_gid) if opt.probes else 0
         pv = np.zeros((n_samples, ticks, n_probe), np.float32)
-        rec_cap = n_samples * ticks * c.neurons.fire_cap + 1 if opt.record else 0
+        rec_cap = n_samples * ticks * c.n + 1 if opt.record else 0
         if self._rec_buf.shape[0] < rec_cap:  # reused: a fresh large buffer per sample costs more than the run
             self._rec_buf = np.empty((rec_cap, 3), np.int32)
         return Outputs(read_idx, np.zeros((n_samples, off), np.int32), bool(opt.record), self._rec_buf,
@@ -347,7 +347,7 @@ class Engine:
         ctrs = [cnt.fresh() for _ in range(threads)]
         outs = []
         for b0, b1 in zip(bounds[:-1], bounds[1:]):
-            cap = (b1 - b0) * ticks * self.c.neurons.fire_cap + 1 if out.record else 0
+            cap = (b1 - b0) * ticks * self.c.n + 1 if out.record else 0
             outs.append(out._replace(out_counts=out.out_counts[b0:b1], rec_buf=np.empty((cap, 3), np.int32),
                                      probe_v=out.probe_v[b0:b1], probe_i=out.probe_i[b0:b1]))
 
