@@ -655,6 +655,8 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
         if k in ctx.writer.clamp:
             changes["v_min"] = _compact(-ctx.writer.clamp[k] * np.asarray(m.theta, np.float64))
         reset = meta.get("reset", "zero") if ctx.reset == "nir" else ctx.reset
+        if ctx.reset == ctx.writer.reset:
+            reset = ctx.writer.reset_of.get(k, reset)
         if isinstance(reset, bytes):
             reset = reset.decode()
         if reset not in ("zero", "subtract", "snntorch-subtract", "snntorch-zero"):

@@ -10,6 +10,8 @@ Python `from_nir(..., writer=...)`) sets, for the graph's neuron nodes:
 - the input gain: "nir" (NIR's equations discretised; a spike of unit weight moves the state it drives by
   drive x r or w_in), or "unit" (the library adds the weight itself, whatever r or w_in say);
 - several spikes per step (`max_per_tick`) and a lower clamp of v (`v_min`), the chip's options;
+- biases from a source firing every tick, starting when the input's first step reaches each layer
+  (every library here steps its layers synchronously);
 - output timing: `late`, the library emits a layer's spikes a step after they happen (so each layer
   sees the one below a step late, which a chip's one-tick hop is); `current_lag`, a current-based
   neuron whose new input reaches v only a step later.
@@ -52,6 +54,7 @@ class Writer:
     clamp: dict = field(default_factory=dict)  # node type -> v_min as a multiple of -threshold
     late: bool = False               # a layer's spikes leave a step late (Spyx)
     current_lag: tuple = ()          # node types whose input reaches v a step late (Norse's LIFCell)
+    reset_of: dict = field(default_factory=dict)  # node type -> its reset, where it differs from `reset`
     refuse: str = ""                 # why neurocore cannot follow this writer here
     doc: str = ""
 
@@ -63,23 +66,23 @@ WRITERS: dict[str, Writer] = {w.name: w for w in (
                "Euler at 1e-4 gives v <- beta v + x back; its default reset (subtract, reset_delay=True) is "
                "not recorded, so 'snntorch-subtract' is assumed (give --reset for the others); layers step "
                "synchronously, biases start with the input"),
-    Writer("norse", 1e-6, "euler", reset="nir", gain={"CubaLIF": "unit"}, current_lag=("CubaLIF",),
+    Writer("norse", 1e-6, "euler", reset="nir", bias="source", gain={"CubaLIF": "unit"}, current_lag=("CubaLIF",),
            doc="Norse 1.1 writes tau = dt / tau_inv (dt x tau, its dt = 1e-3) and r = 1: Euler at dt = 1e-6 gives "
                "its decays back; its LIFCell (CubaLIF) adds an input to the current undiscounted (w_in = 1 "
                "means gain 1) and its membrane reads the current of the step before, a step later"),
-    Writer("sinabs", 1.0, "exact", reset="subtract", inclusive=True, gain={"LIF": "unit", "IF": "unit"},
+    Writer("sinabs", 1.0, "exact", reset="subtract", bias="source", inclusive=True, gain={"LIF": "unit", "IF": "unit"},
            multi_spike=("IF", "LIF"), clamp={"IF": 1.0},
            doc="Sinabs 3.1 steps with dt = 1 (tau in steps, decay exp(-1/tau)); as sinabs.from_nir reads "
                "its export: IAFSqueeze and LIFSqueeze spike floor(v / threshold) times a step when "
                "v >= threshold, subtract each, add inputs undiscounted (norm_input=False), and the IF clamps "
                "v at -threshold"),
-    Writer("rockpool", None, "exact", reset="subtract", inclusive=True, current_gain_one=("CubaLIF",),
+    Writer("rockpool", None, "exact", reset="subtract", bias="source", inclusive=True, current_gain_one=("CubaLIF",),
            dt_from_r=True, input_after_decay=("CubaLIF",), multi_spike=("CubaLIF",),
            doc="Rockpool 3.1's LIFTorch writes r = tau exp(-dt/tau) / dt, so dt comes back from r; it decays "
                "the current after adding the input (i <- beta (i + x)), adds the current to v with gain 1, "
                "spikes floor(v / threshold) times (max_spikes_per_dt, unbounded by default) and subtracts"),
-    Writer("spyx", 1.0, "euler", reset="snntorch-subtract", gain={"LIF": "unit", "CubaLIF": "unit", "IF": "unit"},
-           current_gain_one=("CubaLIF",), keep_from_r=("LIF", "CubaLIF"), late=True,
+    Writer("spyx", 1.0, "euler", reset="snntorch-subtract", bias="source", gain={"LIF": "unit", "CubaLIF": "unit", "IF": "unit"},
+           current_gain_one=("CubaLIF",), keep_from_r=("LIF", "CubaLIF"), late=True, reset_of={"CubaLIF": "subtract"},
            doc="Spyx 1.0 writes tau = dt/(1-beta), r = beta and v_reset = 0 (dt = 1) while it subtracts the "
                "threshold, adds inputs undiscounted, and emits a spike the step after v crossed: each layer "
                "sees the one below a step late, as the chip's one-tick hop does (LIF: the subtraction is "
