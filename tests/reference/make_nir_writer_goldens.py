@@ -35,6 +35,17 @@ OUT = Path(__file__).parent / "nir_writers"
 SAMPLES, STEPS = 4, 40
 
 
+def _conv_inputs(graph, sizes, flat=None) -> None:
+    """Sinabs and Norse leave Conv2d.input_shape (and Sinabs Flatten.input_type) None, which nir.write cannot
+    store: the (H, W) each convolution reads, the shape the Flatten reads."""
+    convs = [n for n in graph.nodes.values() if type(n).__name__ == "Conv2d"]
+    for node, hw in zip(convs, sizes):
+        node.input_shape = np.array(hw)
+    for node in graph.nodes.values():
+        if type(node).__name__ == "Flatten" and (node.input_type or {}).get("input") is None:
+            node.input_type = {"input": np.array(flat)}
+
+
 def _x(shape, seed, p=0.3, steps=STEPS, samples=SAMPLES):
     return np.random.default_rng(seed).random((samples, steps, *shape)) < p
 
@@ -108,7 +119,7 @@ def snntorch_conv():
 
 # -- Norse -----------------------------------------------------------------------------------------
 
-def _norse(model, shape, seed, scale=3.0, **kw):
+def _norse(model, shape, seed, scale=3.0, conv_in=(), **kw):
     import norse.torch as nt
     import torch
 
@@ -118,6 +129,7 @@ def _norse(model, shape, seed, scale=3.0, **kw):
                 m.weight.mul_(scale)
     with _quiet():
         graph = nt.to_nir(model, torch.zeros(1, *shape))
+    _conv_inputs(graph, conv_in)
     x = _x(shape, seed, **kw)
     outs, state = [], None
     with torch.no_grad():
@@ -161,25 +173,33 @@ def norse_cubalif():
 
 
 def norse_conv():
+    """Conv2d, LIFBox, a second Conv2d over the whole map (Norse's exporter maps no Flatten), LIFBox."""
     import norse.torch as nt
     import torch
 
     torch.manual_seed(2)
-    model = nt.SequentialState(torch.nn.Conv2d(2, 4, 5, stride=2, bias=False), _box(4 * 15 * 15, 100.0, 0.3),
-                               torch.nn.Flatten(), torch.nn.Linear(4 * 15 * 15, 10, bias=False), _box(10, 200.0, 0.2))
-    model[1].p = model[1].p._replace(**{k: getattr(model[1].p, k).reshape(4, 15, 15)
-                                        for k in ("tau_mem_inv", "v_th", "v_leak", "v_reset")})
-    return _norse(model, (2, 34, 34), 6, scale=6.0, p=0.2, steps=30, samples=2)
+
+    def box(shape, tau_inv, th):
+        return nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=torch.full(shape, tau_inv), v_th=torch.full(shape, th),
+                                                 v_leak=torch.zeros(shape), v_reset=torch.zeros(shape)))
+
+    model = nt.SequentialState(torch.nn.Conv2d(2, 4, 5, stride=2), box((4, 15, 15), 100.0, 0.3),
+                               torch.nn.Conv2d(4, 10, 15), box((10, 1, 1), 200.0, 0.2))
+    with torch.no_grad():
+        model[0].bias.zero_()  # (Norse's exporter needs a bias)
+        model[2].bias.zero_()
+    return _norse(model, (2, 34, 34), 6, scale=6.0, conv_in=[(34, 34), (15, 15)], p=0.2, steps=30, samples=2)
 
 
 # -- Sinabs: its own reading of its export (sinabs.from_nir) is the reference -----------------------
 
-def _sinabs(model, shape, seed, **kw):
+def _sinabs(model, shape, seed, conv_in=(), flat=None, **kw):
     import sinabs
     import torch
 
     with _quiet():
         graph = sinabs.to_nir(model, torch.zeros(1, *shape))
+    _conv_inputs(graph, conv_in, flat)
     x = _x(shape, seed, **kw)
     samples, steps = x.shape[:2]
     with _quiet():
@@ -208,8 +228,11 @@ def sinabs_lif():
     import torch
 
     torch.manual_seed(1)
-    model = torch.nn.Sequential(torch.nn.Linear(20, 30), sl.LIFSqueeze(tau_mem=torch.full((30,), 10.0), batch_size=1),
-                                torch.nn.Linear(30, 10), sl.LIFSqueeze(tau_mem=torch.full((10,), 5.0), batch_size=1))
+    # per-neuron thresholds too: Sinabs 3.1 writes a per-neuron tau beside a scalar threshold, which nir refuses
+    f = lambda n, v: torch.full((n,), float(v))  # noqa: E731
+    model = torch.nn.Sequential(
+        torch.nn.Linear(20, 30), sl.LIFSqueeze(tau_mem=f(30, 10.0), spike_threshold=f(30, 1.0), batch_size=1),
+        torch.nn.Linear(30, 10), sl.LIFSqueeze(tau_mem=f(10, 5.0), spike_threshold=f(10, 1.0), batch_size=1))
     with torch.no_grad():
         model[0].weight.mul_(2)
         model[2].weight.mul_(2)
@@ -222,13 +245,15 @@ def sinabs_conv():
     import torch
 
     torch.manual_seed(2)
-    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 5, stride=2, bias=False), sl.IAFSqueeze(batch_size=1, min_v_mem=-1.0),
+    # (a zero bias: nir.write cannot store Sinabs's bias=None)
+    model = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 5, stride=2), sl.IAFSqueeze(batch_size=1, min_v_mem=-1.0),
                                 sl.SumPool2d(3), torch.nn.Flatten(), torch.nn.Linear(4 * 5 * 5, 10, bias=False),
                                 sl.IAFSqueeze(batch_size=1, min_v_mem=-1.0))
     with torch.no_grad():
+        model[0].bias.zero_()
         model[0].weight.mul_(4.0)
         model[4].weight.mul_(3.0)
-    return _sinabs(model, (2, 34, 34), 9, p=0.2, steps=30, samples=2)
+    return _sinabs(model, (2, 34, 34), 9, conv_in=[(34, 34)], flat=(4, 5, 5), p=0.2, steps=30, samples=2)
 
 
 # -- Rockpool ----------------------------------------------------------------------------------------
