@@ -610,8 +610,8 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
     k = type(node).__name__
     meta = node.metadata if isinstance(getattr(node, "metadata", None), dict) else {}
 
-    def p(attr: str) -> np.ndarray:
-        return _per_neuron(getattr(node, attr), size, ctx.fail(name, attr))
+    def p(attr: str) -> np.ndarray:  # (nir before 1.0.5 has no LIF.v_reset; older writers leave out w_in)
+        return _per_neuron(getattr(node, attr, _DEFAULTS.get(attr)), size, ctx.fail(name, attr))
 
     def build(spikes: str):
         dt, method = ctx.dt, ctx.method
@@ -691,6 +691,9 @@ def _as_writer(w: Writer, k: str, m, p):
     if k in w.input_after_decay:
         changes["input_gain"] = _compact((1.0 - np.asarray(m.di, np.float64)) * p("w_in"))
     return dataclasses.replace(m, **changes) if changes else m
+
+
+_DEFAULTS = {"v_reset": 0.0, "w_in": 1.0, "v_leak": 0.0}
 
 
 def _delayed_subtraction(ctx: _Ctx, name: str, m, size: int) -> list:
