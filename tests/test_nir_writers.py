@@ -171,3 +171,17 @@ def test_silent_outputs_say_so_with_the_likely_cause(tmp_path, capsys) -> None:
     rc = main(["run", str(path), "--input", str(tmp_path / "x.npy"), "--from", "sinabs", "--chip", "loihi_like"])
     out, err = capsys.readouterr()
     assert rc == 0 and "never spiked" not in err and "sinabs conventions" in out
+
+
+def test_multi_spike_and_clamp_survive_a_round_trip(tmp_path) -> None:
+    from neurocore import neurons as nm
+    from neurocore.netlist import Netlist
+    from neurocore.nir import to_nir, write_nir
+
+    net = Netlist("rt")
+    net.add_source("in", 3)
+    net.add_population("h", 4, nm.IF(theta=1.0, reset="subtract", max_per_tick=16, v_min=-1.0))
+    net.connect("a", "in", "h", np.random.default_rng(0).normal(0, 2, (3, 4)).astype(np.float32))
+    write_nir(tmp_path / "m.nir", to_nir(net, dt=1e-3))
+    m = from_nir(tmp_path / "m.nir").netlist.populations["h"].params
+    assert m.max_per_tick == 16 and float(np.max(m.v_min)) == -1.0

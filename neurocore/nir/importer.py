@@ -654,6 +654,10 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
             changes["max_per_tick"] = MULTI_SPIKE_CAP
         if k in ctx.writer.clamp:
             changes["v_min"] = _compact(-ctx.writer.clamp[k] * np.asarray(m.theta, np.float64))
+        if "max_per_tick" in meta:  # neurocore's own exports: the chip's options as they were
+            changes["max_per_tick"] = int(np.ravel(meta["max_per_tick"])[0])
+        if "v_min" in meta:
+            changes["v_min"] = _compact(_per_neuron(meta["v_min"], size, ctx.fail(name, "metadata v_min")))
         reset = meta.get("reset", "zero") if ctx.reset == "nir" else ctx.reset
         if ctx.reset == ctx.writer.reset:
             reset = ctx.writer.reset_of.get(k, reset)
