@@ -76,6 +76,7 @@ class _Ctx:
     shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
     in_shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
     writer: Writer = WRITERS["nir"]
+    multi: list = field(default_factory=list)  # populations that may spike several times a tick
 
     def fail(self, name: str, msg: str) -> ConfigError:
         return ConfigError(f"node '{name}' ({type(self.nodes[name]).__name__}): {msg}", source=self.source)
@@ -238,6 +239,9 @@ class _Builder:
             for n, b in biases.items():
                 net.connect(f"{bias_src}->{n}", bias_src, n, b[None, :].astype(np.float32),
                             delay=_check_delay(max(1, depth[n]), bias_src, n, ctx.source))
+        if ctx.multi:
+            self.notes.append(f"{len(ctx.multi)} population(s) may spike up to {MULTI_SPIKE_CAP} times a tick, as "
+                              f"{ctx.writer.name}'s neurons do (each spike one packet per destination core)")
         if self.timing == "per-edge":  # each population runs behind the input by its longest path of delays
             depth = _latency(net, list(inputs), back)
         elif ctx.writer.late:  # each spiking layer reports a step late: as late as the chip's hop to the next
@@ -652,6 +656,7 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
             changes["theta"] = _compact(np.nextafter(np.asarray(m.theta, np.float32), np.float32(np.inf)))
         if k in ctx.writer.multi_spike:
             changes["max_per_tick"] = MULTI_SPIKE_CAP
+            ctx.multi.append(name)
         if k in ctx.writer.clamp:
             changes["v_min"] = _compact(-ctx.writer.clamp[k] * np.asarray(m.theta, np.float64))
         if "max_per_tick" in meta:  # neurocore's own exports: the chip's options as they were

@@ -29,8 +29,9 @@ import numpy as np
 
 from ..errors import ConfigError
 
-#: spikes a Sinabs or Rockpool neuron may send in one step on the chip (a 4-bit count; more are dropped
-#: and the import notes it: both libraries put no bound on it)
+#: spikes a Sinabs or Rockpool neuron may send in one tick on the chip; neither library bounds the count,
+#: so a neuron whose v reaches more than 16 thresholds at once sends 16 and keeps the rest of v (the import
+#: notes the bound)
 MULTI_SPIKE_CAP = 16
 
 
