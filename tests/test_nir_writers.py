@@ -79,6 +79,8 @@ def test_live_writer_export_matches_its_own_simulation(name) -> None:
     """The same case rebuilt with the installed library (skips where it is not installed)."""
     writer = str(np.load(GOLD / f"{name}.npz")["writer"])
     pytest.importorskip(LIBS[writer])
+    if writer == "snntorch":  # snnTorch 1.0 writes LIF.v_reset, which the nir that Sinabs pins (1.0.4) lacks
+        pytest.importorskip("nir", minversion="1.0.5")
     graph, x, ref = _script().CASES[name][1]()
     got = chip_counts(graph, x, writer)
     assert np.asarray(ref).sum() > 10 and differing(ref, got) == 0, (name, differing(ref, got))
