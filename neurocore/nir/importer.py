@@ -184,6 +184,8 @@ class _Builder:
             return "pass" if self.succs[name] else "readout"
         if k in NEURON_TYPES:
             return "neuron"
+        if k == "Flatten" and self.ctx.writer.channels_last:
+            return "op"  # a permutation: the writer flattens (H, W, C)
         return "pass" if k in ("Flatten", "Identity") else "op"
 
     def spiking(self, name: str) -> bool:
@@ -400,6 +402,15 @@ class _Builder:
                 pad = _padding(node.padding, w.shape[2:], node.dilation, ctx.fail(n, ""))
                 return M.Conv(Conv2d(w[:, :, None, :], (1, int(np.ravel(node.stride)[0])), (0, pad[0]),
                                      (1, int(np.ravel(node.dilation)[0])), int(node.groups)), ctx.in_shape[n])
+            if k == "Flatten":  # (channels_last writers) position of NIR's (C, H, W) element in their (H, W, C) order
+                pre = self._pred_shape(n)
+                size = int(np.prod(pre))
+                if len(pre) != 3:
+                    return M.Elementwise(np.ones(size))
+                order = np.arange(size).reshape(pre[1], pre[2], pre[0]).transpose(2, 0, 1).ravel()
+                perm = np.zeros((size, size))
+                perm[np.arange(size), order] = 1.0  # CHW element i lands where the writer's flatten puts it
+                return M.Dense(perm)
             if k in ("SumPool2d", "AvgPool2d"):
                 return M.Conv(Pool2d("sum" if k == "SumPool2d" else "avg", _pair(node.kernel_size),
                                      _pair(node.stride), _pair(node.padding)), ctx.in_shape[n])

@@ -55,6 +55,7 @@ class Writer:
     clamp: dict = field(default_factory=dict)  # node type -> v_min as a multiple of -threshold
     late: bool = False               # a layer's spikes leave a step late (Spyx)
     current_lag: tuple = ()          # node types whose input reaches v a step late (Norse's LIFCell)
+    channels_last: bool = False      # Flatten of a (C, H, W) map writes (H, W, C) order (Spyx's jax layout)
     reset_of: dict = field(default_factory=dict)  # node type -> its reset, where it differs from `reset`
     refuse: str = ""                 # why neurocore cannot follow this writer here
     doc: str = ""
@@ -82,12 +83,14 @@ WRITERS: dict[str, Writer] = {w.name: w for w in (
            doc="Rockpool 3.1's LIFTorch writes r = tau exp(-dt/tau) / dt, so dt comes back from r; it decays "
                "the current after adding the input (i <- beta (i + x)), adds the current to v with gain 1, "
                "spikes floor(v / threshold) times (max_spikes_per_dt, unbounded by default) and subtracts"),
-    Writer("spyx", 1.0, "euler", reset="snntorch-subtract", bias="source", gain={"LIF": "unit", "CubaLIF": "unit", "IF": "unit"},
-           current_gain_one=("CubaLIF",), keep_from_r=("LIF", "CubaLIF"), late=True, reset_of={"CubaLIF": "subtract"},
+    Writer("spyx", 1.0, "euler", reset="snntorch-subtract", bias="source",
+           gain={"LIF": "unit", "CubaLIF": "unit", "IF": "unit"}, current_gain_one=("CubaLIF",),
+           keep_from_r=("LIF", "CubaLIF"), late=True, reset_of={"CubaLIF": "subtract"}, channels_last=True,
            doc="Spyx 1.0 writes tau = dt/(1-beta), r = beta and v_reset = 0 (dt = 1) while it subtracts the "
                "threshold, adds inputs undiscounted, and emits a spike the step after v crossed: each layer "
                "sees the one below a step late, as the chip's one-tick hop does (LIF: the subtraction is "
-               "not decayed, snnTorch's delayed form; CuBaLIF: it is)"),
+               "not decayed, snnTorch's delayed form; CuBaLIF: it is); its Flatten after a convolution writes the "
+               "following Affine's columns in jax's channels-last (H, W, C) order"),
     Writer("lava-dl", None, "exact",
            refuse="lava-dl's conventions are not implemented: lava-dl needs Python 3.10, so its own simulation "
                   "could not be run here to check them; read the graph with --from nir and give --dt"),

@@ -322,13 +322,32 @@ def spyx_cubalif():
                  (20,), 10, 12)
 
 
+def spyx_conv():
+    """Conv (VALID, stride 2), LIF, Flatten, Linear, LIF; Spyx runs channels-last, NIR is channels-first."""
+    import jax.numpy as jnp
+    import spyx.nn as snn
+    from flax import nnx
+    from spyx.nir import to_nir
+
+    r = nnx.Rngs(2)
+    conv = nnx.Conv(2, 4, kernel_size=(5, 5), strides=(2, 2), padding="VALID", rngs=r)
+    conv.kernel[...] = conv.kernel[...] * 4.0
+    model = snn.Sequential(conv, snn.LIF((15, 15, 4), beta=0.9, rngs=r), snn.Flatten(),
+                           _scaled_linear(900, 10, r, 4.0), snn.LIF((10,), beta=0.8, threshold=0.5, rngs=r))
+    x = _x((2, 34, 34), 13, p=0.2, steps=30, samples=2)
+    out, _ = snn.run(model, jnp.asarray(np.moveaxis(x, 2, -1), jnp.float32), batch_major=True)
+    with _quiet():
+        graph = to_nir(model, {"input": np.array((2, 34, 34))}, {"output": np.array([10])}, dt=1)
+    return graph, x, np.asarray(out)
+
+
 CASES = {
     "snntorch_lif": ("snntorch", snntorch_lif), "snntorch_cubalif": ("snntorch", snntorch_cubalif),
     "snntorch_conv": ("snntorch", snntorch_conv),
     "norse_lif": ("norse", norse_lif), "norse_cubalif": ("norse", norse_cubalif), "norse_conv": ("norse", norse_conv),
     "sinabs_if": ("sinabs", sinabs_if), "sinabs_lif": ("sinabs", sinabs_lif), "sinabs_conv": ("sinabs", sinabs_conv),
     "rockpool_cubalif": ("rockpool", rockpool_cubalif),
-    "spyx_lif": ("spyx", spyx_lif), "spyx_cubalif": ("spyx", spyx_cubalif),
+    "spyx_lif": ("spyx", spyx_lif), "spyx_cubalif": ("spyx", spyx_cubalif), "spyx_conv": ("spyx", spyx_conv),
 }
 MODULES = {"snntorch": "snntorch", "norse": "norse", "sinabs": "sinabs", "rockpool": "rockpool", "spyx": "spyx"}
 
