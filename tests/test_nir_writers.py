@@ -39,6 +39,17 @@ def _script():
 GOLDENS = sorted(p.stem for p in GOLD.glob("*.npz"))
 
 
+def _nir_at_least(v: str) -> bool:
+    from importlib.metadata import version
+
+    return tuple(int(x) for x in version("nir").split(".")[:3] if x.isdigit()) >= tuple(map(int, v.split(".")))
+
+
+#: the goldens and graphs here carry LIF/IF v_reset, which nir < 1.0.5 (the one Sinabs pins) cannot read:
+#: in the writer venv only the live tests run
+new_nir = pytest.mark.skipif(not _nir_at_least("1.0.5"), reason="needs nir >= 1.0.5 (v_reset)")
+
+
 def chip_counts(graph, x: np.ndarray, writer: str, chip=CHIP) -> np.ndarray:
     """The chip's output spikes per step (samples, steps, outputs), on the writer's clock."""
     imp = from_nir(graph, writer=writer)
@@ -63,6 +74,7 @@ def golden(name: str):
     return GOLD / f"{name}.nir", z["x"], z["ref"], str(z["writer"])
 
 
+@new_nir
 @pytest.mark.parametrize("name", GOLDENS)
 def test_golden_writer_export_matches_its_own_simulation(name) -> None:
     path, x, ref, writer = golden(name)
@@ -86,6 +98,7 @@ def test_live_writer_export_matches_its_own_simulation(name) -> None:
     assert np.asarray(ref).sum() > 10 and differing(ref, got) == 0, (name, differing(ref, got))
 
 
+@new_nir
 @pytest.mark.parametrize("name", GOLDENS)
 def test_golden_on_loihi_like_16_bit_weights(name) -> None:
     """loihi_like stores static weights in 16 bits: measured 2026-12-05, 0 differing spikes in every case but
@@ -108,6 +121,7 @@ def _if_graph(meta=None):
                         edges=[("input", "w"), ("w", "if"), ("if", "output")], metadata=meta or {}, type_check=False)
 
 
+@new_nir
 def test_if_with_dirac_spikes_and_subtractive_reset_runs() -> None:
     """Once an AttributeError ('IF' object has no attribute 'dv'): an IF has no leak, nothing to add back."""
     imp = from_nir(_if_graph(), dt=1e-3, spikes="dirac", reset="subtract")
@@ -117,6 +131,7 @@ def test_if_with_dirac_spikes_and_subtractive_reset_runs() -> None:
     assert res.counts["if"].sum() > 0
 
 
+@new_nir
 def test_metadata_names_the_writer_and_the_import_says_so() -> None:
     imp = from_nir(_if_graph({"writer": "sinabs"}))
     assert imp.writer == "sinabs" and imp.dt == 1.0
@@ -126,6 +141,7 @@ def test_metadata_names_the_writer_and_the_import_says_so() -> None:
     assert from_nir(_if_graph({"writer": "sinabs"}), writer="nir", dt=1.0).writer == "nir"  # --from wins
 
 
+@new_nir
 def test_unknown_or_unrunnable_writers_are_one_line_errors() -> None:
     from neurocore.errors import ConfigError
 
@@ -137,6 +153,7 @@ def test_unknown_or_unrunnable_writers_are_one_line_errors() -> None:
         from_nir(_if_graph())
 
 
+@new_nir
 def test_several_spikes_a_tick_are_several_packets_and_the_clamp_holds() -> None:
     """max_per_tick: v = 2.5 theta sends 2 spikes (2 packets, 2 x fan-out synaptic events) and keeps 0.5;
     v_min clamps v after the reset."""
@@ -160,6 +177,7 @@ def test_several_spikes_a_tick_are_several_packets_and_the_clamp_holds() -> None
     assert c["pop_spikes"]["h"] == 12 and c["syn_events"] >= 12 * 3
 
 
+@new_nir
 def test_silent_outputs_say_so_with_the_likely_cause(tmp_path, capsys) -> None:
     """The Sinabs CNN read with snnTorch's dt (--dt 1e-4 --discretisation euler, once the missing-dt error's
     own suggestion) ran to 0 output spikes without a word."""
@@ -175,6 +193,7 @@ def test_silent_outputs_say_so_with_the_likely_cause(tmp_path, capsys) -> None:
     assert rc == 0 and "never spiked" not in err and "sinabs conventions" in out
 
 
+@new_nir
 def test_multi_spike_and_clamp_survive_a_round_trip(tmp_path) -> None:
     from neurocore import neurons as nm
     from neurocore.netlist import Netlist
