@@ -12,7 +12,13 @@ theta (soft reset) and "zero" sets it to v_reset (hard reset; v_reset is 0 unles
 For `refractory` ticks after a spike, v holds its value and ignores input (a synaptic
 current keeps integrating). A neuron that has emitted `max_spikes` spikes in a sample (a spike
 budget, as event-based simulators such as BATS bound each neuron's spikes; 0: no limit) holds
-v for the rest of the sample, as if refractory to its end. Non-spiking models (LI, CubaLI,
+v for the rest of the sample, as if refractory to its end. Two options follow Sinabs's and
+Rockpool's neurons: `max_per_tick` > 1 lets a neuron spike several times in one tick, n = min(floor(v /
+theta), max_per_tick) times when v >= theta, each spike subtracting theta (a "subtract" reset) or the
+first setting v to v_reset; every one of the n spikes is a packet of its own to each destination core
+(the engine emits the neuron n times in that tick, so the counters and the cost see n spikes). `v_min`
+(-inf: none) clamps v from below after the reset, as Sinabs's min_v_mem does, computed as Sinabs does:
+v = max(v - v_min, 0) + v_min. Non-spiking models (LI, CubaLI,
 Integrator) never spike: their membrane is the readout.
 
 Continuous-time models (NIR's, e.g. `tau dv/dt = (v_leak - v) + r I`) become these for a
@@ -83,12 +89,16 @@ class _Model:
             if self.reset not in RESETS:
                 raise ConfigError(f"= {self.reset!r} is not allowed; must be one of "
                                   f"{', '.join(repr(r) for r in RESETS)}", key="reset")
-            for name in ("refractory", "max_spikes"):
+            for name in ("refractory", "max_spikes", "max_per_tick"):
                 n = getattr(self, name)
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-                    raise ConfigError(f"= {n!r} must be an integer >= 0", key=name)
+                low = 1 if name == "max_per_tick" else 0
+                if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < low:
+                    raise ConfigError(f"= {n!r} must be an integer >= {low}", key=name)
+            vmin = np.asarray(self.v_min, np.float64)
+            if np.any(np.isnan(vmin) | (vmin == np.inf)):
+                raise ConfigError(f"= {_show(vmin)} must be a number or -inf", key="v_min")
         for f in dataclasses.fields(self):
-            if f.name not in ("reset", "refractory", "max_spikes"):
+            if f.name not in ("reset", "refractory", "max_spikes", "max_per_tick", "v_min"):
                 _check(self, f.name)
 
     def sizes(self) -> set[int]:
@@ -121,6 +131,8 @@ class CubaLIF(_Model):
     current_gain: Param = spec(1.0, doc="scale of the current into v")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
     max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
+    max_per_tick: int = spec(1, lo=1, doc="most spikes in one tick (> 1: n = floor(v / theta) spikes, Sinabs's MultiSpike)")
+    v_min: Param = spec(-np.inf, doc="lower clamp of v after the reset (-inf: none; Sinabs's min_v_mem)")
 
     has_current = True
 
@@ -141,6 +153,8 @@ class LIF(_Model):
     input_gain: Param = spec(1.0, doc="scale of the arriving input x")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
     max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
+    max_per_tick: int = spec(1, lo=1, doc="most spikes in one tick (> 1: n = floor(v / theta) spikes, Sinabs's MultiSpike)")
+    v_min: Param = spec(-np.inf, doc="lower clamp of v after the reset (-inf: none; Sinabs's min_v_mem)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,6 +172,8 @@ class IF(_Model):
     input_gain: Param = spec(1.0, doc="scale of the arriving input x")
     refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
     max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
+    max_per_tick: int = spec(1, lo=1, doc="most spikes in one tick (> 1: n = floor(v / theta) spikes, Sinabs's MultiSpike)")
+    v_min: Param = spec(-np.inf, doc="lower clamp of v after the reset (-inf: none; Sinabs's min_v_mem)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,6 +256,8 @@ class Coefficients:
     refractory: np.ndarray  # int32 ticks
     max_spikes: np.ndarray  # int32 spikes per sample (0: no limit)
     spiking: np.ndarray  # uint8
+    max_per_tick: np.ndarray  # int32 spikes in one tick (1: one)
+    v_min: np.ndarray  # float32 lower clamp of v (-inf: none)
 
 
 def lower(model: NeuronModel, size: int) -> Coefficients:
@@ -261,7 +279,9 @@ def lower(model: NeuronModel, size: int) -> Coefficients:
         subtract=np.full(size, spiking and model.reset == "subtract", np.uint8),
         refractory=np.full(size, getattr(model, "refractory", 0), np.int32),
         max_spikes=np.full(size, getattr(model, "max_spikes", 0), np.int32),
-        spiking=np.full(size, spiking, np.uint8))
+        spiking=np.full(size, spiking, np.uint8),
+        max_per_tick=np.full(size, getattr(model, "max_per_tick", 1), np.int32),
+        v_min=arr("v_min", -np.inf))
 
 
 # -- continuous time ------------------------------------------------------------------------

@@ -16,11 +16,16 @@ def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
     """The flags of importing a NIR graph (for `map` and `run`)."""
     from ..neurons import SPIKE_INPUTS
     from ..nir.importer import BIASES, RESETS
+    from ..nir.writers import WRITERS
 
     g = p.add_argument_group("NIR graphs (MODEL.nir)")
     if run:
         g.add_argument("--input", metavar="SPIKES", help="input spikes: .npy of (samples, ticks, *input shape), "
                                                          "or .npz with one such array per input node")
+    g.add_argument("--from", dest="writer", choices=tuple(WRITERS), metavar="WRITER",
+                   help="the library that wrote the graph (" + ", ".join(WRITERS) + "): read it as that library "
+                        "simulates its own export (dt, discretisation, spikes, reset, input gain, output timing); "
+                        "nir: the NIR paper's definitions; default: the writer the graph's metadata names, else nir")
     g.add_argument("--dt", type=float, help="seconds per tick (NIR stores none; snnTorch exports assume 1e-4 "
                                             "with --discretisation euler)")
     g.add_argument("--discretisation", choices=("exact", "euler"),
@@ -29,12 +34,12 @@ def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
                    help="what an input spike is: step (the value 1 held over its tick: snnTorch's and Norse's "
                         "exports, the default) or dirac (a Dirac delta of unit area: NIR's definition, BATS's "
                         "exports); default: the graph's metadata 'spikes', else step")
-    g.add_argument("--reset", choices=RESETS, default="nir",
-                   help="nir: as the file says (v_reset, or metadata reset=subtract); subtract: v -= threshold; "
+    g.add_argument("--reset", choices=RESETS,
+                   help="default: the writer's (--from), else nir. nir: as the file says (v_reset, or metadata reset=subtract); subtract: v -= threshold; "
                         "snntorch-subtract / snntorch-zero: snnTorch's reset_mechanism with its default "
                         "reset_delay=True, which its NIR export does not record")
-    g.add_argument("--bias", choices=BIASES, default="neuron",
-                   help="neuron: biases on the neurons (the chip's own); source: from a source firing every "
+    g.add_argument("--bias", choices=BIASES,
+                   help="default: the writer's (--from), else neuron. neuron: biases on the neurons (the chip's own); source: from a source firing every "
                         "tick, starting at each layer's depth, as a layer-synchronous simulator does")
 
 
@@ -42,7 +47,7 @@ def _import(args: argparse.Namespace, require_dt: bool):
     from ..nir import from_nir
 
     return from_nir(args.model, dt=args.dt, discretisation=args.discretisation, reset=args.reset,
-                    bias=args.bias, require_dt=require_dt, spikes=args.spikes)
+                    bias=args.bias, require_dt=require_dt, spikes=args.spikes, writer=args.writer)
 
 
 def _notes(imp) -> None:
@@ -145,20 +150,25 @@ def run_nir(args: argparse.Namespace) -> int:
     cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
     out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
            "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
-           "discretisation": imp.discretisation, "spike_input": imp.spikes, "reset": imp.reset,
+           "discretisation": imp.discretisation, "spike_input": imp.spikes, "reset": imp.reset, "writer": imp.writer,
            "cores_used": len(placement.cores_used),
            "output_counts": {o: v.astype(int).tolist() for o, v in counts.items()},
            "spikes": c["pop_spikes"], "syn_events": c["syn_events"], "packets": c["packets"],
            "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
            "notes": imp.notes}
+    from ..nir.run import silent_outputs
     from .run import printed_json
+
+    for line in silent_outputs(imp, counts):  # on stderr, so --json output stays one document
+        import sys
+        print(f"warning: {line}", file=sys.stderr)
 
     if printed_json(out, cost, args):
         return 0
     print(f"network {imp.netlist.name} on chip {chip.name} ({args.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {steps} steps "
           f"(+{imp.latency} ticks for the last step to reach the output), dt = {imp.dt:g} s, {imp.discretisation}, "
-          f"{imp.spikes} spikes")
+          f"{imp.spikes} spikes, {imp.writer} conventions")
     for o, v in counts.items():
         pop = imp.netlist.populations[out_pops[o]]
         if not pop.params or not pop.params.spiking:

@@ -13,7 +13,7 @@ import numpy as np
 from ..mapping import CROSSBAR, Placement
 from ..mapping.tiles import kernel_block, kernel_segments
 from ..neurons import KIND_PLAIN, lower
-from .records import RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -83,6 +83,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     theta, bias, i_bias, v_reset = ones(), zeros(), zeros(), zeros()
     subtract, refrac, max_spikes = np.zeros(n, np.uint8), np.zeros(n, i32), np.zeros(n, i32)
     gate, drop_p = np.full(n, -1, i64), zeros()
+    per_tick, v_min = np.ones(n, i32), np.full(n, -np.inf, f32)
     pop_of, core_of, is_src = np.zeros(n, i32), np.zeros(n, i32), np.zeros(n, np.uint8)
     for k, (name, pop) in enumerate(net.populations.items()):
         g = gid[name]
@@ -97,6 +98,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
                                                                   co.current_gain)
         theta[g], bias[g], i_bias[g], v_reset[g] = co.theta, co.bias, co.i_bias, co.v_reset
         subtract[g], refrac[g], max_spikes[g] = co.subtract, co.refractory, co.max_spikes
+        per_tick[g], v_min[g] = co.max_per_tick, co.v_min
         if pop.gate is not None:
             gate[g] = gid[pop.gate]
     # contiguous gid ranges of one model kind (sources excluded): the neuron update loops over these
@@ -110,14 +112,17 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         free = (refrac[a:b] == 0).all() and (max_spikes[a:b] == 0).all()  # the screened threshold loop
         plain = (free and (gate[a:b] < 0).all() and kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
                  and (i_bias[a:b] == 0).all())
-        if plain:
+        if (per_tick[a:b] > 1).any() or (v_min[a:b] > -np.inf).any():
+            modes[r] = RUN_FIRE_MULTI
+        elif plain:
             modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
         elif free:
             modes[r] = RUN_FIRE_PLAIN
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
-                   drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes)
+                   drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes, per_tick, v_min,
+                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()))
 
 
 def compile_placement(pl: Placement) -> Compiled:

@@ -25,7 +25,7 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
+from .records import (RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
                       Outputs, Reads, Routes, Tiles)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -73,6 +73,16 @@ class State(NamedTuple):
 
 
 @njit(cache=True)
+def _repeats(per_tick, ptr) -> int:
+    """Extra queue room for neurons spiking several times a tick: (per_tick - 1) x their entries."""
+    extra = 0
+    for g in range(per_tick.shape[0]):
+        if per_tick[g] > 1:
+            extra += (per_tick[g] - 1) * (ptr[g + 1] - ptr[g])
+    return extra
+
+
+@njit(cache=True)
 def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     """Zeroed working state sized for these records."""
     n = nr.kind.shape[0]
@@ -85,9 +95,9 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     acc_n = 1
     for sl in range(n_slots):
         acc_n += tl.cols[rt.slot_tile[sl]]
-    n_fw = max(rt.fw_tile.shape[0], 1)
-    n_tr = max(rt.tr_tile.shape[0], 1)
-    n_lp = max(rt.lp_tile.shape[0], 1)
+    n_fw = max(rt.fw_tile.shape[0] + _repeats(nr.per_tick, rt.fw_ptr), 1)  # a slot holds each entry once
+    n_tr = max(rt.tr_tile.shape[0] + _repeats(nr.per_tick, rt.tr_ptr), 1)  # per spike of its neuron
+    n_lp = max(rt.lp_tile.shape[0] + _repeats(nr.per_tick, rt.lp_ptr), 1)
     n_sl = max(n_slots, 1)
     n_t1 = max(n_tiles, 1)
     max_rows = 1
@@ -96,7 +106,7 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     z32, z64 = np.float32, np.int64
     return State(
         np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, np.int32),
-        np.zeros(n, np.uint8), np.ones(n, np.uint8), np.zeros(max(n, 1), z64), np.zeros(n, z64),
+        np.zeros(n, np.uint8), np.ones(n, np.uint8), np.zeros(max(nr.fire_cap, 1), z64), np.zeros(n, z64),
         np.zeros(n_fw, z64),
         np.zeros((md, n_fw), z64), np.zeros(md, z64),
         np.zeros((md, n_tr), z64), np.zeros(md, z64),
@@ -367,6 +377,38 @@ def fire(lo, hi, v, ref, theta, subtract, v_reset, refrac, max_spikes, spk_cnt, 
 
 
 @njit(cache=True, _nrt=False)
+def fire_multi(lo, hi, v, ref, theta, subtract, v_reset, refrac, max_spikes, per_tick, v_min, spk_cnt, gate, enabled,
+               ever, fired, n_fired):
+    """`fire` for neurons that may spike several times in a tick or clamp v from below (Sinabs's IAF):
+    n = min(floor(v / theta), per_tick) spikes when v >= theta (the quotient rounded as float32), each one
+    appended to `fired` (each is a packet of its own), v lowered by n theta (or set to v_reset); then
+    v = max(v - v_min, 0) + v_min, Sinabs's own arithmetic of its clamp."""
+    for g in range(lo, hi):
+        if ref[g] > 0:
+            ref[g] -= 1
+        elif v[g] >= theta[g]:
+            k = np.int64(1)
+            if per_tick[g] > 1:
+                q = np.floor(np.float32(v[g] / theta[g]))
+                k = min(max(np.int64(q), np.int64(1)), np.int64(per_tick[g]))
+            if max_spikes[g] > 0:
+                k = min(k, np.int64(max_spikes[g]) - spk_cnt[g])
+            v[g] = v[g] - np.float32(k) * theta[g] if subtract[g] else v_reset[g]
+            ref[g] = refrac[g]
+            gt = gate[g]
+            if enabled[g] and (gt < 0 or ever[gt]):
+                for _ in range(k):
+                    fired[n_fired] = g
+                    n_fired += 1
+                if max_spikes[g] > 0 and spk_cnt[g] + k >= max_spikes[g]:
+                    ref[g] = HOLD
+        if v_min[g] > -np.inf:
+            d = v[g] - v_min[g]
+            v[g] = (d if d > 0.0 else np.float32(0.0)) + v_min[g]
+    return n_fired
+
+
+@njit(cache=True, _nrt=False)
 def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, scale, imax, vmax):
     """The same update with v and i rounded to the fixed-point grid and saturated."""
     for g in range(cur.shape[0]):
@@ -420,7 +462,10 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
                             nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
                             fx_imax, fx_vmax)
-        if mode == RUN_FIRE_PLAIN:
+        if mode == RUN_FIRE_MULTI:
+            n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
+                                 nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
+        elif mode == RUN_FIRE_PLAIN:
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
         else:

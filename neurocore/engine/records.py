@@ -14,8 +14,9 @@ import numpy as np
 
 #: neuron-update loops of a run of neurons: any model; v += x + bias (IF, unit gains, no refractory
 #: period, no gate); v = keep_v v + x + bias (LIF likewise); any model's update, then a threshold
-#: loop without refractory period or spike budget
-RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN = 0, 1, 2, 3
+#: loop without refractory period or spike budget; any model's update, then the threshold loop of neurons
+#: that may spike several times a tick or clamp v from below (`fire_multi`)
+RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN, RUN_FIRE_MULTI = 0, 1, 2, 3, 4
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
 
@@ -44,6 +45,9 @@ class Neurons(NamedTuple):
     run_start: np.ndarray   # int64 contiguous gid ranges of one model kind (sources excluded) ...
     run_stop: np.ndarray    # ... that the neuron update loops over,
     run_mode: np.ndarray    # int8 ... each through the loop its coefficients allow (RUN_*)
+    per_tick: np.ndarray    # int32 most spikes of a neuron in one tick (1: one)
+    v_min: np.ndarray       # float32 lower clamp of v after the reset (-inf: none)
+    fire_cap: int           # most spikes of all neurons in one tick (sizes the fired list)
 
 
 class Tiles(NamedTuple):

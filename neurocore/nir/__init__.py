@@ -2,10 +2,17 @@
 
     from neurocore.nir import from_nir, to_nir, run_spikes
     imp = from_nir("net.nir", dt=1e-4, discretisation="euler")   # or a nir.NIRGraph
+    imp = from_nir("sinabs.nir", writer="sinabs")                 # as the library that wrote it simulates it
     imp.netlist, imp.inputs, imp.outputs, imp.depth              # a Netlist like any other
     graph = to_nir(netlist, dt=1e-4)                             # a nir.NIRGraph; nir.write(path, graph)
 
 Reading and writing use the `nir` package (numpy and h5py only); torch is never needed.
+
+**Writers** (`writer=`, `--from`). Each library that writes NIR simulates its own export its own way;
+`neurocore.nir.writers` names each one's conventions (dt, discretisation, spike shape, reset, input gain,
+several spikes a step, a lower clamp of v, output timing) and `writer="sinabs"` etc. reads a graph as
+that library does; a graph whose metadata names its writer is read so, with a note. The defaults below
+are the "nir" writer's: the NIR paper's definitions.
 
 **Nodes.** LIF, CubaLIF, IF, LI, CubaLI, I and Threshold become populations (Threshold: a
 memoryless LIF, v = x each tick). Affine, Linear, Scale, Conv2d, Conv1d, SumPool2d, AvgPool2d,

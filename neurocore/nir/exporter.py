@@ -147,7 +147,9 @@ def _neuron(pop, dt: float, method: str):
     meta = {}
     if m.spiking:
         meta = {"reset": m.reset, "refractory": int(m.refractory),
-                **({"spike_budget": int(m.max_spikes)} if m.max_spikes else {})}
+                **({"spike_budget": int(m.max_spikes)} if m.max_spikes else {}),
+                **({"max_per_tick": int(m.max_per_tick)} if m.max_per_tick > 1 else {}),
+                **({"v_min": f64(co.v_min)} if np.any(co.v_min > -np.inf) else {})}
         v_thr = f64(np.nextafter(co.theta, np.float32(-np.inf)))
         v_reset = f64(co.v_reset)
     gain, bias = co.input_gain.astype(np.float64), co.bias.astype(np.float64)

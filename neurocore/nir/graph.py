@@ -44,7 +44,9 @@ def read_graph(path: str | Path):
     except OSError as exc:
         raise ConfigError(f"not a NIR file: cannot read it as HDF5 ({exc.__class__.__name__})", source=str(p)) from None
     try:
-        return nir.read(p, type_check=False)
+        import inspect  # nir < 1.0.5 has no type_check
+
+        return nir.read(p, **({"type_check": False} if "type_check" in inspect.signature(nir.read).parameters else {}))
     except Exception as exc:  # noqa: BLE001 - the nir package raises assorted errors on malformed graphs
         msg = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise ConfigError(f"not a readable NIR graph: {msg}", source=str(p)) from None

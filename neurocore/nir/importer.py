@@ -20,6 +20,7 @@ from ..errors import ConfigError
 from ..netlist import Netlist
 from . import maps as M
 from .graph import flatten, read_graph
+from .writers import MULTI_SPIKE_CAP, WRITERS, Writer, from_metadata, rockpool_dt, writer_named
 
 RESETS = ("nir", "subtract", "snntorch-subtract", "snntorch-zero")
 BIASES = ("neuron", "source")
@@ -29,8 +30,10 @@ NON_SPIKING = ("LI", "CubaLI", "I")
 OP_TYPES = ("Affine", "Linear", "Scale", "Conv1d", "Conv2d", "SumPool2d", "AvgPool2d", "Delay", "Flatten",
             "Identity")
 SUPPORTED = ("Input", "Output", *NEURON_TYPES, *OP_TYPES, "NIRGraph")
-#: dt of the tools' own NIR exporters, and the discretisation that gives back their equations
-EXPORTER_DT = "snnTorch writes tau = dt/(1-beta), r = tau/dt with dt = 1e-4 (use --dt 1e-4 --discretisation euler)"
+#: what to do about a graph without dt: name its writer (whose conventions set dt), or give dt
+EXPORTER_DT = (f"give --dt, or name the library that wrote it with --from "
+               f"{'|'.join(k for k, w in WRITERS.items() if k != 'nir' and not w.refuse)}, "
+               "which sets dt and the rest of its conventions")
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Imported:
     notes: list[str] = field(default_factory=list)
     bias_source: str | None = None  # with bias="source": the source that must fire every tick
     spikes: str = "step"  # what an input spike is (neurocore.neurons.SPIKE_INPUTS)
+    writer: str = "nir"  # whose conventions the graph was read with (neurocore.nir.writers)
 
     @property
     def latency(self) -> int:
@@ -71,13 +75,16 @@ class _Ctx:
     preds: dict[str, list[str]]
     shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
     in_shape: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    writer: Writer = WRITERS["nir"]
+    multi: list = field(default_factory=list)  # populations that may spike several times a tick
 
     def fail(self, name: str, msg: str) -> ConfigError:
         return ConfigError(f"node '{name}' ({type(self.nodes[name]).__name__}): {msg}", source=self.source)
 
 
 def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | None = None,
-             reset: str = "nir", bias: str = "neuron", require_dt: bool = True, spikes: str | None = None) -> Imported:
+             reset: str | None = None, bias: str | None = None, require_dt: bool = True, spikes: str | None = None,
+             writer: str | None = None) -> Imported:
     """Import a NIR graph (an in-memory nir.NIRGraph or a file path) as a netlist.
 
     dt (seconds per tick) and the discretisation ("exact" zero-order hold, or "euler") default to
@@ -86,7 +93,9 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     reset (see `neurocore.nir`). bias="neuron" puts the biases of operator chains on the neurons;
     "source" feeds them from a source neuron firing every tick, delayed to each population's depth,
     so that they start when the reference's step 0 reaches it. With require_dt=False a graph without dt imports with dt = 1 (its
-    mapping does not depend on dt unless it has Delay nodes)."""
+    mapping does not depend on dt unless it has Delay nodes). `writer` (one of neurocore.nir.writers.WRITERS: "snntorch",
+    "norse", "sinabs", "rockpool", "spyx", or "nir", NIR's own definitions) reads the graph as that library simulates
+    it, defaulting to the writer the graph's metadata names; arguments given explicitly win over its conventions."""
     import nir
 
     if isinstance(graph_or_path, (str, Path)):
@@ -97,6 +106,13 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     else:
         raise ConfigError(f"expected a NIR file or a nir.NIRGraph, got {type(graph_or_path).__name__}")
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    notes: list[str] = []
+    named = from_metadata(meta)
+    if writer is None and named is not None:
+        notes.append(f"read with {named}'s conventions: the graph's metadata names it as its writer")
+    w = writer_named(writer or named or "nir", source)
+    reset = reset or w.reset
+    bias = bias or w.bias
     if reset not in RESETS:
         raise ConfigError(f"= {reset!r} is not allowed; must be one of {', '.join(RESETS)}", key="reset")
     if bias not in BIASES:
@@ -104,10 +120,10 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     dt_given = dt is not None
     if dt is None and "dt" in meta:
         dt = float(meta["dt"])
-    method = discretisation or str(meta.get("discretisation", "exact"))
+    method = discretisation or str(meta.get("discretisation", w.discretisation))
     if method not in nm.DISCRETISATIONS:
         raise ConfigError(f"= {method!r} is not allowed; must be 'exact' or 'euler'", key="discretisation")
-    spikes = spikes or str(meta.get("spikes", "step"))
+    spikes = spikes or str(meta.get("spikes", w.spikes))
     if spikes not in nm.SPIKE_INPUTS:
         raise ConfigError(f"= {spikes!r} is not allowed; must be one of {', '.join(nm.SPIKE_INPUTS)}"
                           + ("" if "spikes" not in meta else " (graph metadata 'spikes')"), key="spikes")
@@ -115,15 +131,26 @@ def from_nir(graph_or_path: Any, dt: float | None = None, discretisation: str | 
     if timing not in TIMINGS:
         raise ConfigError(f"graph metadata timing = {timing!r}: must be one of {', '.join(TIMINGS)}", source=source)
     nodes, edges = flatten(graph, source)
+    if dt is None and w.dt_from_r:
+        cuba = [n for n in nodes.values() if type(n).__name__ in ("CubaLIF", "LIF")]
+        if cuba:
+            dt = rockpool_dt(np.concatenate([np.ravel(getattr(n, "tau_mem", getattr(n, "tau", None))) for n in cuba]),
+                             np.concatenate([np.ravel(n.r) for n in cuba]))
+            notes.append(f"dt = {dt:.6g} s, solved from {w.name}'s r = tau exp(-dt/tau) / dt")
+    if dt is None and w.dt is not None:
+        dt = w.dt
+        notes.append(f"dt = {dt:g} s, {method}: {w.name}'s conventions")
     if dt is None:
         if require_dt or any(type(n).__name__ == "Delay" for n in nodes.values()):
-            raise ConfigError(f"the graph does not record its time step: give dt (NIR stores continuous time; "
-                              f"{EXPORTER_DT})", source=source, key="dt")
+            raise ConfigError(f"the graph does not record its time step (NIR stores continuous time): {EXPORTER_DT}",
+                              source=source, key="dt")
         dt = 1.0
     if not (isinstance(dt, (int, float)) and dt > 0 and np.isfinite(dt)):
         raise ConfigError(f"= {dt!r} must be a positive number of seconds", key="dt")
-    notes = [] if dt_given or "dt" not in meta else [f"dt = {dt:g} s, as the graph's metadata records"]
-    return _Builder(nodes, edges, _Ctx(source, float(dt), method, reset, bias, spikes, nodes, {}), timing, notes).build(
+    if not dt_given and "dt" in meta:
+        notes.append(f"dt = {dt:g} s, as the graph's metadata records")
+    return _Builder(nodes, edges, _Ctx(source, float(dt), method, reset, bias, spikes, nodes, {}, writer=w), timing,
+                    notes).build(
         meta.get("name", Path(source).stem if source != "<NIR graph>" else "nir"))
 
 
@@ -141,6 +168,7 @@ class _Builder:
             self.succs[a].append(b)
         ctx.preds = self.preds
         self._terms: dict[str, tuple[list, np.ndarray | None]] = {}
+        self._lag: dict[str, int] = {}
         self._open: set[str] = set()
 
     # -- roles ----------------------------------------------------------------------------
@@ -156,6 +184,8 @@ class _Builder:
             return "pass" if self.succs[name] else "readout"
         if k in NEURON_TYPES:
             return "neuron"
+        if k == "Flatten" and self.ctx.writer.channels_last:
+            return "op"  # a permutation: the writer flattens (H, W, C)
         return "pass" if k in ("Flatten", "Identity") else "op"
 
     def spiking(self, name: str) -> bool:
@@ -187,7 +217,10 @@ class _Builder:
             raise ConfigError("the graph has no Input node (nothing to drive it with)", source=ctx.source)
         if not outputs:
             raise ConfigError("the graph has no Output node fed by anything (nothing to read out)", source=ctx.source)
-        depth, back = _depths(list(inputs), {p: [t[0] for t in ts] for p, (ts, _) in terms.items()})
+        feeds = {p: [t[0] for t in ts] for p, (ts, _) in terms.items()}
+        lag = {p: 1 for p in terms if self.kind(p) in ctx.writer.current_lag}
+        depth, back = _depths(list(inputs), feeds, lag)
+        self._lag = lag
         biases = {n: b for n, (_, b) in terms.items() if b is not None and np.any(b)}
         bias_src = None
         if ctx.bias == "source" and biases:
@@ -208,10 +241,15 @@ class _Builder:
             for n, b in biases.items():
                 net.connect(f"{bias_src}->{n}", bias_src, n, b[None, :].astype(np.float32),
                             delay=_check_delay(max(1, depth[n]), bias_src, n, ctx.source))
+        if ctx.multi:
+            self.notes.append(f"{len(ctx.multi)} population(s) may spike up to {MULTI_SPIKE_CAP} times a tick, as "
+                              f"{ctx.writer.name}'s neurons do (each spike one packet per destination core)")
         if self.timing == "per-edge":  # each population runs behind the input by its longest path of delays
             depth = _latency(net, list(inputs), back)
+        elif ctx.writer.late:  # each spiking layer reports a step late: as late as the chip's hop to the next
+            depth = _late(depth, feeds, back, {p for p in terms if net.populations[p].params.spiking})
         return Imported(net, inputs, outputs, depth, ctx.dt, ctx.method, ctx.reset, self.timing, self.notes, bias_src,
-                        ctx.spikes)
+                        ctx.spikes, ctx.writer.name)
 
     def _pop_of(self, name: str) -> str | None:
         """The population whose spikes node `name` passes on unchanged, if any."""
@@ -364,6 +402,15 @@ class _Builder:
                 pad = _padding(node.padding, w.shape[2:], node.dilation, ctx.fail(n, ""))
                 return M.Conv(Conv2d(w[:, :, None, :], (1, int(np.ravel(node.stride)[0])), (0, pad[0]),
                                      (1, int(np.ravel(node.dilation)[0])), int(node.groups)), ctx.in_shape[n])
+            if k == "Flatten":  # (channels_last writers) position of NIR's (C, H, W) element in their (H, W, C) order
+                pre = self._pred_shape(n)
+                size = int(np.prod(pre))
+                if len(pre) != 3:
+                    return M.Elementwise(np.ones(size))
+                order = np.arange(size).reshape(pre[1], pre[2], pre[0]).transpose(2, 0, 1).ravel()
+                perm = np.zeros((size, size))
+                perm[np.arange(size), order] = 1.0  # CHW element i lands where the writer's flatten puts it
+                return M.Dense(perm)
             if k in ("SumPool2d", "AvgPool2d"):
                 return M.Conv(Pool2d("sum" if k == "SumPool2d" else "avg", _pair(node.kernel_size),
                                      _pair(node.stride), _pair(node.padding)), ctx.in_shape[n])
@@ -477,7 +524,7 @@ class _Builder:
         if self.timing == "per-edge":
             d = 1 + extra
         else:
-            d = depth[post] - depth[pre] + (1 if (pre, post) in back else 0) + extra
+            d = depth[post] - depth[pre] + ((1 + self._lag.get(post, 0)) if (pre, post) in back else 0) + extra
             if d < 1:
                 self.notes.append(f"'{pre}' -> '{post}' closes a loop through {depth[pre] - depth[post] + 1} "
                                   f"populations: the chip takes {1 - d + (1 if extra == 0 else 0)} more tick(s) "
@@ -494,9 +541,12 @@ def _check_delay(d: int, pre: str, post: str, source: str) -> int:
 
 # -- depth ------------------------------------------------------------------------------------
 
-def _depths(sources: list[str], feeds: dict[str, list[str]]) -> tuple[dict[str, int], set]:
-    """Layer-synchronous depth of every population (longest path from an input over forward edges)
-    and the back edges (those closing a loop, found by depth-first search from the inputs)."""
+def _depths(sources: list[str], feeds: dict[str, list[str]], lag: dict[str, int] | None = None
+            ) -> tuple[dict[str, int], set]:
+    """Layer-synchronous depth of every population (longest path from an input over forward edges, plus
+    `lag` ticks at populations whose input reaches v that much later) and the back edges (those closing a
+    loop, found by depth-first search from the inputs)."""
+    lag = lag or {}
     succ: dict[str, list[str]] = {s: [] for s in sources}
     for post, pres in feeds.items():
         succ.setdefault(post, [])
@@ -528,12 +578,25 @@ def _depths(sources: list[str], feeds: dict[str, list[str]]) -> tuple[dict[str, 
             if p in sources:
                 depth[p] = 0
             else:
-                depth[p] = 1 + max((d(q) for q in fwd_preds[p]), default=0)
+                depth[p] = 1 + lag.get(p, 0) + max((d(q) for q in fwd_preds[p]), default=0)
         return depth[p]
 
     for p in succ:
         d(p)
     return depth, back
+
+
+def _late(depth: dict[str, int], feeds: dict[str, list[str]], back: set, spiking: set) -> dict[str, int]:
+    """Depths when every spiking layer emits a step late (Spyx): less the late layers on the longest path."""
+    late: dict[str, int] = {}
+
+    def n(p: str) -> int:
+        if p not in late:
+            late[p] = 0
+            late[p] = (p in spiking) + max((n(q) for q in feeds.get(p, []) if (q, p) not in back), default=0)
+        return late[p]
+
+    return {p: d - n(p) for p, d in depth.items()}
 
 
 def _latency(net: Netlist, sources: list[str], back: set) -> dict[str, int]:
@@ -562,8 +625,8 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
     k = type(node).__name__
     meta = node.metadata if isinstance(getattr(node, "metadata", None), dict) else {}
 
-    def p(attr: str) -> np.ndarray:
-        return _per_neuron(getattr(node, attr), size, ctx.fail(name, attr))
+    def p(attr: str) -> np.ndarray:  # (nir before 1.0.5 has no LIF.v_reset; older writers leave out w_in)
+        return _per_neuron(getattr(node, attr, _DEFAULTS.get(attr)), size, ctx.fail(name, attr))
 
     def build(spikes: str):
         dt, method = ctx.dt, ctx.method
@@ -587,9 +650,9 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
         return nm.LI(dv=1.0)  # an Output read out from operators: its membrane is the operators' output y = W s + b
 
     try:
-        m = build(ctx.spikes)
+        m = _as_writer(ctx.writer, k, build(ctx.spikes), p)
         # a bias is a constant input, held over the tick whatever a spike is
-        held = m if bias is None or ctx.spikes == "step" else build("step")
+        held = m if bias is None or ctx.spikes == "step" else _as_writer(ctx.writer, k, build("step"), p)
     except ConfigError as exc:
         raise ctx.fail(name, f"{exc.key or ''} {str(exc).split(': ', 1)[-1]}".strip()) from None
     changes: dict[str, Any] = {}
@@ -600,8 +663,20 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
     extra = []
     if m.spiking:
         # NIR spikes when v > v_threshold; the chip when v >= theta: theta is the next float32 up
-        changes["theta"] = _compact(np.nextafter(np.asarray(m.theta, np.float32), np.float32(np.inf)))
+        if not ctx.writer.inclusive:
+            changes["theta"] = _compact(np.nextafter(np.asarray(m.theta, np.float32), np.float32(np.inf)))
+        if k in ctx.writer.multi_spike:
+            changes["max_per_tick"] = MULTI_SPIKE_CAP
+            ctx.multi.append(name)
+        if k in ctx.writer.clamp:
+            changes["v_min"] = _compact(-ctx.writer.clamp[k] * np.asarray(m.theta, np.float64))
+        if "max_per_tick" in meta:  # neurocore's own exports: the chip's options as they were
+            changes["max_per_tick"] = int(np.ravel(meta["max_per_tick"])[0])
+        if "v_min" in meta:
+            changes["v_min"] = _compact(_per_neuron(meta["v_min"], size, ctx.fail(name, "metadata v_min")))
         reset = meta.get("reset", "zero") if ctx.reset == "nir" else ctx.reset
+        if ctx.reset == ctx.writer.reset:
+            reset = ctx.writer.reset_of.get(k, reset)
         if isinstance(reset, bytes):
             reset = reset.decode()
         if reset not in ("zero", "subtract", "snntorch-subtract", "snntorch-zero"):
@@ -622,6 +697,25 @@ def _model(ctx: _Ctx, name: str, node: Any, size: int, bias: np.ndarray | None, 
     return m, extra
 
 
+def _as_writer(w: Writer, k: str, m, p):
+    """A neuron model built from NIR's equations, changed where writer `w` simulates them otherwise
+    (neurocore.nir.writers): undiscounted input gains, current gain 1, decay from r, input after decay."""
+    changes: dict[str, Any] = {}
+    if k in w.keep_from_r:
+        changes["dv"] = _compact(1.0 - p("r"))
+    if w.gain.get(k) == "unit":
+        changes["input_gain"] = _compact(p("w_in") if m.has_current else
+                                         (np.ones_like(p("r")) if k in w.keep_from_r else p("r")))
+    if k in w.current_gain_one:
+        changes["current_gain"] = 1.0
+    if k in w.input_after_decay:
+        changes["input_gain"] = _compact((1.0 - np.asarray(m.di, np.float64)) * p("w_in"))
+    return dataclasses.replace(m, **changes) if changes else m
+
+
+_DEFAULTS = {"v_reset": 0.0, "w_in": 1.0, "v_leak": 0.0}
+
+
 def _delayed_subtraction(ctx: _Ctx, name: str, m, size: int) -> list:
     """snnTorch's default reset subtracts the threshold one step after the spike, after that step's
     decay; the chip subtracts at the spike, before it. Self-synapses add back what the decay took."""
@@ -637,7 +731,8 @@ def _tick_end_reset(ctx: _Ctx, name: str, m, size: int) -> list:
     the reset is then right on average (without them each reset leaves v up to theta dt / tau_mem low,
     and a neuron's k-th spike comes about k/2 ticks late)."""
     co = nm.lower(m, size)
-    keep = np.asarray(1.0 - np.asarray(m.dv, np.float64), np.float64) * np.ones(size)
+    # an IF has no dv: no leak, nothing to add back
+    keep = np.asarray(1.0 - np.asarray(getattr(m, "dv", 0.0), np.float64), np.float64) * np.ones(size)
     leak = 1.0 - keep
     if not np.any(leak):
         return []

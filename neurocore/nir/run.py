@@ -63,3 +63,56 @@ def aligned_spikes(imp: Imported, res: RunResult, population: str, sample: int, 
     keep = (t >= d) & (t < d + steps)
     out[t[keep] - d, j[keep]] = True
     return out
+
+
+def silent_outputs(imp: Imported, counts: Mapping[str, np.ndarray]) -> list[str]:
+    """One line per spiking output that spiked in no sample, naming the likely cause when a population's
+    gains and thresholds make one plain: one that can never reach its threshold, or whose input moves v
+    by under 1 % of it a tick (as a graph read with another library's dt does)."""
+    from .. import neurons as nm
+
+    silent = [o for o, p in imp.outputs.items() if imp.netlist.populations[p].params is not None
+              and imp.netlist.populations[p].params.spiking and not np.any(counts[o])]
+    if not silent:
+        return []
+    cause = _likely_cause(imp, nm)
+    return [f"output '{o}' never spiked in any of {len(counts[o])} samples" + (f": {cause}" if cause else "")
+            for o in silent]
+
+
+def _likely_cause(imp: Imported, nm) -> str:
+    net = imp.netlist
+    drive: dict[str, np.ndarray] = {}
+    for pr in net.projections.values():  # the most a tick of every input spiking adds, per neuron
+        if pr.pre == pr.post:
+            continue
+        w = np.asarray(pr.dense()[0], np.float64) * float(getattr(pr, "gain", 1.0))
+        drive[pr.post] = drive.get(pr.post, 0.0) + np.clip(w, 0, None).sum(axis=0)
+    worst = None
+    for name, pop in net.populations.items():
+        m = pop.params
+        if pop.is_source or m is None or not m.spiking or name not in drive:
+            continue
+        co = nm.lower(m, pop.size)
+        step = drive[name] * co.input_gain * (co.current_gain if m.has_current else 1.0)
+        leak_i = 1.0 - co.keep_i.astype(np.float64) if m.has_current else np.ones(pop.size)
+        leak_v = 1.0 - co.keep_v.astype(np.float64)
+        theta = co.theta.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ceiling = np.where(leak_v > 0, step / np.maximum(leak_i, 1e-30) / np.where(leak_v > 0, leak_v, 1.0), np.inf)
+        if np.all(ceiling < theta):
+            return (f"population '{name}' can never reach its threshold (at most {float(ceiling.max()):.3g} with every "
+                    f"input spiking every tick, threshold {float(theta.min()):.3g}; input gain "
+                    f"{float(co.input_gain.max()):.3g} at dt = {imp.dt:g} s, {imp.discretisation}): {_hint(imp)}")
+        frac = float((step / theta).max())
+        if frac < 0.01 and (worst is None or frac < worst[1]):
+            worst = (name, frac, float(co.input_gain.max()))
+    if worst:
+        return (f"in population '{worst[0]}' a tick of every input spiking moves v by at most {100 * worst[1]:.2g} % "
+                f"of its threshold (input gain {worst[2]:.3g} at dt = {imp.dt:g} s, {imp.discretisation}): {_hint(imp)}")
+    return ""
+
+
+def _hint(imp: Imported) -> str:
+    return ("is dt the one the graph was written for? name its writer with --from" if imp.writer == "nir"
+            else f"the graph may not come from {imp.writer}")
