@@ -160,3 +160,55 @@ def test_a_sweep_point_of_other_settings_is_refused_not_resumed(tmp_path):
     with pytest.raises(NeurocoreError, match="holds another run"):
         claim(run, other)
     time.sleep(0)
+
+
+# ---- a resumed run gives the row an uninterrupted one gives --------------------------------
+
+_CLOCK = ("train_seconds", "eval_seconds", "samples_per_s", "chip_seconds")
+
+
+def _row(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in _CLOCK}
+
+
+def test_interrupt_and_resume_gives_the_uninterrupted_row(tmp_path):
+    """Ctrl-C mid-epoch then --resume: counters, cost and hidden activity count every sample of the epoch."""
+    from neurocore.experiment import load_experiment
+    from neurocore.training import Trainer, load_data
+
+    exp = load_experiment("digits", {"train.epochs": 1, "data.train": 120, "data.test": 40, "train.batch": 20})
+    train_set, test_set = load_data(exp)
+    full = Trainer(exp, tmp_path / "full")
+    full.train_epoch(train_set, progress=False)
+    whole = _row(full.finish_epoch(test_set, train=train_set))
+
+    part = Trainer(exp, tmp_path / "part")
+
+    def interrupt(position, _res):
+        if position == 60:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        part.train_epoch(train_set, progress=False, on_batch=interrupt)
+    part.save()
+    resumed = Trainer(exp, tmp_path / "part")
+    resumed.restore(tmp_path / "part")
+    assert resumed.position == 60
+    resumed.train_epoch(train_set, progress=False)
+    again = _row(resumed.finish_epoch(test_set, train=train_set))
+    assert again["train_counters"]["samples"] == 120
+    assert json.dumps(again, sort_keys=True, default=str) == json.dumps(whole, sort_keys=True, default=str)
+
+
+def test_a_sweep_point_resumed_after_its_last_checkpoint_gets_the_same_replay(tmp_path):
+    """Killed after its last checkpoint, before its results line: the rerun replays the mesh as the first run did."""
+    from neurocore.experiment import load_experiment
+    from neurocore.study import run_point
+
+    cfg = load_experiment("digits").raw | {"train": {"epochs": 1, "ts": 50, "lr": 0.05},
+                                           "data": {"dataset": "digits", "train": 40, "test": 20}}
+    first = run_point(cfg, run_dir=str(tmp_path / "p"))
+    second = run_point(cfg, run_dir=str(tmp_path / "p"))  # the checkpoint is after the last epoch: no training
+    assert second["infer_latency_ns"] == first["infer_latency_ns"]
+    same = {k for k in first if k not in ("seconds", "samples_per_s")}
+    assert {k: second[k] for k in same} == {k: first[k] for k in same}
