@@ -106,3 +106,22 @@ def write_bytes(path: str | Path, data: bytes, what: str = "file") -> None:
     """Write `data` to `path` atomically (see `atomic_output`)."""
     with atomic_output(path, what) as tmp:
         tmp.write_bytes(data)
+
+
+def save_figure(fig, path: str | Path, what: str = "plot", **kw) -> Path:
+    """Save a matplotlib figure to `path` atomically and close it; an image format matplotlib cannot write
+    (told by the suffix) is refused in one line before anything is written."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        kinds = fig.canvas.get_supported_filetypes()
+        suffix = path.suffix.lower().lstrip(".")
+        if suffix not in kinds:
+            raise NeurocoreError(f"{path}: cannot write a {what} as '{path.suffix or '(no suffix)'}'; "
+                                 f"give a file ending in one of: {', '.join('.' + k for k in sorted(kinds))}")
+        with atomic_output(path, what) as tmp:
+            fig.savefig(tmp, format=suffix, **kw)
+    finally:
+        plt.close(fig)
+    return path

@@ -53,8 +53,9 @@ def command_line() -> str:
 class RunLock:
     """An exclusive lock on a folder, held from `acquire` to `release` (or the end of the process)."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, what: str = "run folder", flag: str = "--run-dir"):
         self.folder = Path(folder)
+        self.what, self.flag = what, flag
         self.path = self.folder / LOCK
         self.fd: int | None = None
 
@@ -65,14 +66,14 @@ class RunLock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:
-                raise NeurocoreError(f"{self.folder}: cannot write in this run folder: {reason(exc)}") from None
+                raise NeurocoreError(f"{self.folder}: cannot write in this {self.what}: {reason(exc)}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 holder = _read_holder(fd)
                 os.close(fd)
-                raise NeurocoreError(f"{self.folder}: the run folder is in use by {holder}; wait for it to end, "
-                                     "or give another --run-dir") from None
+                raise NeurocoreError(f"{self.folder}: the {self.what} is in use by {holder}; wait for it to end, "
+                                     f"or give another {self.flag}") from None
             try:  # the lock file may have been removed by its last holder between our open and our lock
                 same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
             except FileNotFoundError:
@@ -87,7 +88,7 @@ class RunLock:
             os.pwrite(fd, (info + "\n").encode(), 0)
         except OSError as exc:
             os.close(fd)
-            raise NeurocoreError(f"{self.folder}: cannot write in this run folder: {reason(exc)}") from None
+            raise NeurocoreError(f"{self.folder}: cannot write in this {self.what}: {reason(exc)}") from None
         self.fd = fd
         return self
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 import numpy as np
 
 from .data import Dataset, load_dataset, subset
-from .errors import NeurocoreError
+from .errors import ConfigError, NeurocoreError
 
 if TYPE_CHECKING:
     from .experiment import Experiment
@@ -36,11 +36,21 @@ def datasets(exp: "Experiment") -> tuple[Dataset, Dataset]:
     root = exp.data.root or None
     train = load_dataset(exp.data.dataset, "train", root)
     test = load_dataset(exp.data.dataset, "test", root)
+    check_sizes(exp, len(train), len(test))
     if exp.data.train and exp.data.train < len(train):
         train = subset(train, exp.data.train, seed=exp.seed)
     if exp.data.test and exp.data.test < len(test):
         test = subset(test, exp.data.test, seed=exp.seed + 1)
     return train, test
+
+
+def check_sizes(exp: "Experiment", n_train: int, n_test: int) -> None:
+    """Refuse data.train or data.test larger than the dataset (never a run that trains on less than its
+    experiment.toml says)."""
+    for key, want, have in (("data.train", exp.data.train, n_train), ("data.test", exp.data.test, n_test)):
+        if want > have:
+            raise ConfigError(f"= {want}: dataset '{exp.data.dataset}' has {have} {key[5:]}ing samples; "
+                              f"must be 0 (all of them) to {have}", exp.source, key)
 
 
 def experiment_file(run_dir: str | Path) -> Path:
@@ -315,9 +325,5 @@ def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    from .files import atomic_output
-    try:
-        with atomic_output(path, "learning curve") as tmp:
-            fig.savefig(tmp, dpi=120)
-    finally:
-        plt.close(fig)
+    from .files import save_figure
+    save_figure(fig, path, "learning curve", dpi=120)

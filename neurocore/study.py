@@ -31,14 +31,37 @@ def flat_cost(prefix: str, summary: Mapping) -> dict[str, float]:
     return out
 
 
+def point_experiment(config: Mapping[str, Any]) -> Experiment:
+    """The experiment a sweep point runs: its config with traces off (sweeps keep results, not traces)."""
+    cfg = dict(config)
+    cfg["trace"] = {**dict(cfg.get("trace", {})), "enabled": False}
+    return experiment_from_dict(cfg, "<sweep point>")
+
+
+def check_point(config: Mapping[str, Any], sizes: dict | None = None) -> Experiment:
+    """Everything `run_point` would refuse in a config before it trains: keys, values, a method whose
+    library is missing, data sizes beyond the dataset (`sizes` caches the dataset lengths between calls)."""
+    from .methods import get_method
+    from .runs import check_sizes
+
+    exp = point_experiment(config)
+    get_method(exp.method).check()
+    sizes = {} if sizes is None else sizes
+    key = (exp.data.dataset, exp.data.root)
+    if key not in sizes:
+        from .data import load_dataset
+        root = exp.data.root or None
+        sizes[key] = tuple(len(load_dataset(exp.data.dataset, split, root)) for split in ("train", "test"))
+    check_sizes(exp, *sizes[key])
+    return exp
+
+
 def run_point(config: Mapping[str, Any], run_dir: str | None = None) -> dict[str, float]:
     """Train and evaluate one experiment config; flat metrics for a results table.
 
     With `run_dir` (a sweep gives each point its own), the training keeps a run folder there,
     checkpointed after every epoch, and resumes from it when the point is run again."""
-    cfg = dict(config)
-    cfg["trace"] = {**dict(cfg.get("trace", {})), "enabled": False}  # sweeps keep results, not traces
-    exp = experiment_from_dict(cfg, "<sweep point>")
+    exp = point_experiment(config)
     out, phases, chip = _on_chip(exp, run_dir) if exp.on_chip else _off_chip(exp, run_dir)
     out.update(_phase_metrics(phases, chip))
     return {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v) for k, v in out.items()}

@@ -40,7 +40,11 @@ def main(args: argparse.Namespace) -> int:
 
     from ..experiment import load_experiment
 
-    exp = load_experiment(args.experiment, parse_overrides(args.set))
+    from ..config import name_override
+    from ..errors import ConfigError
+
+    overrides = parse_overrides(args.set)
+    exp = load_experiment(args.experiment, overrides)
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
     if exp.on_chip:
         from ..training import train
@@ -49,7 +53,10 @@ def main(args: argparse.Namespace) -> int:
     else:
         from ..methods.offchip import describe, train
         print(f"{describe(exp)}; run folder {run_dir}")
-    results = train(exp, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    try:
+        results = train(exp, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    except ConfigError as exc:  # a value found wrong only against the data (data.train) names its --set
+        raise name_override(exc, overrides) from None
     if results:
         last = results[-1]
         chip = f", {100 * last['chip_test_acc']:.2f} % on the chip" if "chip_test_acc" in last else ""
