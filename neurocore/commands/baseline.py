@@ -43,12 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def main(args: argparse.Namespace) -> int:
     """Load the data named in `args`, train the baseline, print (and optionally save) the results."""
     import json
-    import os
     from pathlib import Path
 
     from ..baseline import train_baseline
     from ..data.datasets import load_dataset, subset
-    from ..errors import ConfigError
 
     train = load_dataset(args.data, "train", args.root)
     test = load_dataset(args.data, "test", args.root)
@@ -60,14 +58,9 @@ def main(args: argparse.Namespace) -> int:
                          progress=not (args.no_progress or args.json))
     res.pop("weights")
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(res, indent=1))
-            os.replace(tmp, out)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the results: {exc.strerror}", source=f"--output {args.output}") from None
+        from ..files import write_text  # atomic: a full disk leaves no temporary file
+
+        write_text(Path(args.output), json.dumps(res, indent=1), "results")
     if args.json:
         print(json.dumps(res))
     else:
