@@ -212,3 +212,35 @@ def test_a_sweep_point_resumed_after_its_last_checkpoint_gets_the_same_replay(tm
     assert second["infer_latency_ns"] == first["infer_latency_ns"]
     same = {k for k in first if k not in ("seconds", "samples_per_s")}
     assert {k: second[k] for k in same} == {k: first[k] for k in same}
+
+
+_INTERRUPTED = """
+import os, signal, sys
+import neurocore.training as t
+orig = t.Trainer.train_epoch
+def patched(self, train, progress=True, on_batch=None):
+    def hook(position, res):
+        if self.epoch == 1 and position == 60:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C in epoch 2, held until the batch is done
+    return orig(self, train, progress, hook)
+t.Trainer.train_epoch = patched
+from neurocore.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_then_resume_from_the_command_line_gives_the_uninterrupted_results(tmp_path, capsys):
+    args = ["digits", "--no-progress", "--set", "train.epochs=2", "--set", "data.train=200", "--set", "data.test=40",
+            "--set", "train.batch=20"]
+    assert main(["train", *args, "--run-dir", str(tmp_path / "whole")]) == 0
+    cut = tmp_path / "cut"
+    res = subprocess.run([sys.executable, "-c", _INTERRUPTED, "train", *args, "--run-dir", str(cut)],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=600)
+    assert res.returncode == 130, res.stderr[-2000:]
+    assert "interrupted: checkpoint saved" in res.stdout and "(epoch 2, sample 60)" in res.stdout, res.stdout
+    assert main(["train", *args, "--run-dir", str(cut), "--resume"]) == 0
+    whole = json.loads((tmp_path / "whole" / "results.json").read_text())["results"]
+    again = json.loads((cut / "results.json").read_text())["results"]
+    assert len(again) == len(whole) == 2
+    assert again[1]["train_counters"]["samples"] == 200
+    assert [_row(r) for r in again] == [_row(r) for r in whole]
