@@ -233,6 +233,8 @@ def claim(run_dir: str | Path, exp: "Experiment", *, resume: bool = False, overw
           log: Callable[[str], None] = print) -> RunLock:
     """Create and lock a run folder for `exp` and check what it holds (module docstring); returns the held
     lock (release it when the run ends). Nothing in the folder is changed when this refuses."""
+    if resume and not Path(run_dir).is_dir():
+        raise NeurocoreError(f"{run_dir}: no run folder to resume here; `neurocore train` without --resume starts one")
     folder = ensure_folder(run_dir, "run folder")
     lock = RunLock(folder).acquire()
     try:

@@ -341,3 +341,20 @@ def test_a_killed_trace_opens_in_hdf5_tools_after_repair(tmp_path, capsys):
         assert twin.read_bytes() == path.read_bytes()
     assert main(["trace", "info", "--repair", str(path)]) == 0
     assert "nothing to repair" in capsys.readouterr().out
+
+
+def test_two_sweeps_into_one_folder_are_refused(tmp_path, capsys):
+    from neurocore.runfolder import RunLock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with RunLock(out):
+        _one_line_error(capsys, ["sweep", str(REPO / "models" / "sweeps" / "standin.toml"), "-o", str(out),
+                                 "--workers", "0", "--no-progress"], "the sweep folder is in use by pid", "-o DIR")
+    assert list(out.iterdir()) == []
+
+
+def test_resume_without_a_run_folder_creates_none(tmp_path, capsys):
+    _one_line_error(capsys, ["train", "digits", "--run-dir", str(tmp_path / "none"), *TINY, "--resume"],
+                    "no run folder to resume here")
+    assert not (tmp_path / "none").exists()
