@@ -194,6 +194,8 @@ class Trainer:
                 if self.recorder is not None:  # a traced sample runs alone, so its counters are its own
                     take = 1 if traced else next((k for k in range(1, take) if self.recorder.wants(first + k)), take)
                 idx = order[self.position:self.position + take]
+                per_tick = traced and self.recorder.per_tick
+                before = self.engine.counter_state() if per_tick else None
                 t0 = time.perf_counter()
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
                                       sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
@@ -203,6 +205,8 @@ class Trainer:
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
                 self._train_seconds += time.perf_counter() - t0
+                if before is not None:
+                    self._keep_counts(before)
                 if traced:
                     self.recorder.record(first, res)
                 self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
@@ -212,6 +216,13 @@ class Trainer:
                 bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}")
                 if on_batch is not None:
                     on_batch(self.position, res)
+
+    def _keep_counts(self, before: dict) -> None:
+        """After a run with per-tick counters (a traced sample), which restarts the engine's counters: add back
+        what they held before it, so that the epoch's row counts every sample."""
+        now = self.engine.counter_state()
+        if int(now["samples"]) < int(before["samples"]) + 1:
+            self.engine.load_counter_state({k: before[k] + now[k] for k in now})
 
     def evaluate(self, data: Dataset, progress: bool = False) -> tuple[float, dict]:
         """Test accuracy of the current weights on the forward-only network, and its counters."""

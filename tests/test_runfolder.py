@@ -244,3 +244,14 @@ def test_ctrl_c_then_resume_from_the_command_line_gives_the_uninterrupted_result
     assert len(again) == len(whole) == 2
     assert again[1]["train_counters"]["samples"] == 200
     assert [_row(r) for r in again] == [_row(r) for r in whole]
+
+
+def test_a_per_tick_trace_leaves_the_epoch_counters_whole(tmp_path):
+    """A traced sample with per-tick traffic restarts the engine's counters; the row still counts every sample."""
+    rows = []
+    for name, extra in (("plain", []), ("traced", ["--set", "trace.enabled=true", "--set", "trace.start=15",
+                                                   "--set", 'trace.traffic="per_tick"'])):
+        assert main(["train", "digits", "--run-dir", str(tmp_path / name), *TINY, *extra]) == 0
+        rows.append(json.loads((tmp_path / name / "results.json").read_text())["results"][-1])
+    assert rows[1]["train_counters"]["samples"] == 40
+    assert rows[1]["train_counters"] == rows[0]["train_counters"]
