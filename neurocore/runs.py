@@ -146,11 +146,17 @@ def held(run_dir: str | Path | None, exp: "Experiment", resume: bool, overwrite:
         return
     from .runfolder import claim
 
+    created = not Path(run_dir).exists()
     lock = claim(run_dir, exp, resume=resume, overwrite=overwrite, log=log)
     try:
         yield
     finally:
         lock.release()
+        if created:  # a run refused before it wrote anything leaves no empty folder behind
+            try:
+                Path(run_dir).rmdir()
+            except OSError:
+                pass
 
 
 def trace_file(exp: "Experiment", run_dir: str | Path | None, epoch: int = 0, position: int = 0) -> Path:
