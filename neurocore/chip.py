@@ -25,6 +25,15 @@ class Mesh:
     width: int = spec(doc="cores along x", lo=1)
     height: int = spec(doc="cores along y", lo=1)
 
+    MAX_CORES = 4096  # the engine keeps cores x cores traffic counters: 128 MB of them at this size
+
+    def validate(self) -> None:
+        n = self.width * self.height
+        if n > self.MAX_CORES:
+            key = "width" if self.width >= self.height else "height"
+            raise ConfigError(f"= {getattr(self, key)}: a {self.width} x {self.height} mesh has {n} cores; at most "
+                              f"{self.MAX_CORES} are simulated (the engine counts traffic per pair of cores)", key=key)
+
 
 @dataclass(frozen=True)
 class CoreLimits:

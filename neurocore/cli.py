@@ -45,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        return _exit_if_hdf5_broken(int(args.func(args) or 0))
     except NeurocoreError as exc:
         print(f"neurocore {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _exit_if_hdf5_broken(2)
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -56,6 +56,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"neurocore {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _exit_if_hdf5_broken(code: int) -> int:
+    """End the process at once after HDF5 failed to close a trace on a full disk: freeing its objects at
+    exit would crash the interpreter (`neurocore.traces.writer`); the file is already as readable as it
+    can be."""
+    writer = sys.modules.get("neurocore.traces.writer")
+    if writer is not None and getattr(writer, "_BROKEN", None):
+        import os
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

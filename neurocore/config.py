@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 import types
 import typing
@@ -113,8 +114,8 @@ def _coerce(value: Any, tp: Any, source: str, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"expected a number, got {value!r}", source, key)
-        if value != value:
-            raise ConfigError("expected a number, got nan", source, key)
+        if isinstance(value, float) and not math.isfinite(value):  # TOML's nan, inf, or 1e400 read as inf
+            raise ConfigError(f"expected a finite number, got {value!r}", source, key)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -196,18 +197,34 @@ def name_override(exc: ConfigError, overrides: Mapping[str, Any], flag: str = "-
     def full(key: str) -> str:
         return f"chip.{key}" if chip_relative else key
 
-    def culprit(key: str) -> str | None:
-        key = full(key)
-        return next((k for k in overrides if key == k or key.startswith((f"{k}.", f"{k}[")) or
-                     k.startswith(f"{key}.")), None)
+    def culprit(key: str) -> str | None:  # the override that set this key, else one that set a table it is in,
+        key = full(key)                    # else one that set a key inside it
+        return next((k for k in overrides if key == k), None) or \
+            next((k for k in overrides if key.startswith((f"{k}.", f"{k}["))), None) or \
+            next((k for k in overrides if k.startswith(f"{key}.")), None)
 
     hits = list(dict.fromkeys(k for k in map(culprit, exc.keys) if k is not None))
     if not hits:
         return exc
     if len(exc.keys) == 1:
-        return ConfigError(exc.message, f"{flag} {hits[0]}={format_value(overrides[hits[0]])}", full(exc.keys[0]))
-    named = ", ".join(f"{flag} {k}={format_value(overrides[k])}" for k in hits)
+        return ConfigError(exc.message, f"{flag} {hits[0]}={_as_given(overrides, hits[0])}", full(exc.keys[0]))
+    named = ", ".join(f"{flag} {k}={_as_given(overrides, k)}" for k in hits)
     return ConfigError(f"{exc.message} (from {named})", exc.source, exc.key, keys=exc.keys)
+
+
+def _as_given(overrides: Mapping[str, Any], key: str) -> str:
+    """An override's value as TOML spells it, but a number as the user typed it (`1e400`, not the inf it was
+    read as; `parse_overrides` keeps the text)."""
+    raw = getattr(overrides, "raw", {})
+    value = overrides[key]
+    return raw[key] if key in raw and isinstance(value, float) else format_value(value)
+
+
+class Overrides(dict):
+    """Parsed `--set` overrides ({dotted key: value}) that remember the text each value was given as
+    (`raw`), so an error can quote `--set train.lr=1e400` rather than the inf it was read as."""
+
+    raw: dict[str, str]
 
 
 def format_value(value: Any) -> str:
@@ -263,7 +280,8 @@ def set_key(tree: dict, dotted: str, value: Any) -> None:
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """Turn ["a.b=1", "c=\"x\""] into {"a.b": 1, "c": "x"}; bare words are strings."""
-    out: dict[str, Any] = {}
+    out = Overrides()
+    out.raw = {}
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
@@ -273,4 +291,5 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         except tomllib.TOMLDecodeError:
             value = raw
         out[key.strip()] = value
+        out.raw[key.strip()] = raw.strip()
     return out

@@ -135,7 +135,7 @@ def load_experiment(path: str | Path, overrides: Mapping[str, Any] | None = None
     """Load an experiment by path or by name from `models/experiments/`, applying dotted overrides."""
     p = model_file("experiments", path)
     data = load_toml(p)
-    overrides = dict(overrides or {})
+    overrides = overrides if overrides is not None else {}  # (parsed --set keeps the text it was given)
     try:  # an error in an override names the override (`--set train.ts=0: ...`), not the file
         for key, value in overrides.items():
             set_key(data, key, value)

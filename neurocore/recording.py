@@ -31,7 +31,8 @@ class Recorder:
         if "mapping" not in meta:
             from .report import mapping_report
             meta["mapping"] = json.dumps(mapping_report(engine.placement))
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        from .files import ensure_folder
+        ensure_folder(Path(path).parent, "trace folder")
         self.populations = [p for p in net.populations if selection.wants_population(p)]
         self.writer = TraceWriter(path, meta, {p: net.populations[p].size for p in net.populations},
                                   engine.placement.chip.cores, selection)

@@ -10,7 +10,6 @@ that refuses anything that is not a checkpoint, Ctrl-C held until a batch is don
 from __future__ import annotations
 
 import json
-import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 import numpy as np
 
 from .data import Dataset, load_dataset, subset
-from .errors import NeurocoreError
+from .errors import ConfigError, NeurocoreError
 
 if TYPE_CHECKING:
     from .experiment import Experiment
@@ -37,11 +36,21 @@ def datasets(exp: "Experiment") -> tuple[Dataset, Dataset]:
     root = exp.data.root or None
     train = load_dataset(exp.data.dataset, "train", root)
     test = load_dataset(exp.data.dataset, "test", root)
+    check_sizes(exp, len(train), len(test))
     if exp.data.train and exp.data.train < len(train):
         train = subset(train, exp.data.train, seed=exp.seed)
     if exp.data.test and exp.data.test < len(test):
         test = subset(test, exp.data.test, seed=exp.seed + 1)
     return train, test
+
+
+def check_sizes(exp: "Experiment", n_train: int, n_test: int) -> None:
+    """Refuse data.train or data.test larger than the dataset (never a run that trains on less than its
+    experiment.toml says)."""
+    for key, want, have in (("data.train", exp.data.train, n_train), ("data.test", exp.data.test, n_test)):
+        if want > have:
+            raise ConfigError(f"= {want}: dataset '{exp.data.dataset}' has {have} {key[5:]}ing samples; "
+                              f"must be 0 (all of them) to {have}", exp.source, key)
 
 
 def experiment_file(run_dir: str | Path) -> Path:
@@ -59,12 +68,12 @@ def run_experiment(run_dir: str | Path, overrides: Mapping[str, Any] | None = No
     return load_experiment(experiment_file(run_dir), overrides)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file (a crash leaves the old file whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+def write_atomic(path: Path, text: str, what: str = "file") -> None:
+    """Write `text` to `path` atomically (`neurocore.files`): a crash or a full disk leaves the old file whole,
+    and a failure is a one-line NeurocoreError."""
+    from .files import write_text
+
+    write_text(path, text, what)
 
 
 def write_table(path: Path, rows: list[dict]) -> None:
@@ -82,19 +91,20 @@ def write_table(path: Path, rows: list[dict]) -> None:
 def write_experiment(run_dir: str | Path, exp: "Experiment") -> None:
     from .experiment import experiment_text
 
-    write_atomic(Path(run_dir) / EXPERIMENT, experiment_text(exp))
+    write_atomic(Path(run_dir) / EXPERIMENT, experiment_text(exp), "experiment file")
 
 
 def save_checkpoint(run_dir: str | Path, arrays: Mapping[str, Any], exp: "Experiment") -> Path:
-    """Write the checkpoint atomically (a crash mid-write keeps the previous one); returns its path."""
+    """Write the checkpoint atomically (a crash or a full disk mid-write keeps the previous one, and leaves
+    no temporary file); returns its path."""
     from .experiment import experiment_text
+    from .files import atomic_output
 
-    run = Path(run_dir)
-    run.mkdir(parents=True, exist_ok=True)
-    tmp = run / (CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, **arrays, experiment=experiment_text(exp))
-    os.replace(tmp, run / CHECKPOINT)
-    return run / CHECKPOINT
+    path = Path(run_dir) / CHECKPOINT
+    with atomic_output(path, "checkpoint") as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays, experiment=experiment_text(exp))
+    return path
 
 
 def checkpoint_path(path: str | Path) -> Path:
@@ -117,14 +127,50 @@ def check_position(path: str | Path, epoch: int, position: int, n: int) -> None:
 def begin(run: Any, exp: "Experiment", run_dir: str | Path | None, n: int, resume: bool,
           log: Callable[[str], None]) -> None:
     """Start a training run (a method's trainer with restore(), epoch, position): with `resume`, from the
-    run folder's checkpoint, refused before anything is written if it does not fit an epoch of n samples;
-    then write the folder's experiment.toml."""
+    run folder's checkpoint, refused before anything is written if it does not fit an epoch of n samples.
+    The folder must have been claimed (`neurocore.runfolder.claim`); `write_experiment` then records it."""
     if resume:
         run.restore(run_dir)
         check_position(run_dir, run.epoch, run.position, n)
         log(f"resumed at epoch {run.epoch + 1}, sample {run.position}")
-    if run_dir is not None:
-        write_experiment(run_dir, exp)
+
+
+@contextmanager
+def held(run_dir: str | Path | None, exp: "Experiment", resume: bool, overwrite: bool,
+         log: Callable[[str], None]) -> Iterator[None]:
+    """The run folder claimed for this run (locked, checked; `neurocore.runfolder`) while the block runs."""
+    if run_dir is None:
+        if resume:
+            raise NeurocoreError("--resume needs a run folder")
+        yield
+        return
+    from .runfolder import claim
+
+    created = not Path(run_dir).exists()
+    lock = claim(run_dir, exp, resume=resume, overwrite=overwrite, log=log)
+    try:
+        yield
+    finally:
+        lock.release()
+        if created:  # a run refused before it wrote anything leaves no empty folder behind
+            try:
+                Path(run_dir).rmdir()
+            except OSError:
+                pass
+
+
+def trace_file(exp: "Experiment", run_dir: str | Path | None, epoch: int = 0, position: int = 0) -> Path:
+    """Where a run's trace goes: in its run folder (`trace.h5`, or `trace-from-epoch<E>-sample<S>.h5` for a
+    run resumed there), so two run folders of one experiment never share a trace; an experiment whose
+    [trace] names a folder or file keeps it."""
+    sel = exp.trace
+    resumed = f"-from-epoch{epoch + 1}-sample{position}" if (epoch or position) else ""
+    if run_dir is not None and not sel.folder:
+        name = sel.file or "trace.h5"
+        if resumed:
+            name = f"{Path(name).stem}{resumed}{Path(name).suffix}"
+        return Path(run_dir) / name
+    return sel.trace_path(f"{exp.name}{resumed}")
 
 
 def save_interrupted(run: Any, log: Callable[[str], None]) -> None:
@@ -140,7 +186,7 @@ def write_results(run_dir: str | Path | None, name: str, results: list[dict], ti
     """results.json (atomically) and, with any rows, learning_curve.png titled `title`."""
     if run_dir is None:
         return
-    write_atomic(Path(run_dir) / RESULTS, json.dumps({"experiment": name, "results": results}, indent=1))
+    write_atomic(Path(run_dir) / RESULTS, json.dumps({"experiment": name, "results": results}, indent=1), "results")
     if results:
         plot_learning_curve(results, Path(run_dir) / "learning_curve.png", title)
 
@@ -196,6 +242,11 @@ def read_checkpoint(path: Path, expected: dict[str, np.ndarray], numbers: tuple[
         if a.dtype != want.dtype or a.shape != want.shape:
             raise bad(f"'{k}' is {a.dtype} {a.shape}, this experiment needs {want.dtype} {want.shape} "
                       f"(a checkpoint of another experiment or chip?)")
+    for k, a in data.items():
+        if k in expected or (optional_prefix and k.startswith(optional_prefix)):
+            if a.dtype.kind in "fc" and not np.isfinite(a).all():
+                bad_n = int(a.size - np.isfinite(a).sum())
+                raise bad(f"'{k}' holds {bad_n} of {a.size} values that are NaN or infinite (a run that diverged?)")
     for k in _CHECKPOINT_COUNTS:
         a = data[k]
         if a.shape != () or a.dtype.kind not in "iu" or int(a) < 0:
@@ -280,5 +331,5 @@ def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    from .files import save_figure
+    save_figure(fig, path, "learning curve", dpi=120)

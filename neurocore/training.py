@@ -22,7 +22,7 @@ import numpy as np
 from . import runs
 from .data import Dataset
 from .engine import Engine, SourceDrive
-from .errors import ConfigError
+from .errors import ConfigError, NeurocoreError
 from .experiment import Experiment, experiment_text
 from .learning.ssnn import build_ssnn, hidden_names, init_weights, weight_names
 from .mapping import place
@@ -30,6 +30,8 @@ from .runs import CHECKPOINT, RESULTS, read_checkpoint  # noqa: F401  (the run f
 
 if TYPE_CHECKING:
     from .cost import TimingResult
+
+COUNTERS = "counters."  # prefix of the engine's counters in a checkpoint
 
 
 def require_ssnn(exp: Experiment) -> None:
@@ -96,6 +98,7 @@ class Trainer:
         self._correct = 0
         self._seen = 0
         self._train_seconds = 0.0
+        self._counters_restored = False  # the epoch's counters came back with a checkpoint
         self._warm = False
         self.last_timing: dict = {}  # phase -> TimingResult of the last finish_epoch
 
@@ -119,9 +122,11 @@ class Trainer:
         if not self.tracing:
             return None
         from .recording import Recorder
-        path = Path(path) if path else self.exp.trace.trace_path(self.exp.name)
+        path = Path(path) if path else runs.trace_file(self.exp, self.run_dir, self.epoch, self.position)
         meta = {"experiment_toml": experiment_text(self.exp), "seed": self.exp.seed, "chip": self.chip.name,
                 "run": self.exp.name}
+        if self.run_dir is not None:
+            meta["run_dir"] = str(self.run_dir.resolve())
         self.recorder = Recorder(self.engine, self.exp.trace, path, meta)
         return path
 
@@ -132,9 +137,12 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------
     def state(self) -> dict:
+        """What a checkpoint holds: the chip's state, the position, the results so far and the running counts of
+        the epoch (accuracy, seconds, and the engine's counters, so a row after a resume counts every sample)."""
         return {**self.engine.state(), "epoch": self.epoch, "position": self.position,
                 "results": json.dumps(self.results), "correct": self._correct, "seen": self._seen,
-                "train_seconds": self._train_seconds}
+                "train_seconds": self._train_seconds,
+                **{COUNTERS + k: v for k, v in self.engine.counter_state().items()}}
 
     def save(self) -> Path | None:
         """Write the checkpoint atomically (a crash mid-write keeps the previous one)."""
@@ -142,14 +150,26 @@ class Trainer:
 
     def restore(self, path: str | Path) -> None:
         """Load a checkpoint (a file, or a run folder holding one); a file that is not one written for this
-        experiment is a NeurocoreError saying what is wrong, and nothing is changed."""
+        experiment is a NeurocoreError saying what is wrong, and nothing is changed. A checkpoint written
+        before checkpoints held the epoch's counters resumes with them counted from the resume on."""
         expected = self.engine.state()
-        z = read_checkpoint(runs.checkpoint_path(path), expected)
+        layout = {COUNTERS + k: v for k, v in self.engine.counter_state().items()}
+        z = read_checkpoint(runs.checkpoint_path(path), expected, optional_prefix=COUNTERS)
+        counters = {k[len(COUNTERS):]: z[k] for k in layout if k in z}
+        for k, v in counters.items():
+            want = layout[COUNTERS + k]
+            if v.shape != want.shape or v.dtype.kind not in "iu" or (v < 0).any():
+                raise NeurocoreError(f"{runs.checkpoint_path(path)}: not a usable checkpoint: counter '{k}' "
+                                          f"is {v.dtype} {v.shape}, this experiment's chip needs {want.dtype} "
+                                          f"{want.shape} of counts >= 0")
         self.engine.load_state({k: z[k] for k in expected})
+        if counters:
+            self.engine.load_counter_state(counters)
         self.epoch, self.position = int(z["epoch"]), int(z["position"])
         self.results = z["results"]
         self._correct, self._seen = int(z["correct"]), int(z["seen"])
         self._train_seconds = float(z["train_seconds"])
+        self._counters_restored = bool(counters)
 
     def _set_epoch_steps(self, epoch: int) -> None:
         self.engine.scale_steps(self.exp.train.lr_decay ** epoch)
@@ -175,6 +195,8 @@ class Trainer:
                 if self.recorder is not None:  # a traced sample runs alone, so its counters are its own
                     take = 1 if traced else next((k for k in range(1, take) if self.recorder.wants(first + k)), take)
                 idx = order[self.position:self.position + take]
+                per_tick = traced and self.recorder.per_tick
+                before = self.engine.counter_state() if per_tick else None
                 t0 = time.perf_counter()
                 res = self.engine.run(drive_for(exp, train.images[idx], train.labels[idx]), exp.train.ts,
                                       sample_ids=first + np.arange(len(idx)), learn=exp.train.update,
@@ -184,6 +206,8 @@ class Trainer:
                                       record=traced, probes=traced,
                                       traffic="per_tick" if traced and self.recorder.per_tick else "sum")
                 self._train_seconds += time.perf_counter() - t0
+                if before is not None:
+                    self._keep_counts(before)
                 if traced:
                     self.recorder.record(first, res)
                 self._correct += int((predictions(res.counts["output"]) == train.labels[idx]).sum())
@@ -193,6 +217,13 @@ class Trainer:
                 bar.set_postfix(train_acc=f"{self._correct / self._seen:.3f}")
                 if on_batch is not None:
                     on_batch(self.position, res)
+
+    def _keep_counts(self, before: dict) -> None:
+        """After a run with per-tick counters (a traced sample), which restarts the engine's counters: add back
+        what they held before it, so that the epoch's row counts every sample."""
+        now = self.engine.counter_state()
+        if int(now["samples"]) < int(before["samples"]) + 1:
+            self.engine.load_counter_state({k: before[k] + now[k] for k in now})
 
     def evaluate(self, data: Dataset, progress: bool = False) -> tuple[float, dict]:
         """Test accuracy of the current weights on the forward-only network, and its counters."""
@@ -247,6 +278,19 @@ class Trainer:
                 eng.load_state(saved)
         return replay_samples(self.chip, per_sample)
 
+    def replay(self, test: Dataset, train: Dataset | None = None, evaluated: bool = False) -> dict:
+        """The mesh replay of the current weights (`timing` of both phases, training samples from `train`, or
+        from `test` if not given), kept as `last_timing`. `finish_epoch` runs it after testing; a run restored
+        from a checkpoint written after its last epoch runs it again to get the same figures (the replay is
+        not kept in the checkpoint). `evaluated`: the inference engine already holds the weights."""
+        if not evaluated:
+            for wn in weight_names(self.exp.net):
+                self.infer_engine.set_weights(wn, self.engine.weights(wn))
+            self._set_epoch_steps(max(self.epoch - 1, 0))  # the step size of the epoch that wrote these weights
+        self.last_timing = {"inference": self.timing(test, "inference"),
+                            "training": self.timing(train if train is not None else test, "training")}
+        return self.last_timing
+
     def finish_epoch(self, test: Dataset, progress: bool = False, train: Dataset | None = None) -> dict:
         """Evaluate on `test`, cost the epoch and append its results row. Energy per sample comes from
         every sample of the epoch (training) and of the test set (inference); tick latency from a
@@ -260,8 +304,7 @@ class Trainer:
         n = max(self._seen, 1)
         train_record = cost_record(c, self.engine.placement)
         infer_record = cost_record(infer_counters, self.infer_engine.placement)
-        self.last_timing = {"inference": self.timing(test, "inference"),
-                            "training": self.timing(train if train is not None else test, "training")}
+        self.replay(test, train, evaluated=True)
         row = {"epoch": self.epoch + 1, "train_acc": self._correct / n, "test_acc": acc,
                "train_seconds": self._train_seconds, "eval_seconds": eval_seconds,
                "samples_per_s": self._seen / max(self._train_seconds, 1e-9),
@@ -289,19 +332,32 @@ class Trainer:
         runs.write_results(self.run_dir, self.exp.name, self.results, f"SSNN-BP on chip: {self.exp.name}")
 
 
-def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, progress: bool = True,
-          log: Callable[[str], None] = print) -> list[dict]:
-    """Train an experiment to its last epoch; checkpoint after each epoch and on Ctrl-C."""
+def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, overwrite: bool = False,
+          progress: bool = True, log: Callable[[str], None] = print) -> list[dict]:
+    """Train an experiment to its last epoch; checkpoint after each epoch and on Ctrl-C. The run folder is
+    locked while it runs and checked first (`neurocore.runfolder`): another run's folder is refused unless
+    `overwrite`, and `resume` refuses settings that change what already ran."""
+    train_set, test_set = load_data(exp)
+    with runs.held(run_dir, exp, resume, overwrite, log):
+        tr = Trainer(exp, run_dir)
+        runs.begin(tr, exp, run_dir, len(train_set), resume, log)
+        # a resumed run starts a trace file of its own: the first one stays as it was
+        trace = tr.open_trace(runs.trace_file(exp, run_dir, tr.epoch, tr.position)) if tr.tracing else None
+        try:
+            if run_dir is not None:
+                runs.write_experiment(run_dir, exp)
+            if trace is not None:
+                log(f"writing spike trace to {trace}")
+            _train_epochs(tr, exp, train_set, test_set, progress, log)
+        finally:
+            tr.close_trace()
+    return tr.results
+
+
+def _train_epochs(tr: Trainer, exp: Experiment, train_set: Dataset, test_set: Dataset, progress: bool,
+                  log: Callable[[str], None]) -> None:
     from .cost import format_summary
 
-    train_set, test_set = load_data(exp)
-    tr = Trainer(exp, run_dir)
-    runs.begin(tr, exp, run_dir, len(train_set), resume, log)
-    # a resumed run starts a trace file of its own: the first one stays as it was
-    trace = tr.open_trace(exp.trace.trace_path(f"{exp.name}-from-epoch{tr.epoch + 1}-sample{tr.position}")
-                          if resume and tr.tracing else None)
-    if trace is not None:
-        log(f"writing spike trace to {trace}")
     try:
         while tr.epoch < exp.train.epochs:
             tr.train_epoch(train_set, progress)
@@ -314,6 +370,3 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
     except KeyboardInterrupt:
         runs.save_interrupted(tr, log)
         raise
-    finally:
-        tr.close_trace()
-    return tr.results

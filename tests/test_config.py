@@ -42,7 +42,7 @@ NET_CASES = [
      ["key 'population[1].di'", "= 2.0 is out of range; must be in [0.0, 1.0]"]),
     ("out of range: dv < 0", HEAD + SRC + POP + "dv = -0.1\n", ["key 'population[1].dv'", "in [0.0, 1.0]"]),
     ("out of range: theta = 0", HEAD + SRC + POP + "theta = 0.0\n", ["key 'population[1].theta'", "must be > 0.0"]),
-    ("nan threshold", HEAD + SRC + POP + "theta = nan\n", ["key 'population[1].theta'", "expected a number, got nan"]),
+    ("nan threshold", HEAD + SRC + POP + "theta = nan\n", ["key 'population[1].theta'", "expected a finite number, got nan"]),
     ("bad choice: reset", HEAD + SRC + POP + 'reset = "hard"\n',
      ["key 'population[1].reset'", "'hard' is not allowed; must be one of 'subtract', 'zero'"]),
     ("bad choice: kind", HEAD + SRC.replace('"source"', '"lif"'),

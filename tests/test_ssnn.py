@@ -105,7 +105,7 @@ def test_train_and_infer_commands(tmp_path, capsys, monkeypatch) -> None:
                  "--set", "trace.enabled=true", "--set", "trace.every=500"]) == 0
     for name in ("checkpoint.npz", "results.json", "learning_curve.png", "experiment.toml"):
         assert (run / name).is_file(), name
-    assert (tmp_path / "traces" / "digits.h5").is_file()
+    assert (run / "trace.h5").is_file()  # a run's trace lives in its run folder
     capsys.readouterr()
     assert main(["infer", str(run), "--json", "--equivalent"]) == 0
     out = json.loads(capsys.readouterr().out)

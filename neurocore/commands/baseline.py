@@ -72,12 +72,10 @@ def apply_set(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     """Load the data named in `args`, train the baseline, print (and optionally save) the results."""
     import json
-    import os
     from pathlib import Path
 
     from ..baseline import train_baseline
     from ..data.datasets import load_dataset, subset
-    from ..errors import ConfigError
     from ..words import plural
 
     apply_set(args)
@@ -93,14 +91,9 @@ def main(args: argparse.Namespace) -> int:
                          progress=not (args.no_progress or args.json))
     res.pop("weights")
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(res, indent=1))
-            os.replace(tmp, out)
-        except OSError as exc:
-            raise ConfigError(f"cannot write the results: {exc.strerror}", source=f"--output {args.output}") from None
+        from ..files import write_text  # atomic: a full disk leaves no temporary file
+
+        write_text(Path(args.output), json.dumps(res, indent=1), "results")
     if args.json:
         print(json.dumps(res))
     else:

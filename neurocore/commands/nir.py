@@ -26,8 +26,10 @@ def add_import_arguments(p: argparse.ArgumentParser, run: bool = False) -> None:
                    help="the library that wrote the graph (" + ", ".join(WRITERS) + "): read it as that library "
                         "simulates its own export (dt, discretisation, spikes, reset, input gain, output timing); "
                         "nir: the NIR paper's definitions; default: the writer the graph's metadata names, else nir")
-    g.add_argument("--dt", type=float, help="seconds per tick (NIR stores none; snnTorch exports assume 1e-4 "
-                                            "with --discretisation euler)")
+    from ..cliargs import number
+
+    g.add_argument("--dt", type=number(0, lo_open=True),
+                   help="seconds per tick (NIR stores none; snnTorch exports assume 1e-4 with --discretisation euler)")
     g.add_argument("--discretisation", choices=("exact", "euler"),
                    help="exact (zero-order hold, the default) or forward Euler (what snnTorch and Norse step)")
     g.add_argument("--spikes", choices=SPIKE_INPUTS,
@@ -107,6 +109,10 @@ def run_nir(args: argparse.Namespace) -> int:
     _notes(imp)
     spikes = as_inputs(imp, _load_spikes(args.input), source=args.input)
     samples, steps = next(iter(spikes.values())).shape[:2]
+    if not samples or not steps:
+        raise ConfigError(f"the spikes are of shape {next(iter(spikes.values())).shape}: {samples} samples of "
+                          f"{steps} ticks; give at least one sample of at least one tick", source=args.input,
+                          key="--input")
     from .run import chip_of
     chip = chip_of(args, DEFAULT_CHIP)
     placement = place(imp.netlist, chip, args.strategy)
@@ -190,6 +196,8 @@ def run_nir(args: argparse.Namespace) -> int:
 # -- neurocore nir export ----------------------------------------------------------------------
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..cliargs import number
+
     p = sub.add_parser("nir", help="NIR graphs: export a network or a trained run (map and run take .nir files)",
                        description="NIR graphs (the Neuromorphic Intermediate Representation: snnTorch, Norse, "
                                    "Sinabs, ... export them). `neurocore nir export` writes a network or a trained "
@@ -201,8 +209,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("source", help="a run folder of `neurocore train` (its checkpoint's forward net; a method "
                                   "trained off the chip writes its own graph), or a network TOML file or name")
     e.add_argument("output", help="the .nir file to write")
-    e.add_argument("--dt", type=float, default=1e-4, help="seconds per tick written into the graph (default 1e-4, "
-                                                           "the dt snnTorch's importer assumes)")
+    e.add_argument("--dt", type=number(0, lo_open=True), default=1e-4,
+                   help="seconds per tick written into the graph (default 1e-4, the dt snnTorch's importer assumes)")
     e.add_argument("--discretisation", choices=("exact", "euler"), default="euler",
                    help="how the time constants are written (default euler, as snnTorch and Norse read them)")
     e.set_defaults(func=export)

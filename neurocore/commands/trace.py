@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     info = tsub.add_parser("info", help="contents, sizes and span of a trace")
     info.add_argument("file", help="trace file (.h5)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.add_argument("--repair", action="store_true",
+                      help="a trace whose writer was killed (or hit a full disk): clear its open-for-writing mark, as "
+                           "`h5clear -s` does, so that HDF5 tools (h5ls, h5dump, h5py) open every sample written")
     info.set_defaults(func=_info)
 
     raster = tsub.add_parser("raster", help="spike raster of one population in one sample (PNG)")
@@ -42,13 +45,51 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _info(args: argparse.Namespace) -> int:
     from ..traces import open as open_trace
 
+    repaired = _repair(args.file) if args.repair else None
     with open_trace(args.file) as tr:
         info = tr.info()
+    if repaired is not None and not args.json:
+        print(f"{args.file}: " + ("cleared the open-for-writing mark a killed writer left; HDF5 tools open it now"
+                                  if repaired else "nothing to repair: HDF5 tools open it as it is"))
+    elif not args.repair and info.get("status") == "open or killed" and not args.json and _flagged(args.file):
+        print(f"note: HDF5 tools open this file only after `neurocore trace info --repair {args.file}` "
+              "(or `h5clear -s`), unless its writer is still running", file=__import__("sys").stderr)
     if args.json:
         print(json.dumps(info))
     else:
         print(format_info(info))
     return 0
+
+
+def _flagged(path: str) -> bool:
+    from ..traces.repair import open_flags
+
+    try:
+        return open_flags(path) != 0
+    except Exception:  # noqa: BLE001 - only decides whether to print a note
+        return False
+
+
+def _repair(path: str) -> bool:
+    """Clear a killed trace's open-for-writing mark; refused while a run holds the trace's run folder."""
+    from pathlib import Path
+
+    from ..errors import TraceError
+    from ..runfolder import RunLock
+    from ..traces import open as open_trace
+    from ..traces.repair import clear_open_flag
+
+    p = Path(path)
+    with open_trace(p):  # a neurocore trace (else the reader's one-line error)
+        pass
+    if (p.parent / ".lock").exists():
+        try:
+            with RunLock(p.parent):  # its run is over (or was killed): the lock is free
+                pass
+        except Exception:
+            raise TraceError(f"{p}: its run folder is in use by a running command; repair it once that run "
+                             "has ended") from None
+    return clear_open_flag(p)
 
 
 def format_info(info: dict[str, Any]) -> str:

@@ -18,12 +18,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "\"lee2020\" or \"bats\"), whose network is then mapped on the experiment's chip and tested "
                                    "there after every epoch. The run folder gets experiment.toml, "
                                    "checkpoint.npz (after every epoch and on Ctrl-C), results.json and "
-                                   "learning_curve.png; a trace goes to traces/ when the experiment asks for one. "
+                                   "learning_curve.png, and trace.h5 when the experiment asks for a trace. "
+                                   "A run folder holds one run: it is locked while a command writes it, "
+                                   "another run's folder is refused "
+                                   "unless --overwrite, and --resume refuses settings that change what ran. "
                                    "A shipped experiment can take an hour or more: shorten it with e.g. "
                                    "--set train.epochs=1 --set data.train=2000.")
     p.add_argument("experiment", help="experiment: a name in models/experiments/ or an experiment .toml file")
     p.add_argument("--run-dir", metavar="DIR", help="run folder (default: runs/<experiment name>)")
-    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint (settings that "
+                                                         "change what already ran are refused)")
+    p.add_argument("--overwrite", action="store_true", help="replace a run folder that holds another run "
+                                                            "(refused without it)")
     add_no_progress(p)
     add_set_argument(p)
     p.set_defaults(func=main)
@@ -35,10 +41,12 @@ def main(args: argparse.Namespace) -> int:
     from ..experiment import load_experiment
     from ..words import plural
 
-    exp = load_experiment(args.experiment, parse_overrides(args.set))
+    from ..config import name_override
+    from ..errors import ConfigError
+
+    overrides = parse_overrides(args.set)
+    exp = load_experiment(args.experiment, overrides)
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
-    if not args.resume and (run_dir / "checkpoint.npz").exists():
-        print(f"note: {run_dir} already holds a checkpoint; starting over (use --resume to continue)")
     if exp.on_chip:
         from ..training import train
         print(f"training '{exp.name}': {exp.data.dataset}, {'-'.join(map(str, exp.net.layers))}, "
@@ -46,7 +54,10 @@ def main(args: argparse.Namespace) -> int:
     else:
         from ..methods.offchip import describe, train
         print(f"{describe(exp)}; run folder {run_dir}")
-    results = train(exp, run_dir, resume=args.resume, progress=not args.no_progress)
+    try:
+        results = train(exp, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    except ConfigError as exc:  # a value found wrong only against the data (data.train) names its --set
+        raise name_override(exc, overrides) from None
     if results:
         last = results[-1]
         chip = f", {100 * last['chip_test_acc']:.2f} % on the chip" if "chip_test_acc" in last else ""

@@ -99,3 +99,17 @@ class Counters:
 
     def to_dict(self) -> dict:
         return counters_dict(self.compiled, self.samples, self.ticks, self.arrays)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The summed counters as named arrays (for checkpoints; the per-tick views are left out)."""
+        out = {name: a.copy() for name, a in zip(CounterArrays._fields, self.arrays)
+               if isinstance(a, np.ndarray) and not name.endswith("_t")}
+        return {**out, "samples": np.int64(self.samples), "ticks": np.int64(self.ticks)}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from what `state()` returned (summed counters; the per-tick views start from zero)."""
+        self.arrays = new_counters(self.compiled, self.ticks_per_sample, self.per_tick)
+        for name, a in zip(CounterArrays._fields, self.arrays):
+            if name in state:
+                a[...] = state[name]
+        self.samples, self.ticks = int(state["samples"]), int(state["ticks"])

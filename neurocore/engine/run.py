@@ -254,6 +254,17 @@ class Engine:
             self.reset_counters()
         return self._counters.to_dict()
 
+    def counter_state(self) -> dict[str, np.ndarray]:
+        """The summed counters since the last reset as named arrays, for a checkpoint (`load_counter_state`)."""
+        if self._counters is None:
+            self.reset_counters()
+        return self._counters.state()
+
+    def load_counter_state(self, state: dict[str, np.ndarray]) -> None:
+        """Continue counting from what `counter_state()` returned."""
+        self.reset_counters()
+        self._counters.load_state(state)
+
     # -- running -----------------------------------------------------------------------
     def run(self, drive: SourceDrive | SpikeDrive, ticks: int, *, sample_ids: Iterable[int] | None = None,
             options: RunOptions | None = None, **kw) -> RunResult:

@@ -140,6 +140,12 @@ class OffChipRun:
         return {"accuracy": acc, "cost": summary, "counters": record, "seconds": time.perf_counter() - t0,
                 "cores_used": len(dep.placement.cores_used), "raw_counters": counters}
 
+    def replay(self, test: Dataset) -> "TimingResult":
+        """The mesh replay of the current network on the chip (as `test_on_chip` makes it), kept as
+        `last_timing`: for a run restored after its last epoch, whose replay the checkpoint does not keep."""
+        self.last_timing = dp.timing(self.deploy(), self.trainer.input_spikes, test.images)
+        return self.last_timing
+
     def finish_epoch(self, test: Dataset, progress: bool = False) -> dict:
         """Test off and on the chip, append the epoch's results row and move to the next epoch."""
         t0 = time.perf_counter()
@@ -186,30 +192,35 @@ def describe(exp: "Experiment") -> str:
             "after every epoch")
 
 
-def train(exp: "Experiment", run_dir: str | Path | None, *, resume: bool = False, progress: bool = True,
-          log: Callable[[str], None] = print, on_batch: Callable[[int, dict], None] | None = None) -> list[dict]:
-    """Train an off-chip experiment to its last epoch; checkpoint after each epoch and on Ctrl-C."""
+def train(exp: "Experiment", run_dir: str | Path | None, *, resume: bool = False, overwrite: bool = False,
+          progress: bool = True, log: Callable[[str], None] = print,
+          on_batch: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """Train an off-chip experiment to its last epoch; checkpoint after each epoch and on Ctrl-C. The run
+    folder is locked and checked as for SSNN-BP (`neurocore.runfolder`)."""
     from ..cost import format_summary
 
     train_set, test_set = runs.datasets(exp)
-    run = OffChipRun(exp, train_set, run_dir)
-    runs.begin(run, exp, run_dir, len(train_set), resume, log)
-    try:
-        while run.epoch < exp.train.epochs:
-            run.train_epoch(train_set, progress, on_batch)
-            row = run.finish_epoch(test_set, progress)
-            log(f"epoch {row['epoch']}: train {100 * row['train_acc']:.2f} %, test {100 * row['test_acc']:.2f} % "
-                f"off the chip, {100 * row['chip_test_acc']:.2f} % on {exp.chip.name}; {row['train_seconds']:.1f} s "
-                f"training ({row['samples_per_s']:.0f} samples/s), {row['chip_seconds']:.1f} s on the chip\n"
-                + format_summary(row["infer_cost"], indent="  "))
-            run.save()
-            run.write_results()
-    except KeyboardInterrupt:
-        if not run.between_batches:  # stopped inside a batch (a second Ctrl-C): its state cannot be trusted
-            log(f"interrupted inside a batch: no checkpoint written (the last one, if any, stays in {run_dir})")
+    with runs.held(run_dir, exp, resume, overwrite, log):
+        run = OffChipRun(exp, train_set, run_dir)
+        runs.begin(run, exp, run_dir, len(train_set), resume, log)
+        if run_dir is not None:
+            runs.write_experiment(run_dir, exp)
+        try:
+            while run.epoch < exp.train.epochs:
+                run.train_epoch(train_set, progress, on_batch)
+                row = run.finish_epoch(test_set, progress)
+                log(f"epoch {row['epoch']}: train {100 * row['train_acc']:.2f} %, test {100 * row['test_acc']:.2f} % "
+                    f"off the chip, {100 * row['chip_test_acc']:.2f} % on {exp.chip.name}; {row['train_seconds']:.1f} s "
+                    f"training ({row['samples_per_s']:.0f} samples/s), {row['chip_seconds']:.1f} s on the chip\n"
+                    + format_summary(row["infer_cost"], indent="  "))
+                run.save()
+                run.write_results()
+        except KeyboardInterrupt:
+            if not run.between_batches:  # stopped inside a batch (a second Ctrl-C): its state cannot be trusted
+                log(f"interrupted inside a batch: no checkpoint written (the last one, if any, stays in {run_dir})")
+                raise
+            runs.save_interrupted(run, log)
             raise
-        runs.save_interrupted(run, log)
-        raise
     return run.results
 
 

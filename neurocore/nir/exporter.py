@@ -98,20 +98,15 @@ def to_nir(net: Netlist, dt: float = 1e-4, discretisation: str = "euler", output
 
 
 def write_nir(path: str | Path, graph) -> Path:
-    """Write a NIR graph to `path` atomically (a temporary file, then a rename)."""
-    import os
-
+    """Write a NIR graph to `path` atomically (`neurocore.files`: a temporary file, then a rename; a full disk
+    or a read-only folder is a one-line error and leaves any previous file whole)."""
     import nir
 
+    from ..files import atomic_output
+
     p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(p, "NIR file") as tmp:
         nir.write(tmp, graph)
-        os.replace(tmp, p)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ConfigError(f"cannot write the NIR file: {exc.strerror or exc}", source=str(p)) from None
     return p
 
 

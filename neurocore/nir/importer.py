@@ -161,6 +161,11 @@ class _Builder:
             kind = type(node).__name__
             if kind not in SUPPORTED:
                 raise ctx.fail(name, f"not supported (supported node types: {', '.join(SUPPORTED)})")
+            for attr in ("weight", "bias"):  # a diverged export would run, silently, to all-zero outputs
+                a = getattr(node, attr, None)
+                if isinstance(a, np.ndarray) and a.dtype.kind in "fc" and not np.isfinite(a).all():
+                    raise ctx.fail(name, f"'{attr}' holds {int(a.size - np.isfinite(a).sum())} of {a.size} values "
+                                         "that are NaN or infinite")
         self.preds: dict[str, list[str]] = {n: [] for n in nodes}
         self.succs: dict[str, list[str]] = {n: [] for n in nodes}
         for a, b in dict.fromkeys(edges):

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..files import atomic_output, save_figure
 from .spec import Point, SweepSpec, _canon, _show
 
 MAX_GROUPS = 6  # more combinations of the other parameters than this: plot their mean instead
@@ -73,7 +74,7 @@ def write_csv(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict],
     """Write the results table as CSV (one row per recorded point)."""
     cols, table = rows(spec, points, latest)
     path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    with atomic_output(path, "results table") as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         for row in table:
@@ -157,8 +158,7 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
         fig.suptitle(f"{spec.name}: metrics against {name}{note}", fontsize=10)
         fig.tight_layout()
         path = Path(out_dir) / f"plot_{_safe('+'.join(param))}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save_figure(fig, path, "sweep plot", dpi=110)
         paths.append(path)
     return paths
 

@@ -57,17 +57,36 @@ def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, 
     (default: one per CPU, at most one per point); `workers=0` runs them here, one by one.
     `retry_failed` re-runs points whose last record is an error.
     """
+    from ..files import ensure_folder
+    from ..runfolder import RunLock
+
     spec = sweep if isinstance(sweep, SweepSpec) else load_sweep(sweep)
     out = Path(out_dir) if out_dir is not None else default_out_dir(spec)
-    out.mkdir(parents=True, exist_ok=True)
     table = ResultsTable(out / "results.jsonl")
     points = spec.expand()
-    finished = table.finished(retry_failed)
+    finished = table.finished(retry_failed) if out.is_dir() else set()
     pending = [p for p in points if p.id not in finished]
     result = SweepResult(out, points, {}, skipped=len(points) - len(pending))
-    _write_meta(spec, out, len(points))
+    own_client = False
     if pending:
         resolve_runner(spec.runner)  # fail here, clearly, before any cluster starts
+        check_points(spec, pending)  # every point's keys and values, before anything is written
+        if client is None and scheduler is not None:
+            client, own_client = connect(scheduler), True
+    try:
+        ensure_folder(out, "sweep folder")
+        with RunLock(out, "sweep folder", "-o DIR"):  # two sweeps never append to one results file
+            return _run_held(spec, out, table, points, pending, result, workers, client, own_client, progress,
+                             report)
+    finally:
+        if own_client and client.status != "closed":
+            client.close()
+
+
+def _run_held(spec: SweepSpec, out: Path, table: ResultsTable, points: list[Point], pending: list[Point],
+              result: "SweepResult", workers: int | None, client: Any, own_client: bool, progress: bool,
+              report: bool) -> "SweepResult":
+    _write_meta(spec, out, len(points))
 
     from tqdm.auto import tqdm
     bar = tqdm(total=len(points), initial=result.skipped, desc=spec.name, unit="point", disable=not progress,
@@ -87,11 +106,11 @@ def run_sweep(sweep: SweepSpec | str | Path, out_dir: str | Path | None = None, 
     try:
         if pending:
             t0 = time.perf_counter()
-            if client is None and scheduler is None and workers == 0:
+            if client is None and workers == 0:
                 for p in pending:
                     finish(p, run_task(spec.runner, spec.config(p), spec.metrics, point_dir(out, p)))
             else:
-                _run_on_dask(spec, out, pending, finish, client, scheduler,
+                _run_on_dask(spec, out, pending, finish, client, own_client,
                              workers if workers is not None else min(os.cpu_count() or 1, len(pending)))
             result.wall_s = time.perf_counter() - t0
     finally:
@@ -110,17 +129,51 @@ def point_dir(out: Path, point: Point) -> str:
     return str((out / "points" / point.id).resolve())
 
 
-def _run_on_dask(spec: SweepSpec, out: Path, pending: list[Point], finish, client, scheduler: str | None,
+def check_points(spec: SweepSpec, points: list[Point]) -> None:
+    """Refuse, in one line naming the sweep file and the point, a point whose experiment is not valid (an unknown
+    key, a value out of range, a data size larger than its dataset), before any point runs. Only for the
+    experiment runner (`neurocore.study:run_point`); another runner's configs are its own."""
+    from ..errors import ConfigError, NeurocoreError
+    from ..study import check_point
+    from .spec import DEFAULT_RUNNER
+
+    if spec.runner != DEFAULT_RUNNER:
+        return
+    sizes: dict = {}
+    for p in points:
+        try:
+            check_point(spec.config(p), sizes)
+        except ConfigError as exc:
+            key = f" key '{exc.key}'" if exc.key else ""
+            sep = " " if exc.key and exc.message.startswith("= ") else ": "
+            raise ConfigError(f"point {p.id} ({p.label}):{key}{sep}{exc.message}; no point was run",
+                              spec.source) from None
+        except NeurocoreError as exc:
+            raise NeurocoreError(f"{spec.source}: point {p.id} ({p.label}): {exc}; no point was run") from None
+
+
+def connect(scheduler: str, timeout: float = 10.0) -> Any:
+    """A dask Client of the scheduler at `scheduler`; one that cannot be reached is a one-line NeurocoreError."""
+    from distributed import Client
+
+    from ..errors import NeurocoreError
+
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NeurocoreError(f"--scheduler {scheduler}: cannot reach a dask scheduler there within {timeout:g} s "
+                             f"({text}); is it running (`dask scheduler`)?") from None
+
+
+def _run_on_dask(spec: SweepSpec, out: Path, pending: list[Point], finish, client, own_client: bool,
                  workers: int) -> None:
-    from distributed import Client, as_completed
+    from distributed import as_completed
 
     own_cluster = None
-    own_client = client is None
-    if own_client:
-        if scheduler is not None:
-            client = Client(scheduler)
-        else:
-            client, own_cluster = start_local_cluster(max(1, workers))
+    if client is None:
+        own_client = True
+        client, own_cluster = start_local_cluster(max(1, workers))
     token = uuid.uuid4().hex[:8]
     futures = {}
     try:
@@ -188,4 +241,6 @@ def _write_meta(spec: SweepSpec, out: Path, n_points: int) -> None:
             "runner": spec.runner, "metrics": list(spec.metrics), "grid": spec.grid, "points": spec.points,
             "seeds": list(spec.seeds) if spec.seeds is not None else None, "seed_key": spec.seed_key,
             "n_points": n_points}
-    (out / "sweep.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    from ..files import write_text
+
+    write_text(out / "sweep.json", json.dumps(meta, indent=2, default=str) + "\n", "sweep description")

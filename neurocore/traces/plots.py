@@ -28,10 +28,8 @@ def raster(trace: Trace, population: str, sample: int, path: str | Path) -> Path
     if size <= 20:
         ax.set_yticks(range(size))
     ax.grid(axis="x", alpha=0.3)
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from ..files import save_figure
+    return save_figure(fig, path, "plot", dpi=120)
 
 
 def traffic(trace: Trace, path: str | Path, sample: int | None = None, log: bool = False,
@@ -71,7 +69,5 @@ def traffic(trace: Trace, path: str | Path, sample: int | None = None, log: bool
     ax.set_title(f"core-to-core traffic, {what}: {int(m.sum())} packets")
     if n < total:
         ax.set_xlabel(f"destination core (cores {n}..{total - 1} of {total} carry no packets, not shown)")
-    out = Path(path)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    from ..files import save_figure
+    return save_figure(fig, path, "plot", dpi=120)

@@ -26,8 +26,9 @@ class TraceSelection:
     """
 
     enabled: bool = spec(False, doc="write a trace for this run")
-    folder: str = spec("traces", doc="folder of trace files (created if missing)")
-    file: str = spec("", doc="file name inside folder; empty: <run name>.h5")
+    folder: str = spec("", doc="folder of trace files (created if missing); empty: the run folder "
+                               "(traces/ for a run without one)")
+    file: str = spec("", doc="file name inside folder; empty: trace.h5 in the run folder, else <run name>.h5")
     populations: list[str] = spec(factory=list, doc="populations whose spikes are recorded; empty: all")
     samples: str | list[int] = spec("all", doc='"all" or an explicit list of sample indices')
     every: int = spec(1, lo=1, doc="record every k-th sample, counted from start")
@@ -89,5 +90,6 @@ class TraceSelection:
         return (self.ticks[0], self.ticks[1]) if self.ticks else (0, None)
 
     def trace_path(self, run_name: str) -> Path:
-        """Where the trace of a run called `run_name` goes: folder / (file or <run_name>.h5)."""
-        return Path(self.folder) / (self.file or f"{run_name}.h5")
+        """Where the trace of a run called `run_name` goes outside a run folder: folder (default traces/) /
+        (file or <run_name>.h5). A training run puts it in its run folder (`neurocore.runs.trace_file`)."""
+        return Path(self.folder or "traces") / (self.file or f"{run_name}.h5")

@@ -37,6 +37,31 @@ _INDEX_ROWS = 4096  # index rows buffered per stream (24 bytes each)
 _EXACT_INT = 1 << 53  # float64 holds integers up to here exactly
 
 
+_ROOM = 1 << 20  # free bytes kept on the trace's disk so that HDF5 can always close the file cleanly
+_BROKEN: list = []  # h5py objects of files HDF5 failed to close: dropping them crashes HDF5 (see close())
+
+
+class DiskFull(OSError):
+    """The trace's disk has no room for the next write plus the reserve that lets the file close cleanly."""
+
+
+def _need_room(path: Path, nbytes: int) -> None:
+    """Raise DiskFull unless `nbytes` plus a reserve fit on the disk holding `path`: HDF5 is never asked to
+    write into a full disk (after a failed write it cannot close the file, and its objects crash the
+    process when they are freed)."""
+    import errno
+    import os
+
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return
+    free = st.f_bavail * st.f_frsize
+    if free < nbytes + _ROOM:
+        raise DiskFull(errno.ENOSPC, f"No space left on device ({free} bytes free, the next write needs "
+                                     f"{nbytes} plus a {_ROOM >> 20} MiB reserve)")
+
+
 class _Buffer:
     """Rows waiting to be appended to a set of equal-length, resizable datasets.
 
@@ -108,34 +133,51 @@ class _Chunk:
 
 class _Flusher:
     """Runs disk writes in order, on one background thread (h5py releases the GIL in HDF5
-    calls, so compression and I/O overlap the run) or at once when `threaded` is false."""
+    calls, so compression and I/O overlap the run) or at once when `threaded` is false.
+
+    The first failed write (a full disk, a vanished folder) stops all writing: later jobs are
+    skipped (their buffers are still handed back), and the writer's next call raises one
+    TraceError naming the file and the reason (`No space left on device`)."""
 
     def __init__(self, path: Path, threaded: bool):
         self.path = path
         self.error: BaseException | None = None
+        self.reported = False  # the error was raised to the writer's caller once
         self.queue: queue.Queue | None = None
         if threaded:
             self.queue = queue.Queue()
             self.thread = threading.Thread(target=self._loop, name=f"trace writer {path.name}", daemon=True)
             self.thread.start()
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self.check()
+    def submit(self, job: Callable[[], None], release: Callable[[], None] = lambda: None) -> None:
+        """Run `job` (now, or queued); `release` runs after it whether it ran, failed or was skipped."""
+        try:
+            self.check()
+        except TraceError:
+            release()
+            raise
         if self.queue is None:
-            job()
+            self._run(job, release)
+            self.check()
         else:
-            self.queue.put(job)
+            self.queue.put((job, release))
+
+    def _run(self, job: Callable[[], None], release: Callable[[], None]) -> None:
+        try:
+            if self.error is None:
+                job()
+        except BaseException as exc:  # re-raised in the writer's thread by check()
+            self.error = exc
+        finally:
+            release()
 
     def _loop(self) -> None:
         while True:
-            job = self.queue.get()
+            item = self.queue.get()
             try:
-                if job is None:
+                if item is None:
                     return
-                if self.error is None:
-                    job()
-            except BaseException as exc:  # re-raised in the writer's thread by check()
-                self.error = exc
+                self._run(*item)
             finally:
                 self.queue.task_done()
 
@@ -145,9 +187,24 @@ class _Flusher:
             self.queue.join()
         self.check()
 
+    def fail(self, exc: BaseException) -> TraceError:
+        """Record a write that failed outside the queue (the writer's own thread); the TraceError to raise."""
+        if self.error is None:
+            self.error = exc
+        return self._error()
+
+    def _error(self) -> TraceError:
+        from ..files import reason
+
+        self.reported = True
+        after = ("the trace is closed holding every sample written before" if isinstance(self.error, DiskFull) else
+                 "the samples written before stay readable (should HDF5 tools not open it: "
+                 f"`neurocore trace info --repair {self.path}`)")
+        return TraceError(f"{self.path}: writing the trace failed: {reason(self.error)}; {after}")
+
     def check(self) -> None:
         if self.error is not None:
-            raise TraceError(f"{self.path}: writing the trace failed: {self.error}") from self.error
+            raise self._error() from None
 
     def stop(self) -> None:
         if self.queue is not None and self.thread.is_alive():
@@ -189,17 +246,29 @@ class TraceWriter:
         self._status = np.zeros(1, S.STATUS_DTYPE)
         for key in ("sample_first", "sample_last", "tick_first", "tick_last"):
             self._status[key] = -1
+        from ..files import ensure_folder, reason
+
+        ensure_folder(self.path.parent, "trace folder")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _need_room(self.path, 0)
             self._file = h5py.File(self.path, "w", libver=LIBVER)
         except OSError as exc:
-            raise TraceError(f"{self.path}: cannot create the trace file: {exc}") from None
+            raise TraceError(f"{self.path}: cannot create the trace file: {reason(exc)}") from None
         try:
             self._write_metadata(metadata)
             self._create_datasets()
             self._file.swmr_mode = True
-        except BaseException:
-            self._file.close()
+        except BaseException as exc:
+            try:
+                self._file.close()
+            except Exception:  # noqa: BLE001 - the first failure is the one to report
+                _BROKEN.append(self._file)
+            if isinstance(exc, (OSError, RuntimeError)):  # nothing half-written: the empty file goes
+                try:
+                    self.path.unlink()
+                except OSError:
+                    pass
+                raise TraceError(f"{self.path}: cannot create the trace file: {reason(exc)}") from None
             raise
         self._flusher = _Flusher(self.path, selection.background)
         weakref.finalize(self, self._flusher.stop)  # a writer dropped without close() leaves no thread behind
@@ -459,22 +528,25 @@ class TraceWriter:
         total = self._traffic_total.copy() if full and self._traffic_total is not None else None
         f = self._file
 
-        def job() -> None:
-            try:
-                for c in events:
-                    c.write()
-                f.flush()
-                for c in index:
-                    c.write()
-                if total is not None:
-                    self._traffic_total_ds[...] = total
-                self._status_ds[...] = status
-                f.flush()
-            finally:
-                for c in events + index:
-                    c.release()
+        nbytes = sum(a[:c.n].nbytes for c in events + index for a in c.arrays.values()) + 4096
 
-        self._flusher.submit(job)
+        def job() -> None:
+            _need_room(self.path, nbytes)
+            for c in events:
+                c.write()
+            f.flush()
+            for c in index:
+                c.write()
+            if total is not None:
+                self._traffic_total_ds[...] = total
+            self._status_ds[...] = status
+            f.flush()
+
+        def release() -> None:
+            for c in events + index:
+                c.release()
+
+        self._flusher.submit(job, release)
 
     def _flush_stream(self, stream: _Stream) -> None:
         """Write one stream's full buffer (and its index rows) while the others keep filling."""
@@ -490,18 +562,49 @@ class TraceWriter:
         self._flusher.wait()
 
     def close(self, error: bool = False) -> None:
-        """Flush and close the file (idempotent); `error` marks the run as ended by an exception."""
+        """Flush and close the file (idempotent); `error` marks the run as ended by an exception.
+
+        After a failed write (a full disk) the file is closed as far as HDF5 can, its superblock's
+        open-for-writing mark is cleared (`neurocore.traces.repair`) so that HDF5 tools open the samples
+        written before, and one TraceError is raised, unless the caller was told already; a failure while
+        closing never hides the first one."""
         if self._closed:
             return
+        fl = self._flusher
+        told = fl.reported  # the caller has had the TraceError of a failed write already
+        failure: BaseException | None = None
         try:
-            self._dirty = True
-            self.flush()
-            self._status["closed"] = S.CLOSED_ERROR if error else S.CLOSED_OK
-            self._status_ds[...] = self._status
+            if fl.error is None:
+                self._dirty = True
+                self.flush()
+            if fl.error is None or isinstance(fl.error, DiskFull):  # HDF5 is sound: say how the run ended
+                self._status["closed"] = S.CLOSED_ERROR if error or fl.error is not None else S.CLOSED_OK
+                self._status_ds[...] = self._status
+        except BaseException as exc:
+            failure = exc
         finally:
             self._closed = True
-            self._flusher.stop()
-            self._file.close()
+            fl.stop()
+            try:
+                self._file.close()
+            except Exception as exc:  # HDF5 could not write its last metadata: the file stays as flushed
+                failure = failure or exc
+                # HDF5 cannot free what it failed to close: freeing these objects later crashes the process
+                # (HDF5 2.0, h5py 3.16), so they are kept, and the CLI ends with os._exit (`neurocore.cli`)
+                _BROKEN.append((self._file, self.__dict__.copy()))
+        if failure is not None and not isinstance(failure, (OSError, RuntimeError, TraceError)):
+            raise failure  # not a write that failed (e.g. Ctrl-C): as it came
+        if failure is not None and fl.error is None:
+            fl.error = failure
+        if fl.error is not None:
+            if not isinstance(fl.error, DiskFull):
+                from .repair import clear_open_flag
+                try:
+                    clear_open_flag(self.path)
+                except Exception:  # noqa: BLE001 - best effort: neurocore's reader opens it anyway
+                    pass
+            if not told and not error:
+                raise fl._error() from None
 
     def __enter__(self) -> "TraceWriter":
         return self
@@ -548,6 +651,13 @@ class _BlobStore:
         if not items:
             return
         self.writer._flusher.wait()  # the file is ours alone while the arrays go in
+        try:
+            self._write(items)
+        except (OSError, RuntimeError) as exc:  # a full disk: one TraceError, as for the streamed events
+            raise self.writer._flusher.fail(exc) from None
+
+    def _write(self, items: list[tuple[str, str, np.ndarray]]) -> None:
+        _need_room(self.writer.path, sum(8 * a.size for _, _, a in items) + 4096)
         rows = np.zeros(len(items), S.BLOB_INDEX_DTYPE)
         for j, (label, name, a) in enumerate(items):
             if a.ndim > S.MAX_NDIM:
