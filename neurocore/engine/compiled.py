@@ -100,7 +100,8 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         if pop.gate is not None:
             gate[g] = gid[pop.gate]
     # contiguous gid ranges of one model kind (sources excluded): the neuron update loops over these
-    run_id = np.where(is_src == 1, -1, kind.astype(i64))
+    # (split at core boundaries too, so that a run's active-neuron count belongs to one core)
+    run_id = np.where(is_src == 1, -1, kind.astype(i64) + 256 * core_of.astype(i64))
     cut = np.nonzero(np.diff(run_id))[0] + 1
     starts, stops = np.concatenate([[0], cut]).astype(i64), np.concatenate([cut, [n]]).astype(i64)
     live = run_id[starts] >= 0 if n else np.zeros(0, bool)
