@@ -196,7 +196,8 @@ def test_hand_computed_energy_and_analytic_latency():
     cost = sample_cost(counters(samples=2, ticks=4, neuron_updates=10, write_pulses=1), chip)
     # per sample: syn 4/2*1 = 2 pJ; 10/2*3 = 15; 3/2*4 = 6; 6/2*5 = 15; 1/2*6 = 3
     assert cost.energy_by_kind == {"crossbar_read": 2.0, "adc_conversion": 0.0, "neuron_update": 15.0,
-                                   "spike": 6.0, "packet_hop": 15.0, "write_pulse": 3.0}
+                                   "neuron_active": 0.0, "spike": 6.0, "message_out": 0.0, "message_in": 0.0,
+                                   "packet_hop": 15.0, "write_pulse": 3.0}
     assert cost.energy_pj == 41.0
     # mean tick: core0 computes 4 syn events * 1 ns / 4 ticks = 1 ns; link 0->1 carries 6/4 = 1.5
     # packets per tick: 1.5 / (1 packet/ns) + 1 hop * 2 ns = 3.5 ns; tick = 4.5 ns; 2 ticks/sample.

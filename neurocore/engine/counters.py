@@ -66,6 +66,7 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         "core_active_updates": a.core_act.copy(), "active_updates": int(a.core_act.sum()),
         "core_source_spikes": a.core_src_spk.copy(), "source_spikes": int(a.core_src_spk.sum()),
         "tile_syn_events": a.tile_syn.copy(),
+        "core_mapped": np.bincount(c.neurons.core_of, minlength=n_cores).astype(i64),
     }
     if a.per_tick:
         d["traffic_per_tick"] = a.traffic_t.copy()
