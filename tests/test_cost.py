@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from neurocore.chip import CHIPS_DIR, chip_from_dict, load_chip
+from dataclasses import replace
+
+from neurocore.chip import CHIPS_DIR, SOURCE_KINDS, chip_from_dict, load_chip
 from neurocore.config import load_toml
 from neurocore.cost import (KINDS, core_compute_ns, cost_metrics, cost_record, cost_summary, cost_table,
                             format_summary, replay, replay_samples, sample_cost, tile_shapes)
@@ -104,6 +106,10 @@ def test_hand_derived_energy_and_latency_on_an_analogue_chip():
 
 def test_hand_derived_energy_and_latency_on_a_digital_chip():
     chip = _two_core_chip("loihi_like")
+    # the serial model alone: no active-neuron surcharge, barrier or per-direction hops (tested below)
+    chip = replace(chip, costs=replace(chip.costs, barrier_ns=[], hop_x_pj=0.0, hop_y_pj=0.0, hop_x_ns=0.0,
+                                       hop_y_ns=0.0, digital=replace(chip.costs.digital, neuron_active_pj=0.0,
+                                                                     neuron_active_ns=0.0)))
     pl, c = _small_net_run(chip)
     k, d = chip.costs, chip.costs.digital
     reads = T - 1
@@ -271,12 +277,16 @@ def test_every_chip_file_cites_a_source_for_each_nonzero_cost():
         assert chip.costs.priced(), path.name
         for kind in set(chip.kinds):
             table = getattr(chip.costs, kind)
-            for key in (f for f in vars(table) if f != "sources"):
+            for key in (f for f in vars(table) if f not in ("sources", "source_kinds")):
                 if getattr(table, key):
                     assert table.sources.get(key), f"{path.name}: [costs.{kind}.sources] has no '{key}'"
-        for key in ("spike_pj", "spike_ns", "packet_hop_pj"):
-            if getattr(chip.costs, key):
-                assert chip.costs.sources.get(key), f"{path.name}: [costs.sources] has no '{key}'"
+                    assert table.source_kinds.get(key) in SOURCE_KINDS, f"{path.name}: [costs.{kind}.source_kinds]"
+        top = chip.costs
+        for key in (f for f in vars(top) if f not in ("sources", "source_kinds", "digital", "analog", "timing",
+                                                       "source_spikes_pay")):
+            if getattr(top, key):
+                assert top.sources.get(key), f"{path.name}: [costs.sources] has no '{key}'"
+                assert top.source_kinds.get(key) in SOURCE_KINDS, f"{path.name}: [costs.source_kinds] '{key}'"
 
 
 def test_the_shipped_chips_say_their_kind_and_meet_their_deadline_kinds():

@@ -136,13 +136,15 @@ def energy_lines(c: Mapping, chip: Chip) -> list[OpLine]:
         add("message_in", "any", "message_in", float(c["packets"]), costs.message_in_pj)
     hx, hy = costs.hop_x_pj or costs.packet_hop_pj, costs.hop_y_pj or costs.packet_hop_pj
     hops = float(c["packet_hops"])
+    pj = None
     if hx != hy and c.get("traffic") is not None and hops:
         traffic = np.asarray(c["traffic"], np.float64)
         dx, dy = chip.hop_xy()
-        pj = float((traffic * (dx * hx + dy * hy)).sum())
-        add("packet_hop", "any", "packet_hop", hops, pj / hops)
-    else:
-        add("packet_hop", "any", "packet_hop", hops, hx if hx == hy else 0.5 * (hx + hy))
+        if abs(float((traffic * (dx + dy)).sum()) - hops) < 0.5:  # the traffic table holds these hops
+            pj = float((traffic * (dx * hx + dy * hy)).sum()) / hops
+    if pj is None:  # no per-pair traffic: the file's packet_hop_pj, or the mean of the two directions
+        pj = costs.packet_hop_pj or 0.5 * (hx + hy)
+    add("packet_hop", "any", "packet_hop", hops, pj)
     for kind in ("digital", "analog"):
         if kind in kinds:
             add("write_pulse", kind, "write_pulse", _on(chip, c, kind, "write_pulses", "core_write_pulses"),
