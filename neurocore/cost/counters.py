@@ -50,10 +50,7 @@ def tile_shapes(placement: "Placement") -> dict[str, np.ndarray]:
     projections = placement.netlist.projections
 
     def conn(t) -> int:  # CONN_KINDS code of the projection a tile holds
-        p = projections.get(t.projection) if isinstance(projections, dict) else None
-        if p is None:
-            return 0
-        return 2 if p.kind in ("conv", "pool") else 1 if getattr(p, "mask", None) is not None else 0
+        return CONN_KINDS.index(projections[t.projection].synapse_kind)
 
     # a tile's columns are its post slice's neurons (a shared-kernel tile says its own: `cols`)
     return {"tile_core": np.array([t.core for t in tiles], np.int64),

@@ -169,7 +169,10 @@ def compile_placement(pl: Placement) -> Compiled:
             ne = len(rows)
             e_key.append(gid[proj.pre][t.row_start + rows])
             e_row.append(rows)
-            e_syn.append(np.full(ne, cols))
+            # synaptic events of one arrival: a digital core touches the synapses that exist (SRAM), an
+            # analogue one drives every crosspoint of the row
+            digital = pl.chip.kind_of(t.core) == "digital"
+            e_syn.append(m[rows].sum(axis=1).astype(i64) if digital else np.full(ne, cols))
             s_entry.append(n_entries + np.arange(ne))
             s_w.append(woff + rows * cols)
             s_dst.append(np.full(ne, g0))

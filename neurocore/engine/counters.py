@@ -17,6 +17,7 @@ from .compiled import Compiled
 from .records import CounterArrays
 
 i64 = np.int64
+SYNAPSE_KINDS = ("dense", "sparse", "conv")  # codes of `tile_conn` (neurocore.cost.counters.CONN_KINDS)
 
 
 def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False) -> CounterArrays:
@@ -49,6 +50,7 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
     slot_tile = c.routes.slot_tile
     tile_rd = np.bincount(slot_tile, weights=a.slot_rd, minlength=c.n_tiles).astype(i64)
     s = a.scalar
+    projs = c.placement.netlist.projections
     d = {
         "samples": samples, "ticks": ticks,
         "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
@@ -66,6 +68,8 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         "core_active_updates": a.core_act.copy(), "active_updates": int(a.core_act.sum()),
         "core_source_spikes": a.core_src_spk.copy(), "source_spikes": int(a.core_src_spk.sum()),
         "tile_syn_events": a.tile_syn.copy(),
+        "tile_core": np.asarray(t_core, i64).copy(),
+        "tile_conn": np.array([SYNAPSE_KINDS.index(projs[p].synapse_kind) for p in c.tile_proj], i64),
         "core_mapped": np.bincount(c.neurons.core_of, minlength=n_cores).astype(i64),
     }
     if a.per_tick:

@@ -159,8 +159,8 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
                 ctr.slot_rd[sl] += 1
                 if per_tick:
                     ctr.tile_rd_t[t, k] += 1
-            if per_tick:
-                ctr.core_syn_t[t, tl.core[k]] += n
+        if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
+            ctr.core_syn_t[t, tl.core[k]] += rt.fw_syn[e]
         if learning and tl.learn[k]:
             r = rt.fw_row[e]
             st.row_list[tl.row0[k] + st.row_n[k]] = r
@@ -215,6 +215,7 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
             ctr.scalar[ADC] += nr
         ctr.scalar[SYN] += nr
         ctr.core_syn[tl.core[k]] += nr
+        ctr.tile_syn[k] += nr
         if st.crd_mark[k] != t1:  # the tile's first driven column this tick: one transposed read
             st.crd_mark[k] = t1
             ctr.tile_crd[k] += 1
