@@ -7,6 +7,11 @@ Rerun (sanafe 2.2.x is a wheel on PyPI for this Python; a few minutes on a loade
     /tmp/sanafe-venv/bin/pip install 'sanafe>=2.2,<2.3'
     cd <repository> && PYTHONPATH=. /tmp/sanafe-venv/bin/python tests/reference/make_sanafe_goldens.py [net ...]
 
+SANA-FE's own DVS-gesture network (snn/dvs.yaml of github.com/SLAM-Lab/SANA-FE, 8951ab0; not in the
+wheel) joins when its path is given: SANAFE_DVS_YAML=/path/to/dvs.yaml. The script then also keeps
+the network itself as small arrays (tests/reference/sanafe/dvs_gesture_net.npz, via
+sanafe_nets.dvs_arrays) for neurocore's side; SANA-FE runs it from the yaml as its authors ship it.
+
 For every net it writes tests/reference/sanafe/<net>.npz: per sample and timestep SANA-FE's energy
 by kind (synapse, soma, network, dendrite; J), its time per timestep with the "simple" timing model
 (the one neurocore's `timing = "overlap"` reproduces; s) and with its default "detailed" model,
@@ -47,11 +52,17 @@ def run_sanafe(spec, sanafe, timing: str = "simple"):
     samples, ticks = spec.spikes.shape[:2]
     perf = {k: np.zeros((samples, ticks)) for k in PERF}
     events, wall = [], 0.0
+    yaml_path = os.environ.get("SANAFE_DVS_YAML") if spec.name == "dvs_gesture" else None
+    if yaml_path:  # SANA-FE's own file; its groups "0".."5" are neurocore's "l0".."l5"
+        pop_index.update({str(g): pop_index[f"l{g}"] for g in range(len(spec.pops) - 1)})
     for b in range(samples):
-        net, groups = build_sanafe(spec, sanafe, arch)
-        g = groups[src.name]
-        for n in range(src.size):
-            g[n].set_attributes(model_attributes={"spikes": spec.spikes[b, :, n].tolist()})
+        if yaml_path:
+            net = sanafe.load_net(yaml_path, arch)
+        else:
+            net, groups = build_sanafe(spec, sanafe, arch)
+            g = groups[src.name]
+            for n in range(src.size):
+                g[n].set_attributes(model_attributes={"spikes": spec.spikes[b, :, n].tolist()})
         chip = sanafe.SpikingChip(arch)
         chip.load(net)
         t0 = time.perf_counter()
@@ -72,6 +83,11 @@ def main(names: list[str]) -> None:
     import sanafe
 
     OUT.mkdir(exist_ok=True)
+    if os.environ.get("SANAFE_DVS_YAML"):
+        from tests.reference import sanafe_nets
+
+        np.savez_compressed(sanafe_nets.DVS_NET, **sanafe_nets.dvs_arrays(os.environ["SANAFE_DVS_YAML"]))
+        NETS["dvs_gesture"] = sanafe_nets.dvs_gesture
     for name in names or list(NETS):
         spec = NETS[name]()
         perf, ev, wall = run_sanafe(spec, sanafe, "simple")

@@ -14,6 +14,7 @@ loaded `sanafe.SpikingChip` with per-sample input setters (used by make_sanafe_g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -28,6 +29,7 @@ class Pop:
     threshold: float = 1.0
     leak_decay: float = 1.0     # SANA-FE: v *= leak_decay each tick; neurocore dv = 1 - leak_decay
     shape: tuple = ()
+    bias: np.ndarray | None = None  # per-neuron bias (SANA-FE's DVS net drives its input layer so)
 
 
 @dataclass
@@ -134,7 +136,109 @@ def recurrent(samples: int = 2, ticks: int = 51) -> NetSpec:
                    slices, _inputs(rng, samples, ticks, 100, 0.15))
 
 
+DVS_NET = Path(__file__).resolve().parent / "sanafe" / "dvs_gesture_net.npz"
+
+
+def dvs_arrays(yaml_path: str) -> dict[str, np.ndarray]:
+    """SANA-FE's own DVS-gesture network (snn/dvs.yaml of SLAM-Lab/SANA-FE) as small arrays: group
+    sizes, thresholds, the input layer's biases, conv kernels ((kh, kw, cin, cout) as SANA-FE lays
+    them out) with their geometry, the dense weights, and the (tile, core) of every neuron."""
+    import yaml
+
+    with open(yaml_path) as f:
+        doc = yaml.safe_load(f)
+    groups = doc["network"]["groups"]
+    sizes, thresholds, leak = [], [], []
+    bias = None
+    for g in groups:
+        a = g["attributes"]
+        thresholds.append(float(a["threshold"]))
+        leak.append(float(a.get("leak_decay", 1.0)))
+        n = 0
+        for entry in g["neurons"]:
+            (key, attrs), = entry.items()
+            key = str(key)
+            lo, hi = (int(x) for x in key.split("..")) if ".." in key else (int(key), int(key))
+            n = max(n, hi + 1)
+        sizes.append(n)
+        if str(g["name"]) == "0":
+            bias = np.zeros(n)
+            for entry in g["neurons"]:
+                (key, attrs), = entry.items()
+                if attrs and "bias" in attrs:
+                    bias[int(key)] = float(attrs["bias"])
+    out = {"sizes": np.array(sizes), "thresholds": np.array(thresholds), "leak": np.array(leak), "bias": bias}
+    for e in doc["network"]["edges"]:
+        (key, d), = e.items()
+        pre, post = (int(x) for x in key.split(" -> "))
+        if d["type"] == "conv2d":
+            geo = [d[k] for k in ("input_width", "input_height", "input_channels", "kernel_width", "kernel_height",
+                                  "kernel_count", "stride_width", "stride_height")]
+            out[f"conv_{pre}_{post}"] = np.array(d["weight"], np.float64)
+            out[f"geo_{pre}_{post}"] = np.array(geo)
+        else:
+            out[f"dense_{pre}_{post}"] = np.array(d["weight"], np.float64)
+    core = [np.full(n, -1) for n in sizes]
+    for m in doc["mappings"]:
+        (key, v), = m.items()
+        g, n = (int(x) for x in key.split("."))
+        t, k = (int(x) for x in v["core"].split("."))
+        tile_x, tile_y = t // 4, t % 4  # SANA-FE numbers tiles column by column (height 4)
+        core[g][n] = (tile_y * 8 + tile_x) * 4 + k
+    out["core"] = np.concatenate(core)
+    return out
+
+
+def _runs(cores: np.ndarray):
+    """(start, stop, core) of the runs of equal cores."""
+    cut = np.nonzero(np.diff(cores))[0] + 1
+    starts, stops = np.concatenate([[0], cut]), np.concatenate([cut, [len(cores)]])
+    return [(int(a), int(b), int(cores[a])) for a, b in zip(starts, stops)]
+
+
+def dvs_gesture(ticks: int = 129) -> NetSpec:
+    """SANA-FE's DVS-gesture network (18,678 LIF neurons: a biased 32x32 input layer, four conv
+    layers, one dense) on its own mapping, from the arrays dvs_arrays() kept; one frame of 128 ticks.
+    A silent one-neuron source stands in for neurocore's input port (it costs nothing)."""
+    from neurocore.connections import Conv2d
+
+    a = np.load(DVS_NET)
+    sizes = a["sizes"]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    shapes = {}
+    pops = [Pop("x", 1, source=True)]
+    projs = []
+    for pre in range(len(sizes) - 1):
+        post = pre + 1
+        if f"geo_{pre}_{post}" in a.files:
+            iw, ih, ic, kw, kh, kc, sw, sh = (int(v) for v in a[f"geo_{pre}_{post}"])
+            shapes[pre], shapes[post] = (ic, ih, iw), (kc, (ih - kh) // sh + 1, (iw - kw) // sw + 1)
+            f = a[f"conv_{pre}_{post}"].reshape(kh, kw, ic, kc)
+            oc, oh, ow = shapes[post]
+            co, oy, ox, ci, ky, kx = np.meshgrid(np.arange(oc), np.arange(oh), np.arange(ow), np.arange(ic),
+                                                 np.arange(kh), np.arange(kw), indexing="ij")
+            pre_idx = (ci * ih + oy * sh + ky) * iw + ox * sw + kx
+            post_idx = (co * oh + oy) * ow + ox
+            projs.append(Proj(f"c{pre}", f"l{pre}", f"l{post}", "conv", pre_idx.ravel(), post_idx.ravel(),
+                              f[ky, kx, ci, co].ravel(),
+                              conv=Conv2d(f.transpose(3, 2, 0, 1).astype(np.float32), stride=(sh, sw))))
+        else:
+            w = a[f"dense_{pre}_{post}"].reshape(sizes[pre], sizes[post])
+            projs.append(_dense(f"d{pre}", f"l{pre}", f"l{post}", sizes[pre], sizes[post], w))
+    for g, n in enumerate(sizes):
+        pops.append(Pop(f"l{g}", int(n), threshold=float(a["thresholds"][g]), leak_decay=float(a["leak"][g]),
+                        shape=shapes.get(g, ()), bias=a["bias"] if g == 0 else None))
+    slices = [("x", 0, 1, int(a["core"][0]))]
+    for g in range(len(sizes)):
+        cores = a["core"][offsets[g]:offsets[g + 1]]
+        slices += [(f"l{g}", s0, s1, c) for s0, s1, c in _runs(cores)]
+    return NetSpec("dvs_gesture", pops, projs, slices, np.zeros((1, ticks, 1), bool),
+                   notes="SANA-FE truncates v to 1/64 after its 4095/4096 leak every tick; neurocore keeps float32")
+
+
 NETS = {f.__name__ if f.__name__ != "conv_net" else "conv": f for f in (dense_if, leaky_lif, conv_net, recurrent)}
+if DVS_NET.exists():
+    NETS["dvs_gesture"] = dvs_gesture
 
 
 # -- neurocore -------------------------------------------------------------------------------------
@@ -154,8 +258,9 @@ def build_neurocore(spec: NetSpec, chip):
             net.add_source(p.name, size)
             continue
         theta = p.threshold + 0.5 / GRID  # v > threshold on a 1/64 grid == v >= threshold + 1/128
-        model = IF(theta=theta, reset="zero") if p.leak_decay == 1.0 else LIF(dv=1.0 - p.leak_decay, theta=theta,
-                                                                              reset="zero")
+        bias = 0.0 if p.bias is None else np.asarray(p.bias, np.float32)
+        model = IF(theta=theta, reset="zero", bias=bias) if p.leak_decay == 1.0 else \
+            LIF(dv=1.0 - p.leak_decay, theta=theta, reset="zero", bias=bias)
         net.add_population(p.name, size, model)
     sizes = {p.name: p.size for p in spec.pops}
     for pr in spec.projs:
