@@ -10,6 +10,7 @@ its leak), energy per timestep by kind (synapse, soma, network) within 2 % and t
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,14 @@ from neurocore.engine import Engine, SpikeDrive
 from tests.reference.sanafe_nets import NETS, build_neurocore
 
 GOLD = Path(__file__).parent / "reference" / "sanafe"
-GOLDENS = sorted(p.stem for p in GOLD.glob("*.npz"))
+GOLDENS = sorted(p.stem for p in GOLD.glob("*.npz") if p.stem in NETS)
 EXACT = {"dense_if", "conv", "recurrent"}   # IF on the 1/64 grid: the arithmetic agrees
 # neurocore kinds summed as SANA-FE reports them
 SANAFE_KINDS = {"synapse": ("crossbar_read",), "soma": ("neuron_update", "neuron_active", "spike"),
                 "network": ("message_out", "message_in", "packet_hop")}
 
 
+@functools.lru_cache(maxsize=None)
 def neurocore_side(name: str) -> dict:
     """Per sample and tick: energy by SANA-FE kind (J), tick time (s), and spike events, from neurocore."""
     spec = NETS[name]()
@@ -86,8 +88,21 @@ def test_spikes_identical_where_the_arithmetic_agrees(name):
     assert len(mine) == len(theirs) and (mine == theirs).all(), (name, len(mine), len(theirs))
 
 
+@pytest.mark.parametrize("name", sorted(set(GOLDENS) - EXACT))
+def test_spike_counts_close_where_sanafe_truncates(name):
+    """Leaky nets: SANA-FE truncates v to 1/64 after the leak, neurocore does not; the spikes
+    differ, by under 2 % per population (measured: 0.2-1 %)."""
+    gold = np.load(GOLD / f"{name}.npz")
+    ours = neurocore_side(name)
+    T = ours["sim_time"].shape[1] - 1
+    for pop in np.unique(gold["events"][:, 2]):
+        theirs = ((gold["events"][:, 1] < T) & (gold["events"][:, 2] == pop)).sum()
+        mine = ((ours["events"][:, 1] < T) & (ours["events"][:, 2] == pop)).sum()
+        assert abs(int(mine) - int(theirs)) <= max(0.02 * theirs, 5), (name, pop, mine, theirs)
+
+
 def test_every_network_has_its_golden():
-    assert set(GOLDENS) == set(NETS), "rerun tests/reference/make_sanafe_goldens.py"
+    assert set(GOLDENS) == set(NETS) and len(NETS) >= 5, "rerun tests/reference/make_sanafe_goldens.py"
 
 
 def test_live_sanafe_agrees_with_its_golden():
