@@ -259,6 +259,13 @@ def _energy(pj: float, unit: str) -> str:
     return f"{pj / (1e6 if unit == 'uJ' else 1e3):.3g} {unit}"
 
 
+def _scaled(uj: float) -> str:
+    """An energy in uJ, in nJ, uJ or mJ as its size asks."""
+    if uj >= 1e3:
+        return f"{uj / 1e3:.3g} mJ"
+    return f"{uj:.3g} uJ" if uj >= 1 else f"{uj * 1e3:.3g} nJ"
+
+
 def _time(ns: float | None) -> str:
     if ns is None or not np.isfinite(ns):
         return "?"
@@ -288,8 +295,8 @@ def format_summary(s: Mapping, indent: str = "") -> str:
     if s.get("static_mw") or area.get("chip") or area.get("cores_used"):
         fast, paced = static.get("as_fast_as_possible"), static.get("paced")
         out += (f"\n{indent}  static (leakage, {s.get('static_mw', 0):.3g} mW, apart from the above): "
-                f"{'?' if fast is None else _energy(fast * 1e6, unit)} per sample as fast as possible, "
-                f"{'?' if paced is None else _energy(paced * 1e6, unit)} paced at the deadline; "
+                f"{'?' if fast is None else _scaled(fast)} per sample as fast as possible, "
+                f"{'?' if paced is None else _scaled(paced)} paced at the deadline; "
                 f"area {area.get('cores_used', 0):.3g} mm^2 of {s.get('cores_used', 0)} cores used, "
                 f"chip {area.get('chip', 0):.3g} mm^2")
     return out
