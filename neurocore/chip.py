@@ -20,10 +20,12 @@ CORE_KINDS = ("digital", "analog")
 
 @dataclass(frozen=True)
 class Mesh:
-    """Cores sit on a width x height grid; core id = y * width + x."""
+    """Routers sit on a width x height grid, each serving a tile of `cores_per_tile` cores; core id =
+    (y * width + x) * cores_per_tile + k. A packet between two cores of one tile crosses no hop."""
 
-    width: int = spec(doc="cores along x", lo=1)
-    height: int = spec(doc="cores along y", lo=1)
+    width: int = spec(doc="tiles (routers) along x; with one core per tile, cores along x", lo=1)
+    height: int = spec(doc="tiles (routers) along y", lo=1)
+    cores_per_tile: int = spec(1, doc="cores sharing one router (Loihi: 4)", lo=1)
 
     MAX_CORES = 4096  # the engine keeps cores x cores traffic counters: 128 MB of them at this size
 
@@ -84,13 +86,25 @@ class Router:
     tick_ns: float = spec(1000.0, lo=0.0, lo_open=True, doc="real-time deadline of one tick (barrier period)")
 
 
+# what a cited figure is: fitted to measurements of silicon, measured on silicon, simulated before
+# silicon (SPICE, SDF), or estimated (scaled, derived or assumed)
+SOURCE_KINDS = ("fit to silicon", "measured", "pre-silicon simulation", "estimate")
+BARRIER_NOTE = "[[tiles, ns], ...]: from each tile count on, the barrier takes ns"
+
+
 def _check_sources(table: Any) -> None:
-    """Every key of a cost table's `sources` must name one of its figures."""
-    figures = [f.name for f in fields(table) if f.name != "sources" and f.type in ("float", "int", float, int)]
-    for key in table.sources:
-        if key not in figures:
-            raise ConfigError(f"names no figure of this table; figures: {', '.join(figures)}",
-                              key=f"sources.{key}")
+    """Every key of a cost table's `sources` and `source_kinds` must name one of its figures, and
+    every kind be one of SOURCE_KINDS."""
+    figures = [f.name for f in fields(table) if f.name not in ("sources", "source_kinds")
+               and f.type in ("float", "int", "list", float, int, list)]
+    for table_name in ("sources", "source_kinds"):
+        for key in getattr(table, table_name, {}):
+            if key not in figures:
+                raise ConfigError(f"names no figure of this table; figures: {', '.join(figures)}",
+                                  key=f"{table_name}.{key}")
+    for key, kind in getattr(table, "source_kinds", {}).items():
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(f"= {kind!r}; allowed: {', '.join(SOURCE_KINDS)}", key=f"source_kinds.{key}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,18 @@ class DigitalCosts:
     neuron_update_ns: float = spec(0.0, lo=0.0, doc="time of one neuron update (serial within a core)")
     write_pulse_pj: float = spec(0.0, lo=0.0, doc="energy of one weight update step (one write pulse)")
     write_pulse_ns: float = spec(0.0, lo=0.0, doc="time of one weight update step (serial within a core)")
+    neuron_active_pj: float = spec(0.0, lo=0.0, doc="energy an active neuron (state not at rest, input "
+                                                      "arrived, or a bias) pays beyond neuron_update_pj")
+    neuron_active_ns: float = spec(0.0, lo=0.0, doc="time an active neuron takes beyond neuron_update_ns")
+    syn_sparse_pj: float = spec(0.0, lo=0.0, doc="energy of one synaptic event of a sparse projection "
+                                                   "(0: as syn_read_pj, the dense figure)")
+    syn_sparse_ns: float = spec(0.0, lo=0.0, doc="time of one sparse synaptic event (0: as syn_read_ns)")
+    syn_conv_pj: float = spec(0.0, lo=0.0, doc="energy of one synaptic event of a convolution or pooling "
+                                                 "(shared weights; 0: as syn_read_pj)")
+    syn_conv_ns: float = spec(0.0, lo=0.0, doc="time of one convolution synaptic event (0: as syn_read_ns)")
+    core_area_mm2: float = spec(0.0, lo=0.0, doc="silicon area of one digital core")
     sources: dict = spec(factory=dict, doc="where each figure comes from: figure -> citation")
+    source_kinds: dict = spec(factory=dict, doc="what each cited figure is: figure -> one of SOURCE_KINDS")
 
     def validate(self) -> None:
         _check_sources(self)
@@ -132,7 +157,9 @@ class AnalogCosts:
     write_pulse_pj: float = spec(0.0, lo=0.0, doc="energy of one coincidence pulse on a device")
     write_cycle_ns: float = spec(0.0, lo=0.0, doc="time of one parallel write cycle of a tile (all of a tick's "
                                                     "pulses on it at once)")
+    core_area_mm2: float = spec(0.0, lo=0.0, doc="silicon area of one analogue core (arrays, ADCs, neurons)")
     sources: dict = spec(factory=dict, doc="where each figure comes from: figure -> citation")
+    source_kinds: dict = spec(factory=dict, doc="what each cited figure is: figure -> one of SOURCE_KINDS")
 
     def validate(self) -> None:
         _check_sources(self)
@@ -149,21 +176,59 @@ class OpCosts:
     core; synaptic reads, neuron updates and writes depend on the core's kind ([costs.digital],
     [costs.analog]). Each table's `sources` cites where its figures come from."""
 
-    spike_pj: float = spec(0.0, lo=0.0, doc="energy of emitting one spike from a core")
+    spike_pj: float = spec(0.0, lo=0.0, doc="energy of emitting one spike from a core (spike out; input "
+                                              "neurons pay it only when source_spikes_pay)")
     spike_ns: float = spec(0.0, lo=0.0, doc="time to emit one spike (serial within a core)")
-    packet_hop_pj: float = spec(0.0, lo=0.0, doc="energy of one packet crossing one router hop")
+    packet_hop_pj: float = spec(0.0, lo=0.0, doc="energy of one packet crossing one router hop (both "
+                                                   "directions, unless hop_x_pj / hop_y_pj are given)")
+    hop_x_pj: float = spec(0.0, lo=0.0, doc="energy of one east-west hop (0: packet_hop_pj)")
+    hop_y_pj: float = spec(0.0, lo=0.0, doc="energy of one north-south hop (0: packet_hop_pj)")
+    hop_x_ns: float = spec(0.0, lo=0.0, doc="latency of one east-west hop (0: router.hop_latency_ns)")
+    hop_y_ns: float = spec(0.0, lo=0.0, doc="latency of one north-south hop (0: router.hop_latency_ns)")
+    message_out_pj: float = spec(0.0, lo=0.0, doc="energy of sending one packet (one per destination core)")
+    message_out_ns: float = spec(0.0, lo=0.0, doc="time the sending core spends per packet (neuron stage)")
+    message_in_pj: float = spec(0.0, lo=0.0, doc="energy of receiving one packet")
+    message_in_ns: float = spec(0.0, lo=0.0, doc="time the receiving core spends per packet (synapse stage)")
+    source_spikes_pay: bool = spec(True, doc="input (source) neurons pay spike_pj / spike_ns (false: they are "
+                                             "free, as SANA-FE's Loihi inputs; their packets still pay)")
+    barrier_ns: list = spec(factory=list, doc=f"barrier synchronisation at the end of each tick, by tiles in use: "
+                                              f"{BARRIER_NOTE} (empty: none)")
+    timing: str = spec("serial", choices=("serial", "overlap"),
+                       doc="a core's time per tick: 'serial' (every operation one after another) or 'overlap' "
+                           "(SANA-FE's pipeline: max of the neuron stage - updates, spikes, packets sent - and "
+                           "the synapse stage - packets received, synaptic events)")
+    static_mw: float = spec(0.0, lo=0.0, doc="leakage power of the whole chip while it runs (mW)")
+    chip_area_mm2: float = spec(0.0, lo=0.0, doc="silicon area of the whole chip")
     digital: DigitalCosts = spec(factory=DigitalCosts, doc="costs on digital cores")
     analog: AnalogCosts = spec(factory=AnalogCosts, doc="costs on analogue crossbar cores")
     sources: dict = spec(factory=dict, doc="where each figure comes from: figure -> citation")
+    source_kinds: dict = spec(factory=dict, doc="what each cited figure is: figure -> one of SOURCE_KINDS")
 
     def validate(self) -> None:
         _check_sources(self)
+        last = 0
+        for k, step in enumerate(self.barrier_ns):
+            ok = (isinstance(step, (list, tuple)) and len(step) == 2 and isinstance(step[0], int)
+                  and isinstance(step[1], (int, float)) and step[0] > last and step[1] >= 0)
+            if not ok:
+                raise ConfigError(f"= {step!r}: expected {BARRIER_NOTE}, tile counts rising from 1",
+                                  key=f"barrier_ns[{k}]")
+            last = step[0]
+
+    def barrier(self, tiles: int) -> float:
+        """Barrier time (ns) of a tick on `tiles` tiles in use: the last step at or below it."""
+        out = 0.0
+        for n, ns in self.barrier_ns:
+            if tiles >= n:
+                out = float(ns)
+        return out
 
     def priced(self) -> bool:
         """True when any figure is given (chips for functional tests may price nothing)."""
         tables = (self, self.digital, self.analog)
         return any(getattr(t, f.name) for t in tables for f in fields(t)
-                   if f.name != "sources" and not is_dataclass(getattr(t, f.name)))
+                   if f.name not in ("sources", "source_kinds", "timing", "source_spikes_pay")
+                   and not is_dataclass(getattr(t, f.name)))
 
 
 @dataclass(frozen=True)
@@ -185,7 +250,7 @@ class Chip:
     kinds: tuple = field(init=False, default=())  # the kind of every core, in core order
 
     def __post_init__(self) -> None:
-        n = self.mesh.width * self.mesh.height
+        n = self.mesh.width * self.mesh.height * self.mesh.cores_per_tile
         object.__setattr__(self, "cores", n)
         kinds = [self.core.kind] * n
         for kind, ids in self.core_kinds.items():
@@ -210,7 +275,8 @@ class Chip:
         if self.costs.priced():
             for kind in sorted(set(self.kinds)):
                 table = getattr(self.costs, kind)
-                if not any(getattr(table, f.name) for f in fields(table) if f.name != "sources"):
+                if not any(getattr(table, f.name) for f in fields(table)
+                           if f.name not in ("sources", "source_kinds")):
                     raise ConfigError(f"the chip has {kind} cores but [costs.{kind}] gives none of their costs "
                                       f"(see models/chips/loihi_like.toml for digital, analog_rpu.toml for analog)",
                                       key=f"costs.{kind}")
@@ -220,17 +286,24 @@ class Chip:
         return self.kinds[core]
 
     def xy(self, core: int) -> tuple[int, int]:
-        """Mesh coordinates of a core."""
-        return core % self.mesh.width, core // self.mesh.width
+        """Mesh coordinates of a core's tile (router)."""
+        tile = core // self.mesh.cores_per_tile
+        return tile % self.mesh.width, tile // self.mesh.width
+
+    def hop_xy(self) -> "tuple[np.ndarray, np.ndarray]":
+        """(cores, cores) int64 each: east-west and north-south hops between every pair of cores under
+        dimension-order routing (cores of one tile are 0 hops apart)."""
+        import numpy as np
+
+        tile = np.arange(self.cores) // self.mesh.cores_per_tile
+        x, y = tile % self.mesh.width, tile // self.mesh.width
+        return (np.abs(x[:, None] - x[None, :]).astype(np.int64), np.abs(y[:, None] - y[None, :]).astype(np.int64))
 
     def hop_matrix(self) -> "np.ndarray":
         """(cores, cores) int64: router hops between every pair of cores under dimension-order routing
-        (the Manhattan distance on the mesh)."""
-        import numpy as np
-
-        x = np.arange(self.cores) % self.mesh.width
-        y = np.arange(self.cores) // self.mesh.width
-        return (np.abs(x[:, None] - x[None, :]) + np.abs(y[:, None] - y[None, :])).astype(np.int64)
+        (the Manhattan distance between their tiles on the mesh)."""
+        dx, dy = self.hop_xy()
+        return dx + dy
 
     def with_overrides(self, **kw: Any) -> "Chip":
         """A copy with top-level fields replaced (e.g. mesh=Mesh(4, 4))."""

@@ -91,6 +91,14 @@ class Projection:
         return self.tied_to is not None
 
     @property
+    def synapse_kind(self) -> str:
+        """How a digital core stores its synapses (what a synaptic event costs): 'conv' (shared
+        weights: convolution or pooling), 'sparse' (a mask) or 'dense'."""
+        if self.conn is not None and self.kind in ("conv", "pool"):
+            return "conv"
+        return "sparse" if self.mask is not None else "dense"
+
+    @property
     def kind(self) -> str:
         """dense, tied, conv, pool or scale."""
         if self.is_tied:

@@ -135,7 +135,7 @@ def test_every_unknown_key_of_a_file_is_reported_at_once(tmp_path, capsys):
     exp.write_text('name = "e"\nsed = 1\n[train]\nepoch = 2\nts = 50\n[net]\nhiden = [3]\n[chip]\nname = "small"\n'
                    '[chip.mesh]\nwidht = 2\n')
     _one_line_error(capsys, ["train", str(exp)], str(exp), "unknown keys 'sed', ", "'train.epoch'", "'net.hiden'",
-                    "'chip.mesh.widht'", "[train] batch, defer_writes, epochs", "[chip.mesh] height, width")
+                    "'chip.mesh.widht'", "[train] batch, defer_writes, epochs", "[chip.mesh] cores_per_tile, height, width")
 
 
 def test_a_value_error_reads_key_equals_value():
@@ -157,7 +157,7 @@ def test_a_value_error_reads_key_equals_value():
     (["bench", "epoch", "--ts", "1.5"], "argument --ticks/--ts: '1.5' is not an integer >= 1"),
     (["run", "nosuch"], "no network named 'nosuch'; known nets: ff_784_1280_10, ff_small, wta_ring"),
     (["train", "nosuch"], "no experiment named 'nosuch'; known experiments: bats_digits,"),
-    (["map", "ff_small", "--chip", "tiny"], "no chip named 'tiny'; known chips: analog_rpu, loihi_like"),
+    (["map", "ff_small", "--chip", "tiny"], "no chip named 'tiny'; known chips: analog_rpu, loihi, loihi_like"),
     (["sweep", "nosuch"], "no sweep named 'nosuch'; known sweeps: device, fig6_ts"),
     (["map", "ff_small", "--set", "train.ts=3"], "--set train.ts=3: key 'train': unknown key; allowed keys here: "
                                                  "chip, name, population,"),

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from neurocore.chip import CHIPS_DIR, chip_from_dict, load_chip
+from dataclasses import replace
+
+from neurocore.chip import CHIPS_DIR, SOURCE_KINDS, chip_from_dict, load_chip
 from neurocore.config import load_toml
 from neurocore.cost import (KINDS, core_compute_ns, cost_metrics, cost_record, cost_summary, cost_table,
                             format_summary, replay, replay_samples, sample_cost, tile_shapes)
@@ -104,6 +106,10 @@ def test_hand_derived_energy_and_latency_on_an_analogue_chip():
 
 def test_hand_derived_energy_and_latency_on_a_digital_chip():
     chip = _two_core_chip("loihi_like")
+    # the serial model alone: no active-neuron surcharge, barrier or per-direction hops (tested below)
+    chip = replace(chip, costs=replace(chip.costs, barrier_ns=[], hop_x_pj=0.0, hop_y_pj=0.0, hop_x_ns=0.0,
+                                       hop_y_ns=0.0, digital=replace(chip.costs.digital, neuron_active_pj=0.0,
+                                                                     neuron_active_ns=0.0)))
     pl, c = _small_net_run(chip)
     k, d = chip.costs, chip.costs.digital
     reads = T - 1
@@ -196,7 +202,8 @@ def test_hand_computed_energy_and_analytic_latency():
     cost = sample_cost(counters(samples=2, ticks=4, neuron_updates=10, write_pulses=1), chip)
     # per sample: syn 4/2*1 = 2 pJ; 10/2*3 = 15; 3/2*4 = 6; 6/2*5 = 15; 1/2*6 = 3
     assert cost.energy_by_kind == {"crossbar_read": 2.0, "adc_conversion": 0.0, "neuron_update": 15.0,
-                                   "spike": 6.0, "packet_hop": 15.0, "write_pulse": 3.0}
+                                   "neuron_active": 0.0, "spike": 6.0, "message_out": 0.0, "message_in": 0.0,
+                                   "packet_hop": 15.0, "write_pulse": 3.0}
     assert cost.energy_pj == 41.0
     # mean tick: core0 computes 4 syn events * 1 ns / 4 ticks = 1 ns; link 0->1 carries 6/4 = 1.5
     # packets per tick: 1.5 / (1 packet/ns) + 1 hop * 2 ns = 3.5 ns; tick = 4.5 ns; 2 ticks/sample.
@@ -270,12 +277,16 @@ def test_every_chip_file_cites_a_source_for_each_nonzero_cost():
         assert chip.costs.priced(), path.name
         for kind in set(chip.kinds):
             table = getattr(chip.costs, kind)
-            for key in (f for f in vars(table) if f != "sources"):
+            for key in (f for f in vars(table) if f not in ("sources", "source_kinds")):
                 if getattr(table, key):
                     assert table.sources.get(key), f"{path.name}: [costs.{kind}.sources] has no '{key}'"
-        for key in ("spike_pj", "spike_ns", "packet_hop_pj"):
-            if getattr(chip.costs, key):
-                assert chip.costs.sources.get(key), f"{path.name}: [costs.sources] has no '{key}'"
+                    assert table.source_kinds.get(key) in SOURCE_KINDS, f"{path.name}: [costs.{kind}.source_kinds]"
+        top = chip.costs
+        for key in (f for f in vars(top) if f not in ("sources", "source_kinds", "digital", "analog", "timing",
+                                                       "source_spikes_pay")):
+            if getattr(top, key):
+                assert top.sources.get(key), f"{path.name}: [costs.sources] has no '{key}'"
+                assert top.source_kinds.get(key) in SOURCE_KINDS, f"{path.name}: [costs.source_kinds] '{key}'"
 
 
 def test_the_shipped_chips_say_their_kind_and_meet_their_deadline_kinds():
@@ -339,3 +350,64 @@ def test_run_train_and_infer_commands_print_and_store_the_cost(tmp_path, capsys,
     assert ana["energy_uj_by_kind"]["adc_conversion"] > 0
     assert ana["energy_uj_per_sample"] < out["energy_uj_per_sample"]
     assert ana["tick_latency_ns_max"] < ana["deadline_ns"] and ana["deadline_misses"] == 0
+
+
+# -- the Loihi-style terms (chip `loihi`): tiles, hops by direction, overlap, barrier, static, area ----------
+
+def test_loihi_terms_by_hand():
+    chip = load_chip("loihi")
+    k, d = chip.costs, chip.costs.digital
+    n = chip.cores
+    # core 0 (tile 0) sends 10 packets to core 1 (same tile: no hop) and 10 to core 4 (tile 1: one
+    # east-west hop) and 10 to core 32 (tile 8: one north-south hop); 5 of its 20 spikes are inputs
+    traffic = np.zeros((n, n))
+    traffic[0, 1] = traffic[0, 4] = traffic[0, 32] = 10
+    c = counters(samples=1, ticks=10, syn_events=300, neuron_updates=40, spikes=20, packets=30, packet_hops=20,
+                 traffic=traffic, active_updates=12, source_spikes=5, tile_syn_events=[100, 100, 100],
+                 tile_conn=[0, 1, 2], tile_core=[1, 4, 32], tile_rows=[8, 8, 8], tile_cols=[4, 4, 4])
+    c["core_neuron_updates"] = np.zeros(n)
+    c["core_neuron_updates"][[1, 4, 32]] = [10, 10, 20]
+    c["core_syn_events"] = np.zeros(n)
+    c["core_syn_events"][[1, 4, 32]] = 100
+    c["core_spikes"] = np.zeros(n)
+    c["core_spikes"][0] = 20
+    c["core_source_spikes"] = np.zeros(n)
+    c["core_source_spikes"][0] = 5
+    c["core_active_updates"] = np.zeros(n)
+    c["core_active_updates"][32] = 12
+    c["core_write_pulses"] = np.zeros(n)
+    c["core_mapped"] = c["core_neuron_updates"].copy()
+    c["core_mapped"][0] = 5
+    cost = sample_cost(c, chip)
+    e = cost.energy_by_kind
+    assert e["crossbar_read"] == pytest.approx(100 * (35.5 + 33.6 + 24.0))
+    assert e["neuron_update"] == pytest.approx(40 * 51.2)
+    assert e["neuron_active"] == pytest.approx(12 * 21.6)
+    assert e["spike"] == pytest.approx(15 * 69.3)          # input spikes are free on `loihi`
+    assert e["message_out"] == pytest.approx(30 * 111.0)
+    assert e["packet_hop"] == pytest.approx(10 * 3.0 + 10 * 4.2)
+    # tiles 0, 1 and 8 in use: a 1.0 us barrier; the busiest stage per tick is core 32's synapse
+    # stage (10 events x 3.1 ns + 1 packet x 16 ns) against core 0's neuron stage (1.5 spikes x 30
+    # ns + 3 packets x 5.1 ns) and core 32's (2 x 6.0 + 1.2 x 3.7 ns)
+    core0 = 1.5 * 30.0 + 3 * 5.1
+    core32 = max(2 * 6.0 + 1.2 * 3.7, 10 * 3.1 + 16.0)
+    compute = max(core0, core32, 10 * 3.8 + 16.0, 10 * 4.7 + 16.0)
+    assert core_compute_ns(chip, c).max() == pytest.approx(compute)
+    s = cost.summary()
+    assert s["area_mm2"] == {"cores_used": pytest.approx(4 * 0.469), "chip": 60.0} and s["cores_used"] == 4
+    assert s["static_uj_per_sample"]["paced"] == pytest.approx(29.6e-3 * 10 * 1e6 * 1e-9 * 1e6)  # mW x 10 ms
+    assert cost.tick_ns >= compute + 1000.0  # + the barrier (and the mesh)
+
+
+def test_source_kinds_and_barrier_steps_are_checked():
+    from neurocore.errors import ConfigError
+
+    data = load_toml(CHIPS_DIR / "loihi.toml")
+    data["costs"]["source_kinds"]["spike_pj"] = "guess"
+    with pytest.raises(ConfigError, match="source_kinds.spike_pj"):
+        chip_from_dict(data, "x.toml")
+    data = load_toml(CHIPS_DIR / "loihi.toml")
+    data["costs"]["barrier_ns"] = [[4, 1.0], [2, 2.0]]
+    with pytest.raises(ConfigError, match="barrier_ns"):
+        chip_from_dict(data, "x.toml")
+    assert load_chip("loihi").costs.barrier(3) == 1000.0 and load_chip("loihi").costs.barrier(40) == 1800.0

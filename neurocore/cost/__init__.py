@@ -15,12 +15,13 @@ from .counters import (PER_CORE, PER_TICK, PER_TILE, RECORD, TILE_SHAPES, TOTALS
 from .energy import SampleCost, cost_summary, cost_table, format_summary, sample_cost
 from .mesh import link_loads, links, route
 from .ops import KINDS, OpLine, core_compute_ns, core_time, energy_lines
+from .per_tick import tick_costs
 from .timing import TIMING_SAMPLES, TimingResult, replay, replay_samples, replay_traffic
 
 __all__ = ["TOTALS", "PER_CORE", "PER_TILE", "PER_TICK", "TILE_SHAPES", "RECORD", "as_arrays", "check_counters",
            "cost_record", "tile_shapes", "KINDS", "OpLine", "core_compute_ns", "core_time", "energy_lines",
            "SampleCost", "cost_summary", "cost_table", "format_summary", "sample_cost", "link_loads", "links",
-           "route", "TIMING_SAMPLES", "TimingResult", "replay", "replay_samples", "replay_traffic", "cost_metrics"]
+           "route", "tick_costs", "TIMING_SAMPLES", "TimingResult", "replay", "replay_samples", "replay_traffic", "cost_metrics"]
 
 
 def cost_metrics(counters, chip, phase: str = "inference", timing: bool = True,

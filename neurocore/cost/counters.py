@@ -30,21 +30,33 @@ CROSSBAR_TOTALS = ("crossbar_reads", "crossbar_col_reads", "write_cycles")
 PER_CORE = ("core_syn_events", "core_neuron_updates", "core_spikes", "core_write_pulses")
 PER_TILE = ("tile_reads", "tile_col_reads", "tile_write_cycles", "tile_write_pulses")
 TILE_SHAPES = ("tile_core", "tile_rows", "tile_cols")
+# what the Loihi-style terms use when a run gives them (active neurons, source spikes, connection kinds,
+# cores holding neurons); a run without them is priced with every neuron inactive, every spike paying
+# and every synaptic event dense
+OPTIONAL = ("active_updates", "source_spikes", "core_active_updates", "core_source_spikes", "tile_syn_events",
+            "tile_conn", "core_mapped")
+CONN_KINDS = ("dense", "sparse", "conv")  # tile_conn codes: 0, 1, 2
 # optional per-tick views: (T, n_cores) per core, (T, n_tiles) per tile, (T, n_cores, n_cores) traffic
 PER_TICK = ("traffic_per_tick", "core_syn_events_per_tick", "core_spikes_per_tick", "core_write_pulses_per_tick",
             "tile_reads_per_tick", "tile_col_reads_per_tick", "tile_write_pulses_per_tick",
-            "tile_write_cycles_per_tick")
+            "tile_write_cycles_per_tick", "core_active_updates_per_tick", "core_source_spikes_per_tick")
 # what a run folder stores of a run: enough for its energy and its analytic mean-tick latency
-RECORD = TOTALS + CROSSBAR_TOTALS + PER_CORE + PER_TILE + TILE_SHAPES + ("traffic",)
+RECORD = TOTALS + CROSSBAR_TOTALS + PER_CORE + PER_TILE + TILE_SHAPES + OPTIONAL + ("traffic",)
 
 
 def tile_shapes(placement: "Placement") -> dict[str, np.ndarray]:
     """Core, rows and columns of every crossbar tile of a placement, in the engine's tile order."""
     tiles = placement.tiles
+    projections = placement.netlist.projections
+
+    def conn(t) -> int:  # CONN_KINDS code of the projection a tile holds
+        return CONN_KINDS.index(projections[t.projection].synapse_kind)
+
     # a tile's columns are its post slice's neurons (a shared-kernel tile says its own: `cols`)
     return {"tile_core": np.array([t.core for t in tiles], np.int64),
             "tile_rows": np.array([t.rows for t in tiles], np.int64),
-            "tile_cols": np.array([getattr(t, "cols", 0) or placement.slices[t.slice].size for t in tiles], np.int64)}
+            "tile_cols": np.array([getattr(t, "cols", 0) or placement.slices[t.slice].size for t in tiles], np.int64),
+            "tile_conn": np.array([conn(t) for t in tiles], np.int64)}
 
 
 def cost_record(counters: Mapping, placement: "Placement | None" = None) -> dict:
@@ -113,7 +125,7 @@ def check_counters(counters: Mapping, chip: Chip | None = None, need: tuple[str,
     if len(tiles) > 1:
         raise ValueError(f"per-tile counters disagree on the number of tiles: shapes {sorted(tiles)}")
     for k in need:
-        if k in PER_CORE and np.shape(counters[k]) != (n,):
+        if k in PER_CORE + ("core_active_updates", "core_source_spikes", "core_mapped") and np.shape(counters[k]) != (n,):
             raise ValueError(f"counter '{k}' has shape {np.shape(counters[k])}; expected ({n},) for "
                              f"chip '{chip.name}'")
         if k == "traffic" and np.shape(counters[k]) != (n, n):

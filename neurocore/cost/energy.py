@@ -26,14 +26,15 @@ import numpy as np
 from ..chip import Chip
 from .counters import as_arrays, check_counters
 from .mesh import link_loads
-from .ops import KINDS, TIME_KINDS, OpLine, core_time, energy_lines, needs
+from .ops import KINDS, TIME_KINDS, OpLine, core_time, energy_lines, needs, stage_total, tiles_in_use
 
 if TYPE_CHECKING:
     from .timing import TimingResult
 
 PHASES = ("inference", "training")
 KIND_LABELS = {"crossbar_read": "crossbar reads", "adc_conversion": "ADC conversions",
-               "neuron_update": "neuron updates", "spike": "spikes", "packet_hop": "packet hops",
+               "neuron_update": "neuron updates", "neuron_active": "active neurons", "spike": "spikes",
+               "message_out": "packets out", "message_in": "packets in", "packet_hop": "packet hops",
                "write_pulse": "write pulses"}
 
 
@@ -57,6 +58,18 @@ class SampleCost:
     # per sample, ns: analytic -> the busiest core's time per kind (TIME_KINDS) + "network";
     # simpy -> "compute" (slowest core) + "network" (the rest of the tick)
     latency_by_kind: dict = field(default_factory=dict)
+    static_mw: float = 0.0              # the chip's leakage power
+    cores_used: int = 0                 # cores holding neurons or synapses of the run
+    area_used_mm2: float = 0.0          # their area
+    chip_area_mm2: float = 0.0          # the whole chip's area
+
+    def static_pj(self, paced: bool = False) -> float:
+        """Leakage energy of one sample: static power x its duration, as fast as possible (the sum of
+        its ticks' latencies) or paced (ticks x the deadline)."""
+        duration = self.ticks_per_sample * self.deadline_ns if paced else self.latency_ns
+        if not np.isfinite(duration):
+            return float("nan")
+        return self.static_mw * 1e-3 * duration * 1e3  # mW x ns = pJ
 
     @property
     def latency_ns(self) -> float:
@@ -99,6 +112,11 @@ class SampleCost:
             "deadline_miss_fraction": self.missed_ticks / self.timed_ticks if timed and self.timed_ticks else None,
             "timed_samples": self.timed_samples, "timed_ticks": self.timed_ticks,
             "latency_source": self.latency_source,
+            "static_mw": self.static_mw,
+            "static_uj_per_sample": {"as_fast_as_possible": _none_if_nan(self.static_pj() * 1e-6),
+                                     "paced": self.static_pj(paced=True) * 1e-6},
+            "area_mm2": {"cores_used": self.area_used_mm2, "chip": self.chip_area_mm2},
+            "cores_used": self.cores_used,
         }
 
     def metrics(self, prefix: str | None = None) -> dict[str, float]:
@@ -110,8 +128,27 @@ class SampleCost:
         out = {f"{p}energy_pj": self.energy_pj}
         out.update({f"{p}energy_{k}_pj": v for k, v in self.energy_by_kind.items()})
         out.update({f"{p}latency_ns": self.latency_ns, f"{p}tick_ns": self.tick_ns,
-                    f"{p}ticks_per_sample": self.ticks_per_sample})
+                    f"{p}ticks_per_sample": self.ticks_per_sample,
+                    f"{p}static_pj": self.static_pj(), f"{p}static_paced_pj": self.static_pj(paced=True),
+                    f"{p}area_used_mm2": self.area_used_mm2})
         return out
+
+
+def _none_if_nan(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _area(chip: Chip, c: Mapping) -> tuple[int, float]:
+    """Cores the run uses (holding neurons or synapse tiles) and their area by kind."""
+    used = np.zeros(chip.cores, bool)
+    for k in ("core_mapped", "core_neuron_updates"):
+        if c.get(k) is not None and np.shape(c[k]) == (chip.cores,):
+            used |= np.asarray(c[k]) > 0
+    if c.get("tile_core") is not None and len(c["tile_core"]):
+        used[np.asarray(c["tile_core"], np.int64)] = True
+    kinds = np.array(chip.kinds)
+    area = sum(float(used[kinds == k].sum()) * getattr(chip.costs, k).core_area_mm2 for k in ("digital", "analog"))
+    return int(used.sum()), area
 
 
 def sample_cost(counters: Mapping, chip: Chip, phase: str = "inference",
@@ -131,7 +168,9 @@ def sample_cost(counters: Mapping, chip: Chip, phase: str = "inference",
     samples = int(c["samples"])
     ticks_per_sample = int(c["ticks"]) / samples
     kinds = tuple(k for k in ("digital", "analog") if k in chip.kinds)
-    common = dict(deadline_ns=float(chip.router.tick_ns), core_kinds=kinds)
+    used, area = _area(chip, c)
+    common = dict(deadline_ns=float(chip.router.tick_ns), core_kinds=kinds, static_mw=chip.costs.static_mw,
+                  cores_used=used, area_used_mm2=area, chip_area_mm2=chip.costs.chip_area_mm2)
     if timing is not None:
         by_kind = {"compute": float(np.mean(timing.compute_ns)) * ticks_per_sample,
                    "network": float(np.mean(np.maximum(timing.tick_ns - timing.compute_ns, 0.0))) * ticks_per_sample}
@@ -161,11 +200,12 @@ def cost_summary(counters: Mapping, chip: Chip, phase: str = "inference",
 
 
 def _analytic_tick(c: Mapping, chip: Chip) -> tuple[float, dict[str, float]]:
-    """Mean tick time: busiest core's busy time + busiest link's serialisation + longest route."""
+    """Mean tick time: busiest core's busy time + busiest link's serialisation + longest route
+    (+ the barrier); with `timing = "overlap"`, the longer of the busiest core and the network."""
     check_counters(c, chip, need=("ticks", "traffic"))
     ticks = int(c["ticks"])
     parts = core_time(chip, c)
-    compute = sum(parts.values())
+    compute = stage_total(chip, parts)
     busiest = int(np.argmax(compute))
     by_kind = {k: float(parts[k][busiest]) for k in TIME_KINDS}
     traffic = np.asarray(c["traffic"], dtype=np.float64)
@@ -173,11 +213,17 @@ def _analytic_tick(c: Mapping, chip: Chip) -> tuple[float, dict[str, float]]:
     network = 0.0
     src, dst = np.nonzero(traffic)
     if len(src):
-        max_load = float(link_loads(chip, traffic).max()) / ticks
-        max_hops = int(chip.hop_matrix()[src, dst].max())
-        network = max_load / r.link_bandwidth + max_hops * r.hop_latency_ns
+        loads = link_loads(chip, traffic)
+        max_load = float(loads.max()) / ticks if len(loads) else 0.0
+        dx, dy = chip.hop_xy()
+        hx, hy = chip.costs.hop_x_ns or r.hop_latency_ns, chip.costs.hop_y_ns or r.hop_latency_ns
+        network = max_load / r.link_bandwidth + float((dx * hx + dy * hy)[src, dst].max())
     by_kind["network"] = network
-    return float(compute[busiest]) + network, by_kind
+    barrier = chip.costs.barrier(tiles_in_use(chip, c))
+    by_kind["barrier"] = barrier
+    if chip.costs.timing == "overlap":
+        return max(float(compute[busiest]), network) + barrier, by_kind
+    return float(compute[busiest]) + network + barrier, by_kind
 
 
 def cost_table(*costs: SampleCost) -> str:
@@ -213,6 +259,13 @@ def _energy(pj: float, unit: str) -> str:
     return f"{pj / (1e6 if unit == 'uJ' else 1e3):.3g} {unit}"
 
 
+def _scaled(uj: float) -> str:
+    """An energy in uJ, in nJ, uJ or mJ as its size asks."""
+    if uj >= 1e3:
+        return f"{uj / 1e3:.3g} mJ"
+    return f"{uj:.3g} uJ" if uj >= 1 else f"{uj * 1e3:.3g} nJ"
+
+
 def _time(ns: float | None) -> str:
     if ns is None or not np.isfinite(ns):
         return "?"
@@ -236,4 +289,14 @@ def format_summary(s: Mapping, indent: str = "") -> str:
         line2 += (f"; {s['deadline_misses']} of {s['timed_ticks']} ticks over the {_time(s['deadline_ns'])} "
                   f"deadline")
     line2 += f" ({s['latency_source']})"
-    return line1 + "\n" + line2
+    out = line1 + "\n" + line2
+    static = s.get("static_uj_per_sample") or {}
+    area = s.get("area_mm2") or {}
+    if s.get("static_mw") or area.get("chip") or area.get("cores_used"):
+        fast, paced = static.get("as_fast_as_possible"), static.get("paced")
+        out += (f"\n{indent}  static (leakage, {s.get('static_mw', 0):.3g} mW, apart from the above): "
+                f"{'?' if fast is None else _scaled(fast)} per sample as fast as possible, "
+                f"{'?' if paced is None else _scaled(paced)} paced at the deadline; "
+                f"area {area.get('cores_used', 0):.3g} mm^2 of {s.get('cores_used', 0)} cores used, "
+                f"chip {area.get('chip', 0):.3g} mm^2")
+    return out

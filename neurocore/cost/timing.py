@@ -11,7 +11,8 @@ The model of one tick (ticks are barrier-synchronised, each replayed from t = 0)
    it waits for the directed link (a simpy Resource of capacity 1, first come first
    served), holds it 1 / link_bandwidth ns, then spends hop_latency_ns in the next
    router's pipeline. A packet to its own core (0 hops) is delivered when sent.
-3. Tick time = max(last core's compute end, last packet's delivery).
+3. Tick time = max(last core's compute end, last packet's delivery) + the chip's barrier for the
+   tiles in use (`OpCosts.barrier`).
 
 Example: 2x1 mesh, 3 packets 0 -> 1, bandwidth 1 packet/ns, hop latency 2 ns, no
 compute: the link carries them in [0,1], [1,2], [2,3]; the last reaches core 1 at 3 + 2 = 5 ns.
@@ -46,7 +47,7 @@ import numpy as np
 from ..chip import Chip
 from .counters import as_arrays, check_counters, tick_layout
 from .mesh import _check_square, links, route
-from .ops import core_compute_ns
+from .ops import core_compute_ns, tiles_in_use
 
 TIMING_SAMPLES = 20   # samples the commands replay for tick latency (energy counts every sample)
 SUMMARY_TRAINS = 2000  # simpy trains per replayed sample in the commands' summaries
@@ -133,10 +134,11 @@ def replay(chip: Chip, counters: Mapping, ticks: slice | np.ndarray | None = Non
         if ticks is not None:
             traffic, compute, index = traffic[ticks], compute[ticks], index[ticks]
         averaged = "samples" if summed > 1 else ""
+    barrier = chip.costs.barrier(tiles_in_use(chip, counters))
     if chunk is None:
         # one mean tick: one train per flow, as its fractional packets only make sense as trains
         chunk = math.inf if averaged == "ticks" else max(1.0, math.ceil(float(traffic.sum()) / max_trains))
-    return _replay(chip, traffic, compute, index, float(chunk), averaged)
+    return _replay(chip, traffic, compute, index, float(chunk), averaged, barrier)
 
 
 def replay_samples(chip: Chip, per_sample: Iterable[Mapping], max_trains: int = SUMMARY_TRAINS) -> TimingResult:
@@ -176,7 +178,7 @@ def replay_traffic(chip: Chip, traffic_per_tick: np.ndarray, compute_ns: np.ndar
 
 
 def _replay(chip: Chip, traffic: np.ndarray, compute: np.ndarray, index: np.ndarray,
-            chunk: float, averaged: str) -> TimingResult:
+            chunk: float, averaged: str, barrier: float = 0.0) -> TimingResult:
     import simpy  # heavy import kept here
 
     n_links = len(links(chip))
@@ -192,7 +194,7 @@ def _replay(chip: Chip, traffic: np.ndarray, compute: np.ndarray, index: np.ndar
             seen[key] = _tick(simpy, chip, traffic[t], compute[t], routes, r.link_bandwidth,
                               r.hop_latency_ns, chunk)
         net, comp, b, p = seen[key]
-        comp_ns[t], net_ns[t], tick_ns[t] = comp, net, max(comp, net)
+        comp_ns[t], net_ns[t], tick_ns[t] = comp, net, max(comp, net) + barrier
         for lid, v in b.items():
             busy[lid] += v
         for lid, v in p.items():

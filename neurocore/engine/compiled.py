@@ -102,7 +102,8 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         if pop.gate is not None:
             gate[g] = gid[pop.gate]
     # contiguous gid ranges of one model kind (sources excluded): the neuron update loops over these
-    run_id = np.where(is_src == 1, -1, kind.astype(i64))
+    # (split at core boundaries too, so that a run's active-neuron count belongs to one core)
+    run_id = np.where(is_src == 1, -1, kind.astype(i64) + 256 * core_of.astype(i64))
     cut = np.nonzero(np.diff(run_id))[0] + 1
     starts, stops = np.concatenate([[0], cut]).astype(i64), np.concatenate([cut, [n]]).astype(i64)
     live = run_id[starts] >= 0 if n else np.zeros(0, bool)
@@ -173,7 +174,10 @@ def compile_placement(pl: Placement) -> Compiled:
             ne = len(rows)
             e_key.append(gid[proj.pre][t.row_start + rows])
             e_row.append(rows)
-            e_syn.append(np.full(ne, cols))
+            # synaptic events of one arrival: a digital core touches the synapses that exist (SRAM), an
+            # analogue one drives every crosspoint of the row
+            digital = pl.chip.kind_of(t.core) == "digital"
+            e_syn.append(m[rows].sum(axis=1).astype(i64) if digital else np.full(ne, cols))
             s_entry.append(n_entries + np.arange(ne))
             s_w.append(woff + rows * cols)
             s_dst.append(np.full(ne, g0))

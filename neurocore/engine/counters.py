@@ -17,6 +17,7 @@ from .compiled import Compiled
 from .records import CounterArrays
 
 i64 = np.int64
+SYNAPSE_KINDS = ("dense", "sparse", "conv")  # codes of `tile_conn` (neurocore.cost.counters.CONN_KINDS)
 
 
 def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False) -> CounterArrays:
@@ -26,7 +27,8 @@ def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False)
     nc, nt = c.n_cores, c.n_tiles
     return CounterArrays(z(6, i64), z(len(c.pop_names), i64), z(nc, i64), z(nc, i64), z(nt, i64), z((nc, nc), i64),
                          z(c.n_slots, i64), z(nt, i64), z(nt, i64), bool(per_tick), z((T, nc, nc), i64), z((T, nc), i64),
-                         z((T, nc), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64))
+                         z((T, nc), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64),
+                         z(nc, i64), z(nc, i64), z(nt, i64), z((T, nc), i64), z((T, nc), i64))
 
 
 def add_counters(mine: CounterArrays, theirs: CounterArrays) -> None:
@@ -48,6 +50,7 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
     slot_tile = c.routes.slot_tile
     tile_rd = np.bincount(slot_tile, weights=a.slot_rd, minlength=c.n_tiles).astype(i64)
     s = a.scalar
+    projs = c.placement.netlist.projections
     d = {
         "samples": samples, "ticks": ticks,
         "syn_events": int(s[0]), "neuron_updates": int(s[1]), "packets": int(s[2]),
@@ -62,6 +65,12 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         "tile_reads": tile_rd, "tile_col_reads": a.tile_crd.copy(), "tile_write_cycles": a.tile_wc.copy(),
         "core_crossbar_reads": per_core(tile_rd), "core_crossbar_col_reads": per_core(a.tile_crd),
         "core_write_cycles": per_core(a.tile_wc),
+        "core_active_updates": a.core_act.copy(), "active_updates": int(a.core_act.sum()),
+        "core_source_spikes": a.core_src_spk.copy(), "source_spikes": int(a.core_src_spk.sum()),
+        "tile_syn_events": a.tile_syn.copy(),
+        "tile_core": np.asarray(t_core, i64).copy(),
+        "tile_conn": np.array([SYNAPSE_KINDS.index(projs[p].synapse_kind) for p in c.tile_proj], i64),
+        "core_mapped": np.bincount(c.neurons.core_of, minlength=n_cores).astype(i64),
     }
     if a.per_tick:
         d["traffic_per_tick"] = a.traffic_t.copy()
@@ -71,6 +80,8 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         d["tile_col_reads_per_tick"] = a.tile_crd_t.copy()
         d["tile_write_pulses_per_tick"] = a.tile_wr_t.copy()
         d["tile_write_cycles_per_tick"] = a.tile_wc_t.copy()
+        d["core_active_updates_per_tick"] = a.core_act_t.copy()
+        d["core_source_spikes_per_tick"] = a.core_src_spk_t.copy()
     return d
 
 

@@ -169,8 +169,8 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
                 ctr.slot_rd[sl] += 1
                 if per_tick:
                     ctr.tile_rd_t[t, k] += 1
-            if per_tick:
-                ctr.core_syn_t[t, tl.core[k]] += n
+        if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
+            ctr.core_syn_t[t, tl.core[k]] += rt.fw_syn[e]
         if learning and tl.learn[k]:
             r = rt.fw_row[e]
             st.row_list[tl.row0[k] + st.row_n[k]] = r
@@ -225,6 +225,7 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
             ctr.scalar[ADC] += nr
         ctr.scalar[SYN] += nr
         ctr.core_syn[tl.core[k]] += nr
+        ctr.tile_syn[k] += nr
         if st.crd_mark[k] != t1:  # the tile's first driven column this tick: one transposed read
             st.crd_mark[k] = t1
             ctr.tile_crd[k] += 1
@@ -306,9 +307,11 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
 def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias):
     """One tick of a contiguous range of neurons of one model kind (see neurocore.neurons.Coefficients):
     i = keep_i i + in_gain x + i_bias (no memory for KIND_PLAIN), v = keep_v v + cur_gain i + bias;
-    refractory neurons hold v. Branch-free, so it vectorises."""
+    refractory neurons hold v. Branch-free, so it vectorises. Returns the active neurons (`active`)."""
+    n_act = 0
     if kind == KIND_PLAIN:
         for g in range(cur.shape[0]):
+            n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (i_bias[g] != 0.0)
             c = in_gain[g] * iin[g] + i_bias[g]
             iin[g] = 0.0
             cur[g] = c
@@ -316,29 +319,35 @@ def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
             v[g] = vv if ref[g] == 0 else v[g]
     else:
         for g in range(cur.shape[0]):
+            n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (i_bias[g] != 0.0) | (cur[g] != 0.0)
             c = cur[g] * keep_i[g] + in_gain[g] * iin[g] + i_bias[g]
             iin[g] = 0.0
             cur[g] = c
             vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
             v[g] = vv if ref[g] == 0 else v[g]
+    return n_act
 
 
 @njit(cache=True, _nrt=False)
 def integrate_plain(cur, v, iin, keep_v, bias, leak):
     """The update of IF (leak False) or LIF neurons with unit gains and no refractory period:
-    v = keep_v v + x + bias (keep_v = 1 for IF); the current is the input."""
+    v = keep_v v + x + bias (keep_v = 1 for IF); the current is the input. Returns the active neurons."""
+    n_act = 0
     if leak:
         for g in range(v.shape[0]):
             x = iin[g]
+            n_act += (v[g] != 0.0) | (x != 0.0) | (bias[g] != 0.0)
             iin[g] = 0.0
             cur[g] = x
             v[g] = v[g] * keep_v[g] + x + bias[g]
     else:
         for g in range(v.shape[0]):
             x = iin[g]
+            n_act += (v[g] != 0.0) | (x != 0.0) | (bias[g] != 0.0)
             iin[g] = 0.0
             cur[g] = x
             v[g] = v[g] + x + bias[g]
+    return n_act
 
 
 @njit(cache=True, _nrt=False)
@@ -410,8 +419,10 @@ def fire_multi(lo, hi, v, ref, theta, subtract, v_reset, refrac, max_spikes, per
 
 @njit(cache=True, _nrt=False)
 def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, scale, imax, vmax):
-    """The same update with v and i rounded to the fixed-point grid and saturated."""
+    """The same update with v and i rounded to the fixed-point grid and saturated; returns the active neurons."""
+    n_act = 0
     for g in range(cur.shape[0]):
+        n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (i_bias[g] != 0.0) | (cur[g] != 0.0)
         c = cur[g] * keep_i[g] + in_gain[g] * iin[g] + i_bias[g]
         iin[g] = 0.0
         c = min(max(np.round(c * scale) / scale, -imax), imax)
@@ -419,6 +430,7 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
         if ref[g] == 0:
             vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
             v[g] = min(max(np.round(vv * scale) / scale, -vmax), vmax)
+    return n_act
 
 
 @njit(cache=True, _nrt=False)
@@ -440,10 +452,19 @@ def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     return n_fired
 
 
+@njit(cache=True, inline="always")
+def count_active(ctr: CounterArrays, core, t, n_act):
+    """Add a run's active neurons of this tick to its core's counters."""
+    ctr.core_act[core] += n_act
+    if ctr.per_tick:
+        ctr.core_act_t[t, core] += n_act
+
+
 @njit(cache=True, _nrt=False)
-def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
+def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -> int:
     """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
-    returns the new count."""
+    returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
+    bias: what pays a neuron update beyond its access; runs never span two cores)."""
     fx_scale, fx_vmax, fx_imax = fx
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     for a in range(nr.run_start.shape[0]):
@@ -451,17 +472,19 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
         hi = nr.run_stop[a]
         mode = nr.run_mode[a]
         if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
-            integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
+            n_act = integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
+            count_active(ctr, nr.core_of[lo], t, n_act)
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
             continue
         if fx_scale == 0.0:
-            integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                      nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
+            n_act = integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                              nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
         else:
-            integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                            nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
-                            fx_imax, fx_vmax)
+            n_act = integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
+                                    nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
+                                    fx_imax, fx_vmax)
+        count_active(ctr, nr.core_of[lo], t, n_act)
         if mode == RUN_FIRE_MULTI:
             n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
                                  nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
@@ -522,6 +545,9 @@ def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b
 def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, ctr: CounterArrays, b):
     """Spike, packet, traffic and synaptic-event counters from this sample's per-neuron and
     per-entry counts (cheaper than counting per spike)."""
+    for x in range(nr.src_gid.shape[0]):
+        g = nr.src_gid[x]
+        ctr.core_src_spk[nr.core_of[g]] += st.spk_cnt[g]
     for g in range(st.spk_cnt.shape[0]):
         k = st.spk_cnt[g]
         if k == 0:
@@ -544,6 +570,7 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
             syn = a * rt.fw_syn[e]
             ctr.scalar[SYN] += syn
             ctr.core_syn[tl.core[rt.fw_tile[e]]] += syn
+            ctr.tile_syn[rt.fw_tile[e]] += syn
 
 
 @njit(cache=True, _nrt=False)
@@ -639,7 +666,10 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
             deliver_pulses(st, tl, rt, slot, learning)
             write_coincidences(st, tl, dv, weights, lr.mode, t, ctr)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
-            n_fired = update_neurons(st, nr, fx, n_fired)
+            if ctr.per_tick:  # source spikes come first in st.fired; sources pay no neuron stage
+                for f in range(n_fired):
+                    ctr.core_src_spk_t[t, nr.core_of[st.fired[f]]] += 1
+            n_fired = update_neurons(st, nr, fx, n_fired, ctr, t)
             ctr.scalar[UPD] += n_upd
             for j in range(n_probe):
                 out.probe_v[b, t, j] = st.v[out.probe_gid[j]]

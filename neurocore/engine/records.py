@@ -186,3 +186,8 @@ class CounterArrays(NamedTuple):
     tile_crd_t: np.ndarray
     tile_wr_t: np.ndarray
     tile_wc_t: np.ndarray
+    core_act: np.ndarray    # active neuron updates per core (state not at rest, input or bias)
+    core_src_spk: np.ndarray  # spikes of source (input) neurons per core
+    tile_syn: np.ndarray    # synaptic events per tile
+    core_act_t: np.ndarray  # per-tick views of core_act and core_src_spk
+    core_src_spk_t: np.ndarray

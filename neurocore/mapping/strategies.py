@@ -233,7 +233,7 @@ def _place_traffic(pieces: list[Slice], needs: list[dict[str, int]], netlist: Ne
     talk = _talk(pieces, netlist, chip, conv)
     cores = _Cores(chip)
     where = np.full(n, -1)
-    centre = (chip.mesh.height // 2) * chip.mesh.width + chip.mesh.width // 2
+    centre = ((chip.mesh.height // 2) * chip.mesh.width + chip.mesh.width // 2) * chip.mesh.cores_per_tile
     order_done: list[int] = []
     remaining = set(range(n))
     while remaining:
