@@ -50,8 +50,12 @@ class CoreLimits:
 
 @dataclass(frozen=True)
 class Precision:
-    """Neuron state arithmetic: float32, or fixed point with the given bit widths."""
+    """Neuron state arithmetic: float32, fixed point with the given bit widths, or Loihi's own
+    integers (`arithmetic = "loihi"`: see neurocore.loihi)."""
 
+    arithmetic: str = spec("float32", choices=("float32", "loihi"),
+                           doc="'loihi': integer u and v in Loihi's update order, 8-bit weight mantissas with "
+                               "an exponent per projection (neurocore.loihi; checked bit for bit against Lava)")
     state: str = spec("float32", choices=("float32", "fixed"), doc="neuron state number format")
     v_bits: int = spec(24, lo=2, hi=32, doc="fixed: membrane voltage width, bits including sign")
     i_bits: int = spec(24, lo=2, hi=32, doc="fixed: synaptic current width, bits including sign")
@@ -62,6 +66,9 @@ class Precision:
                                        "stay exact; Loihi stores 8-9 bit weights)")
 
     def validate(self) -> None:
+        if self.arithmetic == "loihi" and (self.state != "float32" or self.static_weight_bits):
+            raise ConfigError("arithmetic = 'loihi' fixes the state and weight formats itself; leave state and "
+                              "static_weight_bits at their defaults", key="arithmetic")
         if self.state == "fixed" and self.frac_bits >= min(self.v_bits, self.i_bits):
             raise ConfigError("frac_bits must be smaller than v_bits and i_bits", key="frac_bits")
 

@@ -83,6 +83,7 @@ class Projection:
     sign: float = 1.0
     conn: Connection | None = None  # a convolution, pooling or scale instead of a weight matrix
     pre_shape: tuple[int, ...] = ()
+    weight_exp: int | None = None  # Loihi arithmetic: weights are Lava's integers, shifted by this (neurocore.loihi)
     _dense: tuple | None = field(default=None, repr=False)
 
     @property
@@ -176,9 +177,11 @@ class Netlist:
         return self._add(Population(name, n, params, gate, _check_p(name, dropout), shape))
 
     def connect(self, name: str, pre: str, post: str, weights: Any, *, mask: Any = None,
-                delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None) -> Projection:
+                delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None,
+                weight_exp: int | None = None) -> Projection:
         """A projection with a dense (pre, post) weight matrix (sparse via `mask`), or a
-        `neurocore.connections` Conv2d, Pool2d or Scale between shaped populations."""
+        `neurocore.connections` Conv2d, Pool2d or Scale between shaped populations. `weight_exp`
+        (chips in Loihi arithmetic): the weights are Lava's integer weights with this exponent."""
         a, b = self._pop(pre, f"pre of '{name}'"), self._pop(post, f"post of '{name}'")
         if b.is_source:
             raise ConfigError(f"'{post}' is a spike source and cannot receive synapses",
@@ -205,6 +208,9 @@ class Netlist:
                                       f"post '{post}' has {b.size}", key=f"projection.{name}.plastic")
         proj = Projection(name, pre, post, np.ascontiguousarray(w), m, _check_delay(name, delay),
                           float(gain), plastic)
+        if weight_exp is not None:
+            from .loihi import check_weight_exp
+            proj.weight_exp = check_weight_exp(weight_exp, f"projection.{name}.weight_exp")
         return self._add_proj(proj)
 
     def _connect_map(self, name: str, a: Population, b: Population, conn: Connection, delay: int, gain: float,

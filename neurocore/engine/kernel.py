@@ -380,6 +380,28 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
 
 
 @njit(cache=True, _nrt=False)
+def integrate_loihi(cur, v, iin, ref, keep_i, keep_v, bias):
+    """Loihi's integer update (neurocore.loihi; Lava's PyLifModelBitAcc): the summed input rounded down
+    (negative weight exponents), u = decay(u) + (x << 6) wrapped to 24 bits, v = decay(v) + u + bias
+    saturated to 24 bits; decay(y) = sign(y) ((|y| keep) >> 12), keep = 4096 - d. State is held in
+    float32 (24-bit integers are exact in it); refractory neurons hold v."""
+    for g in range(cur.shape[0]):
+        x = np.int64(np.floor(iin[g]))
+        iin[g] = 0.0
+        p = np.int64(cur[g]) * np.int64(keep_i[g])
+        c = (p >> 12 if p >= 0 else -((-p) >> 12)) + x * 64
+        if c > 8388608:
+            c -= 16777216
+        elif c <= -8388608:
+            c += 16777216
+        cur[g] = c
+        if ref[g] == 0:
+            p = np.int64(v[g]) * np.int64(keep_v[g])
+            vv = (p >> 12 if p >= 0 else -((-p) >> 12)) + c + np.int64(bias[g])
+            v[g] = min(max(vv, -8388607), 8388607)
+
+
+@njit(cache=True, _nrt=False)
 def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     """This tick's source spikes into st.fired (dropped sources stay silent); returns their count."""
     n_fired = 0
@@ -402,7 +424,7 @@ def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
 def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
     """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
     returns the new count."""
-    fx_scale, fx_vmax, fx_imax = fx
+    fx_scale, fx_vmax, fx_imax = fx  # scale 0: float32; > 0: fixed point; < 0: Loihi's integers
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     for a in range(nr.run_start.shape[0]):
         lo = nr.run_start[a]
@@ -413,7 +435,10 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
             continue
-        if fx_scale == 0.0:
+        if fx_scale < 0.0:  # Loihi's integers
+            integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
+                            nr.bias[lo:hi])
+        elif fx_scale == 0.0:
             integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
                       nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
         else:

@@ -151,11 +151,17 @@ class Engine:
         self._tile_devices()
         self._clip_plastic()
         p = chip.precision
-        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits else 0, np.int16)
+        self._loihi = p.arithmetic == "loihi"
+        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0, np.int16)
+        self.weight_exp: dict[str, int] = {}  # Loihi arithmetic: each projection's weight exponent
         if p.static_weight_bits:
             for k in np.nonzero(c.tiles.learn == 0)[0]:
                 self._quantize_tile(k)
-        if p.state == "fixed":
+        if self._loihi:
+            for name in dict.fromkeys(c.tile_proj[k] for k in np.nonzero(c.tiles.learn == 0)[0]):
+                self._loihi_projection(name, float(net.projections[name].gain))
+            self._fx = (-1.0, 0.0, 0.0)
+        elif p.state == "fixed":
             scale = float(2 ** p.frac_bits)
             self._fx = (scale, (2 ** (p.v_bits - 1) - 1) / scale, (2 ** (p.i_bits - 1) - 1) / scale)
         else:
@@ -187,6 +193,31 @@ class Engine:
         self.c.tiles.qscale[k] = scale
         self.c.weights[sl] = self._qweights[sl] * np.float32(scale)  # what the chip holds
 
+    def _loihi_projection(self, name: str, gain: float) -> None:
+        """Store a static projection as Loihi does: 8-bit mantissas (int16 here) and one exponent
+        (`neurocore.loihi.quantise` of weights x gain, or Lava's integers with the netlist's
+        weight_exp); the tiles then hold the synaptic weights mantissa x 2^exp, gain 1."""
+        from ..loihi import lava_weights, quantise
+
+        c = self.c
+        tiles = [k for k in range(c.n_tiles) if c.tile_proj[k] == name]
+        given = getattr(self.placement.netlist.projections[name], "weight_exp", None)
+        w = np.concatenate([c.weights[c.tile_slice(k)] for k in tiles]).astype(np.float64) * gain
+        if given is not None:
+            mant, exp = lava_weights(np.round(w)), int(given)
+        else:
+            mant, exp = quantise(w)
+        self.weight_exp[name] = exp
+        o = 0
+        for k in tiles:
+            sl = c.tile_slice(k)
+            n = sl.stop - sl.start
+            self._qweights[sl] = mant[o:o + n]
+            c.weights[sl] = mant[o:o + n] * np.float32(2.0 ** exp)
+            c.tiles.qscale[k] = 2.0 ** exp
+            c.tiles.gain[k] = 1.0
+            o += n
+
     # -- the chip's state ---------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
         """The device weights of a dense projection, reassembled as (pre, post)."""
@@ -206,8 +237,10 @@ class Engine:
             t = self.placement.tiles[k]
             blk = self.c.tile_block(k)
             blk[:] = w[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()]
-            if self.c.tiles.qscale[k] > 0:
+            if self.c.tiles.qscale[k] > 0 and not self._loihi:
                 self._quantize_tile(k)
+        if self._loihi and projection in self.weight_exp:
+            self._loihi_projection(projection, float(self.placement.netlist.projections[projection].gain))
         self._clip_plastic()
 
     def bias(self, population: str) -> np.ndarray:
@@ -236,6 +269,10 @@ class Engine:
                 raise NeurocoreError(f"state '{key}' holds {a.size} values, this chip mapping has {mine.size}: "
                                      "not the same network and chip")
             mine[:] = a
+        if self._loihi:  # the state holds synaptic weights (gain folded in)
+            for name in list(self.weight_exp):
+                self._loihi_projection(name, 1.0)
+            return
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
             self._quantize_tile(k)
 
