@@ -48,7 +48,7 @@ def _run(case: str, rng: np.random.Generator, layers: list[dict], n_in: int, p_i
     monitors, lifs, out = [], [], {"inputs": inputs, "layers": np.int64(len(layers)),
                                     "variant": np.array(variant), "reset_interval": np.int64(reset[0]),
                                     "reset_offset": np.int64(reset[1]), "refractory": np.int64(refractory)}
-    scale = 64 if variant == "refractory" else 1  # the float model has no << 6: give it the integers x 2^6
+    scale = 64 if variant == "refractory" else 1  # the float model has no << 6: weights and vth x 2^6
     for k, L in enumerate(layers):
         n = L["n"]
         bias_mant = np.asarray(L.get("bias_mant", np.zeros(n, np.int64)), np.int64)
@@ -65,7 +65,12 @@ def _run(case: str, rng: np.random.Generator, layers: list[dict], n_in: int, p_i
         else:
             lif = LIF(**common, bias_mant=bias_mant, bias_exp=bias_exp)
         w = np.asarray(L["w"], np.int64)  # (pre, post)
-        dense = Dense(weights=(w.T * scale).astype(float if scale > 1 else np.int32),
+        stored = w
+        if variant == "refractory":  # the float Dense gets the weights the bit-accurate one would store
+            from lava.utils.weightutils import clip_weights, determine_sign_mode, truncate_weights
+            mode = determine_sign_mode(w)
+            stored = truncate_weights(clip_weights(w, mode, num_bits=8), mode, 8)
+        dense = Dense(weights=(stored.T * scale).astype(float if scale > 1 else np.int32),
                       weight_exp=int(L.get("weight_exp", 0)))
         pre.connect(dense.s_in)
         dense.a_out.connect(lif.a_in)
@@ -94,7 +99,7 @@ def _run(case: str, rng: np.random.Generator, layers: list[dict], n_in: int, p_i
     for k, (mu, mv, ms) in enumerate(monitors):
         for key, m, var in (("u", mu, lifs[k].u), ("v", mv, lifs[k].v), ("s", ms, lifs[k].s_out)):
             data = m.get_data()[lifs[k].name][var.name]
-            out[f"{key}{k}"] = (np.asarray(data) / (scale if key != "s" else 1)).round().astype(np.int64)
+            out[f"{key}{k}"] = np.asarray(data).round().astype(np.int64)  # exact integers in either model
     src.stop()
     OUT.mkdir(exist_ok=True)
     np.savez_compressed(OUT / f"{case}.npz", **out)
@@ -112,32 +117,32 @@ def main() -> None:
 
     only = set(sys.argv[1:])
     cases = {
-        "plain": lambda r: _run("plain", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=409, dv=204, vth=80)], 20),
-        "slow_decay": lambda r: _run("slow_decay", r, [dict(n=30, w=_w(r, 20, 30, -40, 100), du=20, dv=7, vth=400)],
+        "plain": lambda r: _run("plain", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=409, dv=204, vth=1200)], 20),
+        "slow_decay": lambda r: _run("slow_decay", r, [dict(n=30, w=_w(r, 20, 30, -40, 100), du=20, dv=7, vth=6000)],
                                      20),
         "if": lambda r: _run("if", r, [dict(n=30, w=_w(r, 20, 30, -50, 120), du=4095, dv=0, vth=150)], 20),
         "du0_saturating": lambda r: _run("du0_saturating", r, [dict(
             n=30, w=_w(r, 20, 30, -255, 60, 0.8), du=0, dv=0, vth=131071, weight_exp=7)], 20, 0.4),
         "bias": lambda r: _run("bias", r, [dict(
-            n=30, w=_w(r, 20, 30, -40, 90), du=600, dv=300, vth=300, bias_mant=r.integers(-300, 600, 30),
+            n=30, w=_w(r, 20, 30, -40, 90), du=600, dv=300, vth=1500, bias_mant=r.integers(-300, 600, 30),
             bias_exp=r.integers(0, 8, 30))], 20),
         "weight_exp_plus1": lambda r: _run("weight_exp_plus1", r, [dict(
-            n=30, w=_w(r, 20, 30, -60, 120), du=500, dv=100, vth=200, weight_exp=1)], 20),
+            n=30, w=_w(r, 20, 30, -60, 120), du=500, dv=100, vth=2000, weight_exp=1)], 20),
         "weight_exp_minus2": lambda r: _run("weight_exp_minus2", r, [dict(
-            n=30, w=_w(r, 20, 30, -100, 200), du=500, dv=100, vth=40, weight_exp=-2)], 20),
+            n=30, w=_w(r, 20, 30, -100, 200), du=500, dv=100, vth=350, weight_exp=-2)], 20),
         "odd_mixed": lambda r: _run("odd_mixed", r, [dict(
             n=30, w=2 * _w(r, 20, 30, -60, 60) + 1, du=300, dv=150, vth=60, weight_exp=-1)], 20),
         "odd_excitatory": lambda r: _run("odd_excitatory", r, [dict(
-            n=30, w=2 * _w(r, 20, 30, 0, 60) + 1, du=300, dv=150, vth=100, weight_exp=-3)], 20),
-        "reset": lambda r: _run("reset", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=300, dv=200, vth=80,
+            n=30, w=2 * _w(r, 20, 30, 0, 60) + 1, du=300, dv=150, vth=700, weight_exp=-3)], 20),
+        "reset": lambda r: _run("reset", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=300, dv=200, vth=700,
                                                   bias_mant=r.integers(0, 200, 30))], 20, variant="reset",
                                 reset=(20, 1)),
         "refractory": lambda r: _run("refractory", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=4095, dv=0,
                                                             vth=150, bias_mant=r.integers(0, 40, 30))], 20,
                                      variant="refractory", refractory=3),
         "two_layer": lambda r: _run("two_layer", r, [
-            dict(n=30, w=_w(r, 20, 30, -60, 120), du=409, dv=204, vth=80, bias_mant=r.integers(0, 100, 30)),
-            dict(n=10, w=_w(r, 30, 10, -80, 127), du=1000, dv=500, vth=60, weight_exp=1)], 20),
+            dict(n=30, w=_w(r, 20, 30, -60, 120), du=409, dv=204, vth=700, bias_mant=r.integers(0, 100, 30)),
+            dict(n=10, w=_w(r, 30, 10, -80, 127), du=1000, dv=500, vth=1500, weight_exp=1)], 20),
         "recurrent": lambda r: _run("recurrent", r, [dict(n=30, w=_w(r, 20, 30, -60, 120), du=409, dv=204,
                                                           vth=80)], 20,
                                     recurrent=dict(w=_w(r, 30, 30, -100, 60, 0.3))),
