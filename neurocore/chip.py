@@ -66,9 +66,9 @@ class Precision:
                                        "stay exact; Loihi stores 8-9 bit weights)")
 
     def validate(self) -> None:
-        if self.arithmetic == "loihi" and (self.state != "float32" or self.static_weight_bits):
-            raise ConfigError("arithmetic = 'loihi' fixes the state and weight formats itself; leave state and "
-                              "static_weight_bits at their defaults", key="arithmetic")
+        if self.arithmetic == "loihi" and self.state != "float32":
+            raise ConfigError("arithmetic = 'loihi' fixes the state format itself (24-bit integers); leave state "
+                              "at 'float32'", key="arithmetic")
         if self.state == "fixed" and self.frac_bits >= min(self.v_bits, self.i_bits):
             raise ConfigError("frac_bits must be smaller than v_bits and i_bits", key="frac_bits")
 

@@ -116,7 +116,9 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         free = (refrac[a:b] == 0).all() and (max_spikes[a:b] == 0).all()  # the screened threshold loop
         plain = (free and (gate[a:b] < 0).all() and kind[a] == KIND_PLAIN and (in_gain[a:b] == 1).all() and (cur_gain[a:b] == 1).all()
                  and (i_bias[a:b] == 0).all())
-        if plain:
+        if loihi and free and (gate[a:b] < 0).all() and (keep_i[a:b] == 0).all() and (keep_v[a:b] == 4096).all():
+            modes[r] = RUN_IF  # Loihi's IF: du = 4095, dv = 0 (kernel.integrate_loihi_if)
+        elif plain and not loihi:
             modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
         elif free:
             modes[r] = RUN_FIRE_PLAIN

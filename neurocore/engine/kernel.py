@@ -25,7 +25,7 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
+from .records import (RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
                       Outputs, Reads, Routes, Tiles)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -385,20 +385,27 @@ def integrate_loihi(cur, v, iin, ref, keep_i, keep_v, bias):
     (negative weight exponents), u = decay(u) + (x << 6) wrapped to 24 bits, v = decay(v) + u + bias
     saturated to 24 bits; decay(y) = sign(y) ((|y| keep) >> 12), keep = 4096 - d. State is held in
     float32 (24-bit integers are exact in it); refractory neurons hold v."""
-    for g in range(cur.shape[0]):
-        x = np.int64(np.floor(iin[g]))
+    for g in range(cur.shape[0]):  # in float64, where these integers (< 2^36) are exact: it vectorises
+        x = np.floor(np.float64(iin[g]))
         iin[g] = 0.0
-        p = np.int64(cur[g]) * np.int64(keep_i[g])
-        c = (p >> 12 if p >= 0 else -((-p) >> 12)) + x * 64
-        if c > 8388608:
-            c -= 16777216
-        elif c <= -8388608:
-            c += 16777216
+        c = np.trunc(np.float64(cur[g]) * np.float64(keep_i[g]) * (1.0 / 4096.0)) + x * 64.0
+        c = c - 16777216.0 * (c > 8388608.0) + 16777216.0 * (c <= -8388608.0)
         cur[g] = c
-        if ref[g] == 0:
-            p = np.int64(v[g]) * np.int64(keep_v[g])
-            vv = (p >> 12 if p >= 0 else -((-p) >> 12)) + c + np.int64(bias[g])
-            v[g] = min(max(vv, -8388607), 8388607)
+        vv = np.trunc(np.float64(v[g]) * np.float64(keep_v[g]) * (1.0 / 4096.0)) + c + np.float64(bias[g])
+        vv = min(max(vv, -8388607.0), 8388607.0)
+        v[g] = vv if ref[g] == 0 else v[g]
+
+
+@njit(cache=True, _nrt=False)
+def integrate_loihi_if(cur, v, iin, bias):
+    """`integrate_loihi` of IF neurons without refractory period (du = 4095, dv = 0): u = x << 6 wrapped,
+    v = v + u + bias saturated."""
+    for g in range(cur.shape[0]):
+        c = np.floor(np.float64(iin[g])) * 64.0
+        iin[g] = 0.0
+        c = c - 16777216.0 * (c > 8388608.0) + 16777216.0 * (c <= -8388608.0)
+        cur[g] = c
+        v[g] = min(max(np.float64(v[g]) + c + np.float64(bias[g]), -8388607.0), 8388607.0)
 
 
 @njit(cache=True, _nrt=False)
@@ -435,7 +442,9 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
             continue
-        if fx_scale < 0.0:  # Loihi's integers
+        if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
+            integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
+        elif fx_scale < 0.0:
             integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
                             nr.bias[lo:hi])
         elif fx_scale == 0.0:
@@ -445,7 +454,7 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired) -> int:
             integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
                             nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
                             fx_imax, fx_vmax)
-        if mode == RUN_FIRE_PLAIN:
+        if mode != RUN_GENERAL:  # (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
         else:

@@ -154,7 +154,7 @@ class Engine:
         self._loihi = p.arithmetic == "loihi"
         self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0, np.int16)
         self.weight_exp: dict[str, int] = {}  # Loihi arithmetic: each projection's weight exponent
-        if p.static_weight_bits:
+        if p.static_weight_bits and not self._loihi:  # Loihi's 8-bit mantissas are stored below instead
             for k in np.nonzero(c.tiles.learn == 0)[0]:
                 self._quantize_tile(k)
         if self._loihi:
