@@ -65,6 +65,14 @@ class Precision:
                                        "16-bit fixed point with a power-of-two scale per tile (dyadic weights "
                                        "stay exact; Loihi stores 8-9 bit weights)")
 
+    plastic_weight_bits: int = spec(0, choices=(0, 8),
+                                    doc="weights of crossbars that learn: 0 = float32, 8 = Loihi's 8-bit synapses "
+                                        "(a signed mantissa on a power-of-two grid spanning the device bounds; every "
+                                        "write rounds back onto it)")
+    plastic_rounding: str = spec("stochastic", choices=("stochastic", "nearest"),
+                                 doc="8-bit plastic weights: how a write off the grid rounds (Loihi's learning "
+                                     "engine rounds stochastically)")
+
     def validate(self) -> None:
         if self.arithmetic == "loihi" and self.state != "float32":
             raise ConfigError("arithmetic = 'loihi' fixes the state format itself (24-bit integers); leave state "

@@ -44,11 +44,15 @@ as Lava's `optimize_weight_bits` chooses it; mantissas are rounded to nearest on
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import ConfigError
 from .neurons import KIND_CURRENT, Coefficients, LoihiLIF, NeuronModel
+
+if TYPE_CHECKING:
+    from .netlist import Netlist
 
 DECAY_BITS = 12          # decays are 12-bit fractions of 4096
 ACT_SHIFT = 6            # inputs, thresholds and biases sit 6 bits above the weight mantissa
@@ -187,3 +191,57 @@ def check_weight_exp(exp: int, where: str) -> int:
     if isinstance(exp, bool) or not isinstance(exp, (int, np.integer)) or not WEIGHT_EXP[0] <= exp <= WEIGHT_EXP[1]:
         raise ConfigError(f"= {exp!r}: must be an integer in [{WEIGHT_EXP[0]}, {WEIGHT_EXP[1]}]", key=where)
     return int(exp)
+
+
+# -- a trained network, scaled to Loihi's integers -------------------------------------------
+
+def scale_for_loihi(net: "Netlist") -> dict[str, float]:
+    """Rescale a float network in place so that Loihi's integers hold it well; returns each population's
+    scale s. Scaling a population's v, current, theta, bias and v_reset by s > 0 and its incoming
+    weights by s leaves its spikes unchanged (and a readout's argmax): s = 254 / the largest incoming
+    |weight x gain x input_gain x current_gain|, so that the projection with the largest weights fills
+    its 8-bit mantissas at exponent 0 (others get their own, `weight_exponent`), lowered when needed so
+    that vth <= 2^17 - 1 and the bias fits 13 bits x 2^7. The input and current gains are folded into
+    the incoming weights (Loihi has neither); a current bias is refused."""
+    import dataclasses
+
+    from .neurons import LoihiLIF
+
+    scales: dict[str, float] = {}
+    for name, pop in list(net.populations.items()):
+        m = pop.params
+        if m is None or isinstance(m, LoihiLIF):
+            continue
+        incoming = [pr for pr in net.projections.values() if pr.post == name]
+        if any(pr.is_tied for pr in incoming):
+            raise ConfigError("a transposed (tied) projection cannot be rescaled for Loihi", key=f"population.{name}")
+        if np.any(np.asarray(getattr(m, "i_bias", 0.0)) != 0):
+            raise ConfigError("Loihi's compartment has no current bias", key=f"population.{name}.i_bias")
+        f = (np.broadcast_to(np.asarray(getattr(m, "input_gain", 1.0), np.float64), (pop.size,))
+             * np.broadcast_to(np.asarray(getattr(m, "current_gain", 1.0), np.float64), (pop.size,)))
+        peak = max([float(np.abs(pr.dense()[0].astype(np.float64) * pr.gain * f).max()) for pr in incoming
+                    if pr.dense()[0].size] + [0.0])
+        s = 254.0 / peak if peak > 0 else 1.0
+        if m.spiking:
+            s = min(s, VTH_MAX / max(float(np.max(m.theta)), 1e-30))
+        b = float(np.abs(np.asarray(m.bias)).max())
+        if b > 0:
+            s = min(s, BIAS_MANT * 2 ** 7 / (2 ** ACT_SHIFT * b))
+        scales[name] = s
+        for pr in incoming:
+            if np.all(f == f[0]):
+                pr.gain = float(pr.gain * f[0] * s)
+            elif pr.conn is None:
+                pr.weights = (pr.weights.astype(np.float64) * f[None, :] * s).astype(np.float32)
+            else:
+                raise ConfigError("a per-neuron input gain cannot be folded into a shared kernel",
+                                  key=f"projection.{pr.name}")
+        kw: dict = {"bias": np.asarray(m.bias) * s}
+        for gain in ("input_gain", "current_gain"):
+            if hasattr(m, gain):
+                kw[gain] = 1.0
+        if m.spiking:
+            kw.update(theta=np.asarray(m.theta) * s, v_reset=np.asarray(m.v_reset) * s)
+        kw = {k: (float(v) if np.ndim(v) == 0 else v) for k, v in kw.items()}
+        net.populations[name] = dataclasses.replace(pop, params=dataclasses.replace(m, **kw))
+    return scales

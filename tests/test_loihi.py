@@ -178,3 +178,40 @@ def test_translation_rules() -> None:
 def test_loihi_refuses_other_state_formats() -> None:
     with pytest.raises(ConfigError, match="arithmetic"):
         make_chip(1, 1, precision={"arithmetic": "loihi", "state": "fixed"})
+
+
+def _plastic(bits: int, rounding: str, dw: float):
+    from neurocore.netlist import Plasticity
+    net = Netlist("learn")
+    for p, n in (("x", 12), ("up", 9), ("down", 9)):
+        net.add_source(p, n)
+    net.add_population("y", 9, CubaLIF(theta=1.0))
+    w = np.random.default_rng(3).uniform(-0.5, 0.5, (12, 9))
+    net.connect("w", "x", "y", w, plastic=Plasticity("up", "down"))
+    chip = make_chip(1, 1, neurons=100, axons=100, rows=100, cols=100, precision={"plastic_weight_bits": bits, "plastic_rounding": rounding},
+                     device={"dw_min": dw, "w_max": 0.6, "w_min": -0.6})
+    eng = Engine(place(net, chip), seed=5)
+    return eng, eng.weights("w").copy()
+
+
+@pytest.mark.parametrize("rounding", ["nearest", "stochastic"])
+def test_eight_bit_plastic_weights_stay_on_their_grid(rounding: str) -> None:
+    """8-bit plastic synapses (grid 2^-7 for bounds +-0.6): weights start and stay on the grid; a step
+    below half the grid is lost when rounded to nearest, kept on average when rounded stochastically."""
+    from neurocore.engine import SourceDrive
+
+    dw = 0.001
+    eng, w0 = _plastic(8, rounding, dw)
+    grid = eng.plastic_grid()
+    assert grid == 2.0 ** -7
+    assert np.all(w0 / grid == np.round(w0 / grid))
+    drive = SourceDrive({"x": np.full((20, 12), 0.5), "up": np.full((20, 9), 0.4), "down": np.zeros((20, 9))})
+    eng.run(drive, 30, learn="coincidence")
+    w1 = eng.weights("w")
+    assert np.all(w1 / grid == np.round(w1 / grid))
+    pulses = eng.counters()["write_pulses"]
+    moved = float((w1 - w0).sum())
+    if rounding == "nearest":
+        assert moved == 0.0
+    else:  # each pulse moves a weight by one grid step with probability dw / grid: on average dw
+        assert abs(moved - pulses * dw) < 5 * np.sqrt(pulses * dw * grid), (moved, pulses * dw)

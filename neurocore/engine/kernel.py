@@ -256,9 +256,26 @@ def deliver_pulses(st: State, tl: Tiles, rt: Routes, slot, learning):
 # -- 2. write --------------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays):
+def round_to_grid(blk, rows, cols, grid, stochastic, w_min, w_max):
+    """The crosspoints rows x cols of a tile back onto the weight grid after a write: to the nearest
+    step, or stochastically (up with probability equal to the fraction of a step)."""
+    for r in rows:
+        for c in cols:
+            x = blk[r, c] / grid
+            lo = np.floor(x)
+            if stochastic:
+                q = lo + (1.0 if np.random.random() < x - lo else 0.0)
+            else:
+                q = np.floor(x + 0.5)
+            blk[r, c] = min(max(q * grid, w_min), w_max)
+
+
+@njit(cache=True, _nrt=False)
+def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays, grid=0.0,
+                       stochastic=False):
     """Each tick, a row pulse meeting a column pulse is one device pulse; a tile's pulses of a tick
-    are one parallel write cycle."""
+    are one parallel write cycle. With a grid (Loihi's 8-bit plastic synapses) every written crosspoint
+    is rounded back onto it."""
     for k in range(tl.core.shape[0]):
         if mode == LEARN_COINCIDENCE and st.row_n[k] > 0 and st.col_nu[k] + st.col_nd[k] > 0:
             u0 = 2 * tl.cbuf0[k]
@@ -278,6 +295,11 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
                                         dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
                                         dv.w_min[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.gamma_up,
                                         dv.gamma_down, dv.c2c_std)
+            if grid > 0.0 and n_w > 0:
+                blk = weights[wk:we].reshape(shape)
+                wlo, whi = dv.tile_w_min[k], dv.tile_w_max[k]
+                round_to_grid(blk, rows, ups, grid, stochastic, wlo, whi)
+                round_to_grid(blk, rows, downs, grid, stochastic, wlo, whi)
             ctr.scalar[WRITES] += n_w
             ctr.tile_wr[k] += n_w
             if n_w > 0:
@@ -626,7 +648,7 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
                 finish_reads(st, tl, rt, rd, ctr)
             deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
             deliver_pulses(st, tl, rt, slot, learning)
-            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr)
+            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr, lr.grid, lr.stochastic)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
             n_fired = update_neurons(st, nr, fx, n_fired)
             ctr.scalar[UPD] += n_upd

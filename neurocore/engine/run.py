@@ -174,6 +174,15 @@ class Engine:
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
         self._states: list = []  # the kernel's working state of each thread, made once, reused
 
+    def plastic_grid(self) -> float:
+        """The step of the plastic weights' grid (0: float32): with plastic_weight_bits = b, the power of
+        two 2^ceil(log2(max(|w_min|, w_max) / 2^(b-1))), so that a signed b-bit mantissa spans the bounds."""
+        bits = self.placement.chip.precision.plastic_weight_bits
+        if not bits:
+            return 0.0
+        peak = max(abs(float(self.device.w_min)), abs(float(self.device.w_max)))
+        return float(2.0 ** np.ceil(np.log2(peak / 2 ** (bits - 1))))
+
     def _tile_devices(self) -> None:
         """Each plastic tile's device values (identical within a tile when the devices are ideal)."""
         d = self._dev
@@ -279,6 +288,9 @@ class Engine:
     def _clip_plastic(self) -> None:
         m = self._plastic
         if m.any():
+            grid = self.plastic_grid()
+            if grid:  # 8-bit plastic synapses: on their grid from the start
+                self.c.weights[m] = np.round(self.c.weights[m] / grid) * np.float32(grid)
             self.c.weights[m] = np.clip(self.c.weights[m], self._dev.w_min[m], self._dev.w_max[m])
 
     # -- counters ----------------------------------------------------------------------
@@ -319,7 +331,8 @@ class Engine:
             cnt = self._counters
         out = self._outputs(opt, n_samples, ticks)
         lr = Learning(LEARN_MODES[opt.learn], float(opt.noise_scale), bool(opt.defer_writes),
-                      c.sparse_plastic)
+                      c.sparse_plastic, self.plastic_grid(),
+                      self.placement.chip.precision.plastic_rounding == "stochastic")
         rw = c.weights
         if opt.defer_writes:
             if self._shadow is None:
