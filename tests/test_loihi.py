@@ -215,3 +215,34 @@ def test_eight_bit_plastic_weights_stay_on_their_grid(rounding: str) -> None:
         assert moved == 0.0
     else:  # each pulse moves a weight by one grid step with probability dw / grid: on average dw
         assert abs(moved - pulses * dw) < 5 * np.sqrt(pulses * dw * grid), (moved, pulses * dw)
+
+
+def test_scaled_float_net_runs_close_to_float32_in_loihi_arithmetic() -> None:
+    """A float network (input gains, biases, small weights) rescaled by scale_for_loihi keeps nearly
+    every spike of its float32 run when run in Loihi's integers."""
+    import copy
+
+    from neurocore.loihi import scale_for_loihi
+    from neurocore.neurons import IF
+
+    rng = np.random.default_rng(0)
+    net = Netlist("f")
+    net.add_source("in", 40)
+    net.add_population("h", 60, CubaLIF(di=0.25, dv=0.02, theta=1.0, input_gain=0.3, bias=0.01, reset="zero"))
+    net.add_population("o", 10, IF(theta=2.0, reset="subtract"))
+    net.connect("w1", "in", "h", rng.normal(0.1, 0.3, (40, 60)))
+    net.connect("w2", "h", "o", rng.normal(0.05, 0.2, (60, 10)), gain=0.5)
+    src = rng.random((1, 200, 40)) < 0.2
+    runs = {}
+    for arith in ("float32", "loihi"):
+        n = copy.deepcopy(net)
+        if arith == "loihi":
+            scales = scale_for_loihi(n)
+            assert set(scales) == {"h", "o"} and all(s > 100 for s in scales.values())
+        eng = Engine(place(n, make_chip(1, 1, neurons=200, axons=200, rows=200, cols=200,
+                                        precision={"arithmetic": arith})))
+        res = eng.run(SpikeDrive({"in": src}), 200, readout=["h", "o"])
+        runs[arith] = np.concatenate([res.counts["h"], res.counts["o"]], axis=1)[0]
+    f, q = runs["float32"], runs["loihi"]
+    assert f.sum() > 500
+    assert np.abs(f - q).sum() <= 0.03 * f.sum(), (f, q)
