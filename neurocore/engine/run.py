@@ -152,7 +152,8 @@ class Engine:
         self._clip_plastic()
         p = chip.precision
         self._loihi = p.arithmetic == "loihi"
-        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0, np.int16)
+        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0,
+                                  np.int8 if self._loihi else np.int16)  # Loihi: int16 if a mantissa needs it
         self.weight_exp: dict[str, int] = {}  # Loihi arithmetic: each projection's weight exponent
         if p.static_weight_bits and not self._loihi:  # Loihi's 8-bit mantissas are stored below instead
             for k in np.nonzero(c.tiles.learn == 0)[0]:
@@ -217,13 +218,18 @@ class Engine:
         else:
             mant, exp = quantise(w)
         self.weight_exp[name] = exp
+        # stored as int8 where it fits (a mixed-sign matrix's mantissas are even: halved), else int16
+        half = bool(mant.size) and mant.min() < 0 < mant.max()
+        stored, scale = (mant >> 1, 2.0 ** (exp + 1)) if half else (mant, 2.0 ** exp)
+        if stored.size and self._qweights.dtype == np.int8 and np.abs(stored).max() > 127:
+            self._qweights = self._qweights.astype(np.int16)
         o = 0
         for k in tiles:
             sl = c.tile_slice(k)
             n = sl.stop - sl.start
-            self._qweights[sl] = mant[o:o + n]
+            self._qweights[sl] = stored[o:o + n]
             c.weights[sl] = mant[o:o + n] * np.float32(2.0 ** exp)
-            c.tiles.qscale[k] = 2.0 ** exp
+            c.tiles.qscale[k] = scale
             c.tiles.gain[k] = 1.0
             o += n
 
