@@ -246,3 +246,13 @@ def test_scaled_float_net_runs_close_to_float32_in_loihi_arithmetic() -> None:
     f, q = runs["float32"], runs["loihi"]
     assert f.sum() > 500
     assert np.abs(f - q).sum() <= 0.03 * f.sum(), (f, q)
+
+
+def test_state_round_trip_keeps_the_integers() -> None:
+    """Engine.state() / load_state() in Loihi arithmetic leave mantissas and exponents as they were."""
+    g = np.load(GOLDENS / "weight_exp_minus2.npz")
+    eng = Engine(place(golden_net(g), loihi_chip()))
+    before = eng.state()["weights"].copy(), dict(eng.weight_exp), eng._qweights.copy()
+    eng.load_state(eng.state())
+    assert np.array_equal(eng.state()["weights"], before[0]) and eng.weight_exp == before[1]
+    assert np.array_equal(eng._qweights, before[2])

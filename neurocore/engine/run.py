@@ -203,7 +203,7 @@ class Engine:
         self.c.tiles.qscale[k] = scale
         self.c.weights[sl] = self._qweights[sl] * np.float32(scale)  # what the chip holds
 
-    def _loihi_projection(self, name: str, gain: float) -> None:
+    def _loihi_projection(self, name: str, gain: float, synaptic: bool = False) -> None:
         """Store a static projection as Loihi does: 8-bit mantissas (int16 here) and one exponent
         (`neurocore.loihi.quantise` of weights x gain, or Lava's integers with the netlist's
         weight_exp); the tiles then hold the synaptic weights mantissa x 2^exp, gain 1."""
@@ -213,8 +213,8 @@ class Engine:
         tiles = [k for k in range(c.n_tiles) if c.tile_proj[k] == name]
         given = getattr(self.placement.netlist.projections[name], "weight_exp", None)
         w = np.concatenate([c.weights[c.tile_slice(k)] for k in tiles]).astype(np.float64) * gain
-        if given is not None:
-            mant, exp = lava_weights(np.round(w)), int(given)
+        if given is not None:  # Lava's integers (synaptic: the tiles already hold them x 2^exp)
+            mant, exp = lava_weights(np.round(w / 2.0 ** int(given) if synaptic else w)), int(given)
         else:
             mant, exp = quantise(w)
         self.weight_exp[name] = exp
@@ -286,7 +286,7 @@ class Engine:
             mine[:] = a
         if self._loihi:  # the state holds synaptic weights (gain folded in)
             for name in list(self.weight_exp):
-                self._loihi_projection(name, 1.0)
+                self._loihi_projection(name, 1.0, synaptic=True)
             return
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
             self._quantize_tile(k)
