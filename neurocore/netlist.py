@@ -352,6 +352,9 @@ class _ProjEntry:
     no_self: bool = spec(False, doc="lateral: no synapse from a neuron onto itself")
     delay: int = spec(1, lo=1, hi=64, doc="axon delay in ticks")
     gain: float = spec(1.0, doc="crossbar read gain: synaptic weight = gain * device weight")
+    weight_exp: int | None = spec(None, lo=-8, hi=7, doc="chips in Loihi arithmetic: the weights are Lava's integer "
+                                                          "weights shifted by this exponent (unset: the chip "
+                                                          "quantises them; neurocore.loihi)")
 
     def validate(self) -> None:
         if self.init == "uniform" and self.high < self.low:
@@ -434,7 +437,7 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
                 mask = rng.random((pre.size, post.size)) < e.p_connect
                 if e.no_self and e.pre == e.post:
                     np.fill_diagonal(mask, False)
-            net.connect(e.name, e.pre, e.post, w, mask=mask, delay=e.delay, gain=e.gain)
+            net.connect(e.name, e.pre, e.post, w, mask=mask, delay=e.delay, gain=e.gain, weight_exp=e.weight_exp)
         except ConfigError as exc:
             raise ConfigError(str(exc).split(": ", 1)[-1], source, f"projection[{k}]") from None
     for k, raw in enumerate(f.probe):

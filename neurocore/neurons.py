@@ -234,8 +234,9 @@ class LoihiLIF(_Model):
         for f in dataclasses.fields(self):
             if f.name != "reset":
                 n = np.asarray(getattr(self, f.name))
-                if n.dtype == bool or not np.issubdtype(n.dtype, np.integer) or (n.ndim and f.name not in
-                                                                                   ("bias_mant", "bias_exp")):
+                whole = n.dtype != bool and np.issubdtype(n.dtype, np.number) and bool(
+                    np.all(np.isfinite(n)) and np.all(n == np.round(n)))
+                if not whole or (n.ndim and f.name not in ("bias_mant", "bias_exp")):
                     raise ConfigError(f"= {getattr(self, f.name)!r} must be an integer"
                                       + (" or an integer array" if f.name.startswith("bias") else ""), key=f.name)
                 lo, hi = {"du": (0, 4095), "dv": (0, 4095), "vth": (0, 2 ** 17 - 1), "bias_mant": (-4096, 4095),

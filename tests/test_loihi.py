@@ -256,3 +256,23 @@ def test_state_round_trip_keeps_the_integers() -> None:
     eng.load_state(eng.state())
     assert np.array_equal(eng.state()["weights"], before[0]) and eng.weight_exp == before[1]
     assert np.array_equal(eng._qweights, before[2])
+
+
+def test_netlist_file_gives_the_integers_directly() -> None:
+    """A network file: model = "loihi_lif" with its integers, a projection's weight_exp; bad ones named."""
+    from neurocore.netlist import netlist_from_dict
+
+    d = {"name": "t", "population": [{"name": "in", "size": 3, "kind": "source"},
+                                     {"name": "n", "size": 2, "model": "loihi_lif", "du": 4095, "dv": 0, "vth": 10,
+                                      "bias_mant": 5}],
+         "projection": [{"name": "w", "pre": "in", "post": "n", "init": "explicit",
+                         "weights": [[3, 1], [200, -5], [0, 7]], "weight_exp": -2}]}
+    net = netlist_from_dict(d, "x.toml").netlist
+    assert net.projections["w"].weight_exp == -2 and net.populations["n"].params.vth == 10
+    d["projection"][0]["weight_exp"] = 9
+    with pytest.raises(ConfigError, match=r"projection\[0\].weight_exp' = 9 is out of range"):
+        netlist_from_dict(d, "x.toml")
+    d["projection"][0]["weight_exp"] = 0
+    d["population"][1]["du"] = 5000
+    with pytest.raises(ConfigError, match=r"population\[1\].du' = 5000 is out of range"):
+        netlist_from_dict(d, "x.toml")
