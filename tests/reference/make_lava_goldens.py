@@ -8,7 +8,8 @@ small npz in tests/reference/lava/ holding the inputs, every integer parameter a
 Lava 0.10 has no bit-accurate model of its LIFRefractory process, only a float one; the case
 "refractory" runs that float model where float arithmetic is exact (du = 1 and dv = 0 in Lava's float
 units, integer weights and thresholds scaled by 2^6, no saturation), which is the same as the integer
-model with du = 4095, dv = 0.
+model with du = 4095, dv = 0 (its float Dense gets the weights Lava's bit-accurate Dense would store,
+through Lava's own clip_weights and truncate_weights).
 
 Rerun (Lava needs Python < 3.11; a few minutes):
 
@@ -16,7 +17,7 @@ Rerun (Lava needs Python < 3.11; a few minutes):
     /tmp/lava-venv/bin/pip install lava-nc==0.10.0
     /tmp/lava-venv/bin/python tests/reference/make_lava_goldens.py     # from the repository root
 
-The draws are seeded: a rerun writes the same files.
+The draws are seeded: a rerun writes the same arrays. One case alone: add its name(s) as arguments.
 """
 
 from __future__ import annotations
