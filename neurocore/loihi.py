@@ -38,7 +38,12 @@ weights, clipped and truncated exactly as Lava does: see `lava_weights`).
 Weights without a given exponent are quantised per projection (`quantise`): the exponent is the
 smallest in [-8, 7] at which the projection's largest weight (times its gain) fits the 8-bit
 mantissa (255 for single-sign, 254 / -256 for mixed-sign matrices, whose lowest bit Loihi drops),
-as Lava's `optimize_weight_bits` chooses it; mantissas are rounded to nearest on that grid.
+as Lava's `optimize_weight_bits` chooses it; mantissas are rounded to nearest on that grid. The
+engine stores them as int8 where they fit (int16 otherwise) and rounds the sum of *all* projections
+into a neuron down once per tick, where Lava rounds each projection's sum: the two differ only when
+two projections with negative exponents feed one neuron.
+
+A float network (trained off the chip) is first rescaled to fill these integers: `scale_for_loihi`.
 """
 
 from __future__ import annotations
