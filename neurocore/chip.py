@@ -61,8 +61,12 @@ class CoreLimits:
 
 @dataclass(frozen=True)
 class Precision:
-    """Neuron state arithmetic: float32, or fixed point with the given bit widths."""
+    """Neuron state arithmetic: float32, fixed point with the given bit widths, or Loihi's own
+    integers (`arithmetic = "loihi"`: see neurocore.loihi)."""
 
+    arithmetic: str = spec("float32", choices=("float32", "loihi"),
+                           doc="'loihi': integer u and v in Loihi's update order, 8-bit weight mantissas with "
+                               "an exponent per projection (neurocore.loihi; checked bit for bit against Lava)")
     state: str = spec("float32", choices=("float32", "fixed"), doc="neuron state number format")
     v_bits: int = spec(24, lo=2, hi=32, doc="fixed: membrane voltage width, bits including sign")
     i_bits: int = spec(24, lo=2, hi=32, doc="fixed: synaptic current width, bits including sign")
@@ -72,7 +76,18 @@ class Precision:
                                        "16-bit fixed point with a power-of-two scale per tile (dyadic weights "
                                        "stay exact; Loihi stores 8-9 bit weights)")
 
+    plastic_weight_bits: int = spec(0, choices=(0, 8),
+                                    doc="weights of crossbars that learn: 0 = float32, 8 = Loihi's 8-bit synapses "
+                                        "(a signed mantissa on a power-of-two grid spanning the device bounds; every "
+                                        "write rounds back onto it)")
+    plastic_rounding: str = spec("stochastic", choices=("stochastic", "nearest"),
+                                 doc="8-bit plastic weights: how a write off the grid rounds (Loihi's learning "
+                                     "engine rounds stochastically)")
+
     def validate(self) -> None:
+        if self.arithmetic == "loihi" and self.state != "float32":
+            raise ConfigError("arithmetic = 'loihi' fixes the state format itself (24-bit integers); leave state "
+                              "at 'float32'", key="arithmetic")
         if self.state == "fixed" and self.frac_bits >= min(self.v_bits, self.i_bits):
             raise ConfigError("frac_bits must be smaller than v_bits and i_bits", key="frac_bits")
 

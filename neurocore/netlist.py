@@ -84,6 +84,7 @@ class Projection:
     sign: float = 1.0
     conn: Connection | None = None  # a convolution, pooling or scale instead of a weight matrix
     pre_shape: tuple[int, ...] = ()
+    weight_exp: int | None = None  # Loihi arithmetic: weights are Lava's integers, shifted by this (neurocore.loihi)
     _dense: tuple | None = field(default=None, repr=False)
 
     @property
@@ -185,9 +186,11 @@ class Netlist:
         return self._add(Population(name, n, params, gate, _check_p(name, dropout), shape))
 
     def connect(self, name: str, pre: str, post: str, weights: Any, *, mask: Any = None,
-                delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None) -> Projection:
+                delay: int = 1, gain: float = 1.0, plastic: Plasticity | None = None,
+                weight_exp: int | None = None) -> Projection:
         """A projection with a dense (pre, post) weight matrix (sparse via `mask`), or a
-        `neurocore.connections` Conv2d, Pool2d or Scale between shaped populations."""
+        `neurocore.connections` Conv2d, Pool2d or Scale between shaped populations. `weight_exp`
+        (chips in Loihi arithmetic): the weights are Lava's integer weights with this exponent."""
         a, b = self._pop(pre, f"pre of '{name}'"), self._pop(post, f"post of '{name}'")
         if b.is_source:
             raise ConfigError(f"'{post}' is a spike source and cannot receive synapses",
@@ -214,6 +217,9 @@ class Netlist:
                                       f"post '{post}' has {b.size}", key=f"projection.{name}.plastic")
         proj = Projection(name, pre, post, np.ascontiguousarray(w), m, _check_delay(name, delay),
                           float(gain), plastic)
+        if weight_exp is not None:
+            from .loihi import check_weight_exp
+            proj.weight_exp = check_weight_exp(weight_exp, f"projection.{name}.weight_exp")
         return self._add_proj(proj)
 
     def _connect_map(self, name: str, a: Population, b: Population, conn: Connection, delay: int, gain: float,
@@ -355,6 +361,9 @@ class _ProjEntry:
     no_self: bool = spec(False, doc="lateral: no synapse from a neuron onto itself")
     delay: int = spec(1, lo=1, hi=64, doc="axon delay in ticks")
     gain: float = spec(1.0, doc="crossbar read gain: synaptic weight = gain * device weight")
+    weight_exp: int | None = spec(None, lo=-8, hi=7, doc="chips in Loihi arithmetic: the weights are Lava's integer "
+                                                          "weights shifted by this exponent (unset: the chip "
+                                                          "quantises them; neurocore.loihi)")
 
     def validate(self) -> None:
         if self.init == "uniform" and self.high < self.low:
@@ -437,7 +446,7 @@ def netlist_from_dict(data: Mapping[str, Any], source: str = "<python>") -> NetF
                 mask = rng.random((pre.size, post.size)) < e.p_connect
                 if e.no_self and e.pre == e.post:
                     np.fill_diagonal(mask, False)
-            net.connect(e.name, e.pre, e.post, w, mask=mask, delay=e.delay, gain=e.gain)
+            net.connect(e.name, e.pre, e.post, w, mask=mask, delay=e.delay, gain=e.gain, weight_exp=e.weight_exp)
         except ConfigError as exc:
             raise ConfigError(str(exc).split(": ", 1)[-1], source, f"projection[{k}]") from None
     for k, raw in enumerate(f.probe):

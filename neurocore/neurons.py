@@ -222,9 +222,59 @@ class Integrator(_Model):
     spiking = False
 
 
-NeuronModel = Union[CubaLIF, LIF, IF, LI, CubaLI, Integrator]
+@dataclass(frozen=True, eq=False)
+class LoihiLIF(_Model):
+    """Loihi's CUBA compartment given by its integers (as Lava's LIF takes them; `neurocore.loihi`
+    says how a chip in Loihi arithmetic runs it):
+
+        u[t] = decay(u[t-1], du + 1) + (x[t] << 6)
+        v[t] = decay(v[t-1], dv) + u[t] + bias_mant * 2^bias_exp
+        spike when v[t] > vth << 6, then v = 0
+        decay(y, d) = sign(y) ((|y| (4096 - d)) >> 12)
+
+    On a float32 chip it runs as the CubaLIF of `as_cuba` (state in weight units, v / 2^6).
+    """
+
+    du: int = spec(0, lo=0, hi=4095, doc="current decay: (du + 1) / 4096 per tick")
+    dv: int = spec(0, lo=0, hi=4095, doc="voltage decay: dv / 4096 per tick")
+    vth: int = spec(10, lo=0, hi=2 ** 17 - 1, doc="threshold: spike when v > vth << 6")
+    bias_mant: Param = spec(0, doc="bias mantissa (13 bits, -4096..4095; an integer or one per neuron)")
+    bias_exp: Param = spec(0, doc="bias exponent 0..7: bias = bias_mant * 2^bias_exp on v's grid")
+    reset: str = spec("zero", choices=RESETS, doc="after a spike: v = 0 (Loihi), or subtract the threshold")
+    refractory: int = spec(0, lo=0, doc="ticks v holds after a spike")
+    max_spikes: int = spec(0, lo=0, doc="most spikes per neuron and sample, then v holds to the sample's end (0: no limit)")
+
+    has_current = True
+
+    def validate(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name != "reset":
+                n = np.asarray(getattr(self, f.name))
+                whole = n.dtype != bool and np.issubdtype(n.dtype, np.number) and bool(
+                    np.all(np.isfinite(n)) and np.all(n == np.round(n)))
+                if not whole or (n.ndim and f.name not in ("bias_mant", "bias_exp")):
+                    raise ConfigError(f"= {getattr(self, f.name)!r} must be an integer"
+                                      + (" or an integer array" if f.name.startswith("bias") else ""), key=f.name)
+                lo, hi = {"du": (0, 4095), "dv": (0, 4095), "vth": (0, 2 ** 17 - 1), "bias_mant": (-4096, 4095),
+                          "bias_exp": (0, 7)}.get(f.name, (0, None))
+                if n.size and (n.min() < lo or (hi is not None and n.max() > hi)):
+                    raise ConfigError(f"= {_show(n)} is out of range; must be in [{lo}, {hi if hi is not None else 'inf'}]",
+                                      key=f.name)
+        if self.reset not in RESETS:
+            raise ConfigError(f"= {self.reset!r} is not allowed; must be one of "
+                              f"{', '.join(repr(r) for r in RESETS)}", key="reset")
+
+    def as_cuba(self) -> CubaLIF:
+        """The float CubaLIF this compartment approximates (weight units: v / 2^6)."""
+        return CubaLIF(di=min((self.du + 1) / 4096, 1.0), dv=self.dv / 4096, theta=self.vth + 2 ** -6,
+                       reset=self.reset, bias=_scalar(np.asarray(self.bias_mant) * 2.0 ** np.asarray(self.bias_exp) / 64),
+                       refractory=self.refractory,
+                       max_spikes=self.max_spikes)
+
+
+NeuronModel = Union[CubaLIF, LIF, IF, LI, CubaLI, Integrator, LoihiLIF]
 MODELS: dict[str, type] = {"cuba_lif": CubaLIF, "lif": LIF, "if": IF, "li": LI, "cuba_li": CubaLI,
-                           "integrator": Integrator}
+                           "integrator": Integrator, "loihi_lif": LoihiLIF}
 #: kernel dispatch ids: with a synaptic current, without one
 KIND_CURRENT, KIND_PLAIN = 0, 1
 
@@ -263,6 +313,8 @@ class Coefficients:
 def lower(model: NeuronModel, size: int) -> Coefficients:
     """Per-neuron coefficients of `size` neurons of `model` (scalars broadcast)."""
     f32 = np.float32
+    if isinstance(model, LoihiLIF):
+        model = model.as_cuba()
 
     def arr(name: str, default: float, dtype=f32) -> np.ndarray:
         return np.broadcast_to(np.asarray(getattr(model, name, default), dtype), (size,)).copy()

@@ -89,8 +89,16 @@ class Trainer:
         if self.tracing:
             from .recording import add_selected_probes
             add_selected_probes(net, exp.trace)
-        self.engine = Engine(place(net, self.chip, exp.mapping.strategy), seed=exp.seed)
+        train_chip = self.chip
+        if self.chip.precision.arithmetic == "loihi":  # Loihi's integers for inference; training (gates,
+            # transposed reads) runs the neurons in float32, its synapses as [precision] says
+            train_chip = dataclasses.replace(self.chip, precision=dataclasses.replace(self.chip.precision,
+                                                                                      arithmetic="float32"))
+        self.engine = Engine(place(net, train_chip, exp.mapping.strategy), seed=exp.seed)
         infer_net = build_ssnn(exp.net, ts, weights, train=False)
+        if self.chip.precision.arithmetic == "loihi":
+            from .loihi import scale_for_loihi
+            scale_for_loihi(infer_net)
         self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
         self.epoch = 0
         self.position = 0

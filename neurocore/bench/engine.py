@@ -27,12 +27,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_chip(p, "loihi_like")
     p.set_defaults(chip="loihi_like")
     p.add_argument("--repeats", type=integer(1), default=5, help="timed repeats; the best is kept (default: 5)")
+    p.add_argument("--arithmetic", choices=("float32", "loihi"), default="float32",
+                   help="loihi: also run the workload in Loihi's integer arithmetic (weights and theta x 2^10 so the "
+                        "8-bit mantissas are used; float32 spikes unchanged) beside float32, interleaved, and "
+                        "report the ratio (default: float32 only)")
     p.add_argument("--threads", type=integer(1), default=1,
                    help="also run the samples as one inference batch on 1 and on this many threads (default: 1, no)")
 
 
-def workload(samples: int, ticks: int, rate: float):
-    """(netlist, input spikes (samples, ticks, 784)): the benchmark's weights and spikes, seed 1."""
+def workload(samples: int, ticks: int, rate: float, scale: float = 1.0):
+    """(netlist, input spikes (samples, ticks, 784)): the benchmark's weights and spikes, seed 1 (weights
+    and theta times `scale`, a power of two: the same spikes in float32)."""
     from ..netlist import Netlist
     from ..neurons import IF
 
@@ -42,7 +47,8 @@ def workload(samples: int, ticks: int, rate: float):
     spikes = rng.random((samples, ticks, 784)) < rate
     net = Netlist("ff_784_1280_10")
     net.add_source("input", 784)
-    neuron = IF(theta=5.0, reset="subtract")
+    w1, w2 = w1 * np.float32(scale), w2 * np.float32(scale)
+    neuron = IF(theta=5.0 * scale, reset="subtract")
     net.add_population("hidden", 1280, neuron)
     net.add_population("output", 10, neuron)
     net.connect("w1", "input", "hidden", w1)
@@ -106,6 +112,9 @@ def run(args: argparse.Namespace) -> dict:
     from ..engine import Engine, SourceDrive, SpikeDrive
     from ..mapping import place
 
+    if getattr(args, "arithmetic", "float32") == "loihi":
+        return _arithmetic(*workload(args.samples, args.ticks, args.rate, 2.0 ** 10), args)
+
     from .bare import timed as bare_timed
 
     net, spikes = workload(args.samples, args.ticks, args.rate)
@@ -167,3 +176,36 @@ def _threads(engine, spikes: np.ndarray, args: argparse.Namespace) -> dict:
             "syn_events_per_s_1_thread": r1.counters["syn_events"] / t1,
             f"syn_events_per_s_{args.threads}_threads": rn.counters["syn_events"] / tn,
             "speedup_threads": t1 / tn, "threads_spikes_identical": bool(same)}
+
+
+def _arithmetic(net, spikes: np.ndarray, args: argparse.Namespace) -> dict:
+    """The workload on the chip in float32 and in Loihi arithmetic, timed in alternation (so both see the
+    same machine load); weights and theta scaled by 2^10 (exact in float32: the same spikes as unscaled)."""
+    from dataclasses import replace
+
+    from ..chip import load_chip
+    from ..engine import Engine, SpikeDrive
+    from ..mapping import place
+    chip = load_chip(args.chip)
+    engines = {"float32": Engine(place(net, chip), seed=1),
+               "loihi": Engine(place(net, replace(chip, precision=replace(chip.precision, arithmetic="loihi"))),
+                               seed=1)}
+    given = [SpikeDrive({"input": spikes[s:s + 1]}) for s in range(args.samples)]
+    for e in engines.values():
+        e.run(given[0], args.ticks)  # compile outside the timing
+    best: dict = {}
+    for _ in range(args.repeats):
+        for name, e in engines.items():
+            dt, c = _timed(e, given, args.ticks, 1)
+            if name not in best or dt < best[name][0]:
+                best[name] = (dt, c)
+    out: dict = {"samples": args.samples, "ticks": args.ticks, "repeats": args.repeats}
+    for name, (dt, c) in best.items():
+        out[f"{name}_seconds"] = dt
+        out[f"{name}_syn_events"] = c["syn_events"]
+        out[f"{name}_spikes"] = c["spikes"]
+        out[f"{name}_syn_events_per_s"] = c["syn_events"] / dt
+    out["ratio_loihi_vs_float32"] = out["loihi_syn_events_per_s"] / out["float32_syn_events_per_s"]
+    out["wall_ratio_float32_over_loihi"] = out["float32_seconds"] / out["loihi_seconds"]
+    out["loihi_weight_exp"] = engines["loihi"].weight_exp
+    return out

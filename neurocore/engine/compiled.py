@@ -12,6 +12,8 @@ import numpy as np
 
 from ..mapping import CROSSBAR, Placement
 from ..mapping.tiles import kernel_block, kernel_segments
+from ..errors import ConfigError
+from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
 from .records import RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
@@ -77,6 +79,7 @@ class Compiled:
 
 def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     net = pl.netlist
+    loihi = pl.chip.precision.arithmetic == "loihi"
     kind = np.zeros(n, np.int8)
     ones, zeros = (lambda: np.ones(n, f32)), (lambda: np.zeros(n, f32))
     keep_i, keep_v, in_gain, cur_gain = ones(), ones(), ones(), ones()
@@ -93,7 +96,10 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
         if pop.is_source:
             is_src[g] = 1
             continue
-        co = lower(pop.params, pop.size)
+        try:
+            co = lower_loihi(pop.params, pop.size) if loihi else lower(pop.params, pop.size)
+        except ConfigError as e:
+            raise ConfigError(e.message, key=f"population.{name}.{e.key}") from None
         kind[g], keep_i[g], keep_v[g], in_gain[g], cur_gain[g] = (co.kind, co.keep_i, co.keep_v, co.input_gain,
                                                                   co.current_gain)
         theta[g], bias[g], i_bias[g], v_reset[g] = co.theta, co.bias, co.i_bias, co.v_reset
@@ -115,7 +121,9 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
                  and (i_bias[a:b] == 0).all())
         if (per_tick[a:b] > 1).any() or (v_min[a:b] > -np.inf).any():
             modes[r] = RUN_FIRE_MULTI
-        elif plain:
+        elif loihi and free and (gate[a:b] < 0).all() and (keep_i[a:b] == 0).all() and (keep_v[a:b] == 4096).all():
+            modes[r] = RUN_IF  # Loihi's IF: du = 4095, dv = 0 (kernel.integrate_loihi_if)
+        elif plain and not loihi:
             modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
         elif free:
             modes[r] = RUN_FIRE_PLAIN

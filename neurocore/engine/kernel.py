@@ -25,7 +25,7 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
+from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
                       Outputs, Reads, Routes, Tiles)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -267,9 +267,26 @@ def deliver_pulses(st: State, tl: Tiles, rt: Routes, slot, learning):
 # -- 2. write --------------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays):
+def round_to_grid(blk, rows, cols, grid, stochastic, w_min, w_max):
+    """The crosspoints rows x cols of a tile back onto the weight grid after a write: to the nearest
+    step, or stochastically (up with probability equal to the fraction of a step)."""
+    for r in rows:
+        for c in cols:
+            x = blk[r, c] / grid
+            lo = np.floor(x)
+            if stochastic:
+                q = lo + (1.0 if np.random.random() < x - lo else 0.0)
+            else:
+                q = np.floor(x + 0.5)
+            blk[r, c] = min(max(q * grid, w_min), w_max)
+
+
+@njit(cache=True, _nrt=False)
+def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays, grid=0.0,
+                       stochastic=False):
     """Each tick, a row pulse meeting a column pulse is one device pulse; a tile's pulses of a tick
-    are one parallel write cycle."""
+    are one parallel write cycle. With a grid (Loihi's 8-bit plastic synapses) every written crosspoint
+    is rounded back onto it."""
     for k in range(tl.core.shape[0]):
         if mode == LEARN_COINCIDENCE and st.row_n[k] > 0 and st.col_nu[k] + st.col_nd[k] > 0:
             u0 = 2 * tl.cbuf0[k]
@@ -289,6 +306,11 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
                                         dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
                                         dv.w_min[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.gamma_up,
                                         dv.gamma_down, dv.c2c_std)
+            if grid > 0.0 and n_w > 0:
+                blk = weights[wk:we].reshape(shape)
+                wlo, whi = dv.tile_w_min[k], dv.tile_w_max[k]
+                round_to_grid(blk, rows, ups, grid, stochastic, wlo, whi)
+                round_to_grid(blk, rows, downs, grid, stochastic, wlo, whi)
             ctr.scalar[WRITES] += n_w
             ctr.tile_wr[k] += n_w
             if n_w > 0:
@@ -434,6 +456,41 @@ def integrate_fixed(cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
 
 
 @njit(cache=True, _nrt=False)
+def integrate_loihi(cur, v, iin, ref, keep_i, keep_v, bias):
+    """Loihi's integer update (neurocore.loihi; Lava's PyLifModelBitAcc): the summed input rounded down
+    (negative weight exponents), u = decay(u) + (x << 6) wrapped to 24 bits, v = decay(v) + u + bias
+    saturated to 24 bits; decay(y) = sign(y) ((|y| keep) >> 12), keep = 4096 - d. State is held in
+    float32 (24-bit integers are exact in it); refractory neurons hold v. Returns the active neurons."""
+    n_act = 0
+    for g in range(cur.shape[0]):  # in float64, where these integers (< 2^36) are exact: it vectorises
+        n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (cur[g] != 0.0)
+        x = np.floor(np.float64(iin[g]))
+        iin[g] = 0.0
+        c = np.trunc(np.float64(cur[g]) * np.float64(keep_i[g]) * (1.0 / 4096.0)) + x * 64.0
+        c = c - 16777216.0 * (c > 8388608.0) + 16777216.0 * (c <= -8388608.0)
+        cur[g] = c
+        vv = np.trunc(np.float64(v[g]) * np.float64(keep_v[g]) * (1.0 / 4096.0)) + c + np.float64(bias[g])
+        vv = min(max(vv, -8388607.0), 8388607.0)
+        v[g] = vv if ref[g] == 0 else v[g]
+    return n_act
+
+
+@njit(cache=True, _nrt=False)
+def integrate_loihi_if(cur, v, iin, bias):
+    """`integrate_loihi` of IF neurons without refractory period (du = 4095, dv = 0): u = x << 6 wrapped,
+    v = v + u + bias saturated. Returns the active neurons."""
+    n_act = 0
+    for g in range(cur.shape[0]):
+        n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0)
+        c = np.floor(np.float64(iin[g])) * 64.0
+        iin[g] = 0.0
+        c = c - 16777216.0 * (c > 8388608.0) + 16777216.0 * (c <= -8388608.0)
+        cur[g] = c
+        v[g] = min(max(np.float64(v[g]) + c + np.float64(bias[g]), -8388607.0), 8388607.0)
+    return n_act
+
+
+@njit(cache=True, _nrt=False)
 def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     """This tick's source spikes into st.fired (dropped sources stay silent); returns their count."""
     n_fired = 0
@@ -465,7 +522,7 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -
     """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
     returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
     bias: what pays a neuron update beyond its access; runs never span two cores)."""
-    fx_scale, fx_vmax, fx_imax = fx
+    fx_scale, fx_vmax, fx_imax = fx  # scale 0: float32; > 0: fixed point; < 0: Loihi's integers
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     for a in range(nr.run_start.shape[0]):
         lo = nr.run_start[a]
@@ -477,7 +534,12 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
             continue
-        if fx_scale == 0.0:
+        if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
+            n_act = integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
+        elif fx_scale < 0.0:
+            n_act = integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
+                                    nr.bias[lo:hi])
+        elif fx_scale == 0.0:
             n_act = integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
                               nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
         else:
@@ -488,7 +550,7 @@ def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -
         if mode == RUN_FIRE_MULTI:
             n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
                                  nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
-        elif mode == RUN_FIRE_PLAIN:
+        elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
             n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                  st.fired, n_fired)
         else:
@@ -664,7 +726,7 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
                 finish_reads(st, tl, rt, rd, ctr)
             deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
             deliver_pulses(st, tl, rt, slot, learning)
-            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr)
+            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr, lr.grid, lr.stochastic)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
             if ctr.per_tick:  # source spikes come first in st.fired; sources pay no neuron stage
                 for f in range(n_fired):

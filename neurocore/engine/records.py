@@ -138,6 +138,8 @@ class Learning(NamedTuple):
     noise_scale: float  # rate_noise: the product error times sqrt(Ts)
     defer: bool         # reads see the sample-start weights
     sparse: bool        # some plastic tile has absent synapses (held at zero after writes)
+    grid: float         # > 0: plastic weights live on this grid (Loihi's 8-bit synapses); 0: float32
+    stochastic: bool    # a write off the grid rounds stochastically (Loihi's learning engine), else to nearest
 
 
 class Inputs(NamedTuple):

@@ -44,11 +44,75 @@ def step(model: NeuronModel, v: np.ndarray, i: np.ndarray, x: np.ndarray) -> tup
     return v.astype(f32), i.astype(f32)
 
 
+def _decay(x: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Loihi's decay of an integer state by d / 4096: sign(x) ((|x| (4096 - d)) >> 12)."""
+    return np.sign(x) * np.right_shift(np.abs(x) * (4096 - d), 12)
+
+
+def loihi_step(q, v: np.ndarray, u: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(v, u) after one tick of Loihi arithmetic (int64), `q` a population's `neurocore.loihi.LoihiInts`,
+    `a` the tick's summed input rounded down, before threshold and reset: Lava's PyLifModelBitAcc."""
+    u = _decay(u, q.du + 1) + np.left_shift(a, 6)
+    u = np.where(u > 2 ** 23, u - 2 ** 24, u)
+    u = np.where(u <= -2 ** 23, u + 2 ** 24, u)
+    v = np.clip(_decay(v, q.dv) + u + q.bias, -(2 ** 23 - 1), 2 ** 23 - 1)
+    return v, u
+
+
+def _reference_loihi(net: Netlist, sources: dict[str, np.ndarray], ticks: int,
+                     probe: dict[str, list[int]]) -> dict:
+    """`reference_run` in Loihi arithmetic: weights as neurocore.loihi stores them, states in int64."""
+    from ..loihi import lava_weights, neuron_integers, quantise
+
+    pops = net.populations
+    spikes = {p: np.zeros((ticks, pops[p].size), bool) for p in pops}
+    for p, s in sources.items():
+        spikes[p][:] = s
+    q = {p: neuron_integers(pop.params, pop.size) for p, pop in pops.items() if not pop.is_source}
+    v = {p: np.zeros(pops[p].size, np.int64) for p in pops}
+    u = {p: np.zeros(pops[p].size, np.int64) for p in pops}
+    ref = {p: np.zeros(pops[p].size, np.int64) for p in pops}
+    w = {}
+    for name, pr in net.projections.items():
+        eff = pr.dense()[0].astype(np.float64) * pr.gain
+        mant, exp = (lava_weights(np.round(eff)), pr.weight_exp) if pr.weight_exp is not None else quantise(eff)
+        w[name] = mant * 2.0 ** exp
+    trace_v = {p: np.zeros((ticks, len(ix)), np.int64) for p, ix in probe.items()}
+    trace_i = {p: np.zeros((ticks, len(ix)), np.int64) for p, ix in probe.items()}
+    for t in range(ticks):
+        iin = {p: np.zeros(pops[p].size) for p in pops}
+        for name, pr in net.projections.items():
+            if t - pr.delay >= 0:
+                iin[pr.post] += w[name][spikes[pr.pre][t - pr.delay]].sum(axis=0)
+        for p, pop in pops.items():
+            if pop.is_source:
+                continue
+            qp = q[p]
+            hold = ref[p] > 0
+            v_new, u[p] = loihi_step(qp, v[p], u[p], np.floor(iin[p]).astype(np.int64))
+            v[p] = np.where(hold, v[p], v_new)
+            ref[p][hold] -= 1
+            fire = ~hold & (v[p] > np.left_shift(qp.vth, 6)) if qp.spiking else np.zeros(pop.size, bool)
+            if qp.subtract:
+                v[p][fire] -= np.left_shift(qp.vth, 6)[fire] + 1
+            else:
+                v[p][fire] = qp.v_reset[fire]
+            ref[p][fire] = getattr(pop.params, "refractory", 0)
+            spikes[p][t] = fire
+            if p in probe:
+                trace_v[p][t] = v[p][probe[p]]
+                trace_i[p][t] = u[p][probe[p]]
+    return {"spikes": spikes, "weights": w, "v": trace_v, "i": trace_i}
+
+
 def reference_run(net: Netlist, sources: dict[str, np.ndarray], ticks: int, *, learn: bool = False,
                   dw_min: float = 0.001, w_min: float = -0.6, w_max: float = 0.6,
-                  probe: dict[str, list[int]] | None = None) -> dict:
+                  probe: dict[str, list[int]] | None = None, arithmetic: str = "float32") -> dict:
     """Simulate `ticks` ticks. `sources[pop]` is bool (ticks, size). Returns spikes per
-    population as bool (ticks, size), the final weights, and v/i traces of `probe` neurons."""
+    population as bool (ticks, size), the final weights, and v/i traces of `probe` neurons.
+    arithmetic "loihi": Loihi's integers (neurocore.loihi; dense projections, no learning, no gates)."""
+    if arithmetic == "loihi":
+        return _reference_loihi(net, sources, ticks, probe or {})
     f32 = np.float32
     pops = net.populations
     spikes = {p: np.zeros((ticks, pops[p].size), bool) for p in pops}

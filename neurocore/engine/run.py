@@ -151,11 +151,18 @@ class Engine:
         self._tile_devices()
         self._clip_plastic()
         p = chip.precision
-        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits else 0, np.int16)
-        if p.static_weight_bits:
+        self._loihi = p.arithmetic == "loihi"
+        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0,
+                                  np.int8 if self._loihi else np.int16)  # Loihi: int16 if a mantissa needs it
+        self.weight_exp: dict[str, int] = {}  # Loihi arithmetic: each projection's weight exponent
+        if p.static_weight_bits and not self._loihi:  # Loihi's 8-bit mantissas are stored below instead
             for k in np.nonzero(c.tiles.learn == 0)[0]:
                 self._quantize_tile(k)
-        if p.state == "fixed":
+        if self._loihi:
+            for name in dict.fromkeys(c.tile_proj[k] for k in np.nonzero(c.tiles.learn == 0)[0]):
+                self._loihi_projection(name, float(net.projections[name].gain))
+            self._fx = (-1.0, 0.0, 0.0)
+        elif p.state == "fixed":
             scale = float(2 ** p.frac_bits)
             self._fx = (scale, (2 ** (p.v_bits - 1) - 1) / scale, (2 ** (p.i_bits - 1) - 1) / scale)
         else:
@@ -167,6 +174,15 @@ class Engine:
         self._rec_buf = np.empty((0, 3), np.int32)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
         self._states: list = []  # the kernel's working state of each thread, made once, reused
+
+    def plastic_grid(self) -> float:
+        """The step of the plastic weights' grid (0: float32): with plastic_weight_bits = b, the power of
+        two 2^ceil(log2(max(|w_min|, w_max) / 2^(b-1))), so that a signed b-bit mantissa spans the bounds."""
+        bits = self.placement.chip.precision.plastic_weight_bits
+        if not bits:
+            return 0.0
+        peak = max(abs(float(self.device.w_min)), abs(float(self.device.w_max)))
+        return float(2.0 ** np.ceil(np.log2(peak / 2 ** (bits - 1))))
 
     def _tile_devices(self) -> None:
         """Each plastic tile's device values (identical within a tile when the devices are ideal)."""
@@ -187,6 +203,36 @@ class Engine:
         self.c.tiles.qscale[k] = scale
         self.c.weights[sl] = self._qweights[sl] * np.float32(scale)  # what the chip holds
 
+    def _loihi_projection(self, name: str, gain: float, synaptic: bool = False) -> None:
+        """Store a static projection as Loihi does: 8-bit mantissas (int16 here) and one exponent
+        (`neurocore.loihi.quantise` of weights x gain, or Lava's integers with the netlist's
+        weight_exp); the tiles then hold the synaptic weights mantissa x 2^exp, gain 1."""
+        from ..loihi import lava_weights, quantise
+
+        c = self.c
+        tiles = [k for k in range(c.n_tiles) if c.tile_proj[k] == name]
+        given = getattr(self.placement.netlist.projections[name], "weight_exp", None)
+        w = np.concatenate([c.weights[c.tile_slice(k)] for k in tiles]).astype(np.float64) * gain
+        if given is not None:  # Lava's integers (synaptic: the tiles already hold them x 2^exp)
+            mant, exp = lava_weights(np.round(w / 2.0 ** int(given) if synaptic else w)), int(given)
+        else:
+            mant, exp = quantise(w)
+        self.weight_exp[name] = exp
+        # stored as int8 where it fits (a mixed-sign matrix's mantissas are even: halved), else int16
+        half = bool(mant.size) and mant.min() < 0 < mant.max()
+        stored, scale = (mant >> 1, 2.0 ** (exp + 1)) if half else (mant, 2.0 ** exp)
+        if stored.size and self._qweights.dtype == np.int8 and np.abs(stored).max() > 127:
+            self._qweights = self._qweights.astype(np.int16)
+        o = 0
+        for k in tiles:
+            sl = c.tile_slice(k)
+            n = sl.stop - sl.start
+            self._qweights[sl] = stored[o:o + n]
+            c.weights[sl] = mant[o:o + n] * np.float32(2.0 ** exp)
+            c.tiles.qscale[k] = scale
+            c.tiles.gain[k] = 1.0
+            o += n
+
     # -- the chip's state ---------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
         """The device weights of a dense projection, reassembled as (pre, post)."""
@@ -206,8 +252,10 @@ class Engine:
             t = self.placement.tiles[k]
             blk = self.c.tile_block(k)
             blk[:] = w[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()]
-            if self.c.tiles.qscale[k] > 0:
+            if self.c.tiles.qscale[k] > 0 and not self._loihi:
                 self._quantize_tile(k)
+        if self._loihi and projection in self.weight_exp:
+            self._loihi_projection(projection, float(self.placement.netlist.projections[projection].gain))
         self._clip_plastic()
 
     def bias(self, population: str) -> np.ndarray:
@@ -236,12 +284,19 @@ class Engine:
                 raise NeurocoreError(f"state '{key}' holds {a.size} values, this chip mapping has {mine.size}: "
                                      "not the same network and chip")
             mine[:] = a
+        if self._loihi:  # the state holds synaptic weights (gain folded in)
+            for name in list(self.weight_exp):
+                self._loihi_projection(name, 1.0, synaptic=True)
+            return
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
             self._quantize_tile(k)
 
     def _clip_plastic(self) -> None:
         m = self._plastic
         if m.any():
+            grid = self.plastic_grid()
+            if grid:  # 8-bit plastic synapses: on their grid from the start
+                self.c.weights[m] = np.round(self.c.weights[m] / grid) * np.float32(grid)
             self.c.weights[m] = np.clip(self.c.weights[m], self._dev.w_min[m], self._dev.w_max[m])
 
     # -- counters ----------------------------------------------------------------------
@@ -293,7 +348,8 @@ class Engine:
             cnt = self._counters
         out = self._outputs(opt, n_samples, ticks)
         lr = Learning(LEARN_MODES[opt.learn], float(opt.noise_scale), bool(opt.defer_writes),
-                      c.sparse_plastic)
+                      c.sparse_plastic, self.plastic_grid(),
+                      self.placement.chip.precision.plastic_rounding == "stochastic")
         rw = c.weights
         if opt.defer_writes:
             if self._shadow is None:

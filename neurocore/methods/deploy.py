@@ -10,6 +10,10 @@ spikes back from the chip, each population `depth` ticks later. The readout foll
 - a spiking output: argmax of spike counts, or with graph metadata readout = "first_spike" the
   neuron that spiked first (ties: the lowest index); a silent output answers -1.
 
+On a chip in Loihi arithmetic (`[precision] arithmetic = "loihi"`) every population is first rescaled
+(`neurocore.loihi.scale_for_loihi`: gains folded into the weights, weights of the largest projection
+into a population filling 8-bit mantissas) and each projection gets its own weight exponent.
+
 Energy per sample counts every evaluated sample; tick latency comes from a mesh replay of the first
 few samples, each run alone with per-tick counters (`neurocore.cost.replay_samples`).
 """
@@ -57,6 +61,9 @@ def deploy(graph: Any, chip: Chip, strategy: str = "sequential", seed: int = 0) 
     from ..errors import ConfigError
 
     imp = from_nir(graph)
+    if chip.precision.arithmetic == "loihi":  # Loihi's integers: each population rescaled to fill them
+        from ..loihi import scale_for_loihi
+        scale_for_loihi(imp.netlist)
     outputs = list(dict.fromkeys(imp.outputs.values()))
     if len(outputs) != 1:
         raise ConfigError(f"the trained graph has {len(outputs)} outputs ({', '.join(imp.outputs)}); a classifier "
