@@ -330,6 +330,8 @@ class Chip:
 # an operation at nothing. The costs of a kind of core are required when the chip has such cores.
 REQUIRED_KEYS = ("router.hop_latency_ns", "router.link_bandwidth", "router.tick_ns",
                  "costs.spike_pj", "costs.spike_ns", "costs.packet_hop_pj")
+# a required key that another set of keys may stand in for: hops priced by direction need no mean price
+ALTERNATIVES = {"costs.packet_hop_pj": ("costs.hop_x_pj", "costs.hop_y_pj")}
 REQUIRED_BY_KIND = {
     "digital": tuple(f"costs.digital.{k}" for k in ("syn_read_pj", "syn_read_ns", "neuron_update_pj",
                                                     "neuron_update_ns", "write_pulse_pj", "write_pulse_ns")),
@@ -373,7 +375,7 @@ def missing_keys(data: Mapping[str, Any], file: bool = True) -> list[str]:
         extra = data.get("core_kinds") if isinstance(data.get("core_kinds"), Mapping) else {}
         kinds |= {k for k, ids in extra.items() if ids}
         required += list(REQUIRED_KEYS) + [k for kind in sorted(kinds) for k in REQUIRED_BY_KIND.get(kind, ())]
-    return [k for k in required if not has(k)]
+    return [k for k in required if not has(k) and not (k in ALTERNATIVES and all(map(has, ALTERNATIVES[k])))]
 
 
 def _refuse_missing(missing: list[str], source: str) -> None:
@@ -383,6 +385,8 @@ def _refuse_missing(missing: list[str], source: str) -> None:
     tables: dict[str, list[str]] = {}
     for k in missing:
         table, _, name = k.rpartition(".")
+        if k in ALTERNATIVES:
+            name += " (or " + " and ".join(a.rpartition(".")[2] for a in ALTERNATIVES[k]) + ")"
         tables.setdefault(f"[{table}]" if table else "top level", []).append(name)
     listed = "; ".join(f"{t} {', '.join(names)}" for t, names in tables.items())
     priced = any(k.startswith("costs.") for k in missing)

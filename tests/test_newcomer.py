@@ -95,7 +95,7 @@ def test_a_chip_file_without_prices_or_router_is_refused_with_every_missing_key_
     chip.write_text(TINY_CORE)
     line = _one_line_error(capsys, ["run", "ff_small", "--chip", str(chip)], str(chip),
                            "12 required keys are missing: [router] hop_latency_ns, link_bandwidth, tick_ns; "
-                           "[costs] spike_pj, spike_ns, packet_hop_pj; [costs.digital] syn_read_pj, syn_read_ns,",
+                           "[costs] spike_pj, spike_ns, packet_hop_pj (or hop_x_pj and hop_y_pj); [costs.digital] syn_read_pj, syn_read_ns,",
                            "write_pulse_ns", "write 0 to price one at nothing")
     assert "analog" not in line.split("(")[0]
     chip.write_text(TINY_CORE.replace("crossbars = 4", "crossbars = 4\nkind = 'analog'")
@@ -114,6 +114,18 @@ def test_every_shipped_chip_gives_every_required_key():
 
     for name in known("chips"):
         assert missing_keys(load_toml(model_file("chips", name))) == [], name
+
+
+def test_hops_priced_by_direction_stand_in_for_the_mean_hop_price():
+    from neurocore.chip import missing_keys
+    from neurocore.config import load_toml
+    from neurocore.resolve import model_file
+
+    data = load_toml(model_file("chips", "loihi_like"))
+    del data["costs"]["packet_hop_pj"]
+    assert missing_keys(data) == []  # hop_x_pj and hop_y_pj given
+    del data["costs"]["hop_y_pj"]
+    assert missing_keys(data) == ["costs.packet_hop_pj"]
 
 
 # ---- no long silent stretch ------------------------------------------------------------------
