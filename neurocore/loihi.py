@@ -140,6 +140,7 @@ def lower_loihi(model: NeuronModel, size: int) -> Coefficients:
         subtract=np.full(size, q.subtract, np.uint8),
         refractory=np.full(size, getattr(model, "refractory", 0), np.int32),
         max_spikes=np.full(size, getattr(model, "max_spikes", 0), np.int32),
+        max_per_tick=np.ones(size, np.int32), v_min=np.full(size, -np.inf, f32),
         spiking=np.full(size, q.spiking, np.uint8))
 
 

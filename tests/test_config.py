@@ -95,7 +95,7 @@ CHIP_CASES = [
      ["5 required keys are missing: [core] neurons, axons, crossbar_rows, crossbar_cols, routing_entries"]),
     ("missing prices and router", CHIP_BASE + "[costs]\nspike_pj = 1.0\n",
      ["11 required keys are missing: [router] hop_latency_ns, link_bandwidth, tick_ns; [costs] spike_ns, "
-      "packet_hop_pj; [costs.digital] syn_read_pj,", "write 0 to price one at nothing"]),
+      "packet_hop_pj (or hop_x_pj and hop_y_pj); [costs.digital] syn_read_pj,", "write 0 to price one at nothing"]),
     ("one price missing", CHIP_BASE + PRICED.replace("tick_ns = 1000.0\n", ""),
      ["key 'router.tick_ns': required key is missing"]),
     ("unknown core limit", CHIP_BASE + "synapses = 9\n" + PRICED,
