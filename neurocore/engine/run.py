@@ -13,7 +13,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..crossbar.devices import draw_devices
+from ..crossbar.devices import device_params, draw_devices
+from ..crossbar.kernels import decay_devices
 from ..devices import DeviceSpec, ReadSpec
 from ..errors import ConfigError, NeurocoreError
 from ..mapping import Placement
@@ -144,8 +145,11 @@ class Engine:
             dev.dw_down[sl] *= scale
         self._steps = (dev.dw_up.copy(), dev.dw_down.copy())
         nt = c.n_tiles
-        self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, self.device.model_id,
-                            float(self.device.gamma_up), float(self.device.gamma_down), float(self.device.dw_min_std),
+        # a device's persistent state differs from the weight read only under write noise
+        hidden = c.weights.copy() if self.device.write_noise > 0 else c.weights
+        self._decays = (dev.decay, dev.diffusion, dev.reset)
+        self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, dev.g_up, dev.g_down, dev.ref, hidden,
+                            self.device.model_id, device_params(self.device),
                             bool(self.device.is_ideal), np.zeros(nt, np.float32), np.zeros(nt, np.float32),
                             np.zeros(nt, np.float32), np.zeros(nt, np.float32))
         self._tile_devices()
@@ -208,7 +212,8 @@ class Engine:
             blk[:] = w[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()]
             if self.c.tiles.qscale[k] > 0:
                 self._quantize_tile(k)
-        self._clip_plastic()
+        if self._dev.hidden is not self.c.weights:
+            self._dev.hidden[:] = self.c.weights
 
     def bias(self, population: str) -> np.ndarray:
         """The bias of every neuron of a population (a copy)."""
@@ -238,11 +243,28 @@ class Engine:
             mine[:] = a
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
             self._quantize_tile(k)
+        if self._dev.hidden is not self.c.weights:
+            self._dev.hidden[:] = self.c.weights
 
     def _clip_plastic(self) -> None:
+        """Plastic weights into their devices' bounds; under write noise the persistent states take
+        the weights written (aihwkit's set_weights)."""
         m = self._plastic
         if m.any():
             self.c.weights[m] = np.clip(self.c.weights[m], self._dev.w_min[m], self._dev.w_max[m])
+            if self._dev.hidden is not self.c.weights:
+                self._dev.hidden[m] = self.c.weights[m]
+
+    def _decay(self) -> None:
+        """Decay and diffusion of the plastic devices, once per batch written (aihwkit: per mini-batch)."""
+        decay, diffusion, reset = self._decays
+        if decay.size:
+            m = self._plastic
+            d = self._dev
+            w, h = self.c.weights[m], d.hidden[m]
+            decay_devices(w, h, decay[m], diffusion[m], reset[m], d.w_max[m], d.w_min[m], d.params)
+            self.c.weights[m] = w
+            d.hidden[m] = h if d.hidden is not self.c.weights else w
 
     # -- counters ----------------------------------------------------------------------
     def reset_counters(self, ticks: int = 0, per_tick: bool = False) -> None:
@@ -301,6 +323,8 @@ class Engine:
             n_rec = K.run_batch(self._state(0), *args, fresh, *tail)
             events = out.rec_buf[:n_rec].copy() if opt.record else None
         cnt.add(fresh, n_samples, n_samples * ticks)
+        if opt.learn != "off":
+            self._decay()
         counts, o = {}, 0
         for p in opt.readout:
             k = len(c.gid[p])
