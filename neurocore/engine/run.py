@@ -194,14 +194,33 @@ class Engine:
     # -- the chip's state ---------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
         """The device weights of a dense projection, reassembled as (pre, post)."""
+        return self._gather(projection, self.c.weights, np.float32)
+
+    def device_values(self, projection: str, what: str) -> np.ndarray:
+        """One per-device parameter of a dense projection's crossbars (a field of
+        neurocore.crossbar.DeviceArrays, e.g. 'dw_up', or 'hidden' for the persistent states, or
+        'symmetry_point'), reassembled as (pre, post) like `weights`."""
+        if what == "symmetry_point":
+            from ..crossbar.devices import DeviceArrays
+            from ..crossbar.symmetry import symmetry_points
+            d = self._dev
+            flat = symmetry_points(self.device, DeviceArrays(d.dw_up, d.dw_down, d.w_max, d.w_min, d.g_up,
+                                                             d.g_down, d.ref, *self._decays))
+            return self._gather(projection, flat, np.float64)
+        if what not in Devices._fields or getattr(self._dev, what).shape != self.c.weights.shape:
+            raise ValueError(f"no per-device array {what!r}")
+        return self._gather(projection, getattr(self._dev, what), np.float64)
+
+    def _gather(self, projection: str, flat: np.ndarray, dtype: type) -> np.ndarray:
         net = self.placement.netlist
         proj = net.projections[projection]
-        out = np.zeros((net.populations[proj.pre].size, net.populations[proj.post].size), np.float32)
+        out = np.zeros((net.populations[proj.pre].size, net.populations[proj.post].size), dtype)
         for k in self.placement.tiles_of(projection):
             t = self.placement.tiles[k]
             if t.kind != "crossbar":
                 raise ConfigError(f"projection '{projection}' is stored as a shared kernel, not a weight matrix")
-            out[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()] = self.c.tile_block(k)
+            block = flat[self.c.tile_slice(k)].reshape(int(self.c.tiles.rows[k]), int(self.c.tiles.cols[k]))
+            out[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()] = block
         return out
 
     def set_weights(self, projection: str, w: np.ndarray) -> None:
