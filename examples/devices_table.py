@@ -34,7 +34,8 @@ def device_facts(name: str) -> dict:
     down = device_step(0.0, False, *a, spec.model_id, device_params(spec))
     sp = float(symmetry_points(spec, d)[0])
     full = load_device(name)
-    return {"model": spec.model, "up_down": full.up_down, "up_down_dtod": full.up_down_dtod, "states": (spec.w_max - spec.w_min) / spec.dw_min,
+    return {"model": spec.model, "up_down": full.up_down, "up_down_dtod": full.up_down_dtod,
+            "write_noise": full.write_noise, "states": (spec.w_max - spec.w_min) / spec.dw_min,
             "states_common": (spec.w_max - spec.w_min) / 0.001, "asym0": (up - down) / (up + down), "sp": sp,
             "dw_min": spec.dw_min}
 
@@ -75,16 +76,19 @@ def main() -> None:
     def pct(x: float) -> str:
         return "-" if x != x else f"{100 * x:.1f} %"
 
+    def num(x: float, fmt: str = ",.0f", unit: str = "") -> str:
+        return "-" if x != x else f"{x:{fmt}}{unit}"
+
     md = ["| preset | model | states (own dw_min) | up_down (device spread) | step asymmetry at w = 0 | "
-          "symmetry point | accuracy, own step | write pulses / sample | write energy / sample | "
+          "symmetry point | write noise (std) | accuracy, own step | write pulses / sample | write energy / sample | "
           "accuracy, dw_min 0.001 | write pulses / sample |",
-          "|---|---|---|---|---|---|---|---|---|---|---|"]
+          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         sp = "none" if r["sp"] != r["sp"] else f"{r['sp']:+.3f}"
         md.append(f"| {r['preset']} | {r['model']} | {r['states']:,.0f} | {r['up_down']:g} ({r['up_down_dtod']:g}) | "
-                  f"{r['asym0']:+.3f} | {sp} | "
-                  f"{pct(r['acc_own'])} | {r['pulses_own']:,.0f} | {r['write_uj_own']:.2f} µJ | "
-                  f"{pct(r['acc_common'])} | {r['pulses_common']:,.0f} |")
+                  f"{r['asym0']:+.3f} | {sp} | {r['write_noise']:.3g} | "
+                  f"{pct(r['acc_own'])} | {num(r['pulses_own'])} | {num(r['write_uj_own'], '.2f', ' µJ')} | "
+                  f"{pct(r['acc_common'])} | {num(r['pulses_common'])} |")
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
 
