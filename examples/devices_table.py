@@ -3,7 +3,7 @@
 For each preset of models/devices/: its model, number of states (w_max - w_min) / dw_min, the step
 asymmetry of its mean device at w = 0, (s_up - s_down) / (s_up + s_down), and that device's
 symmetry point (neurocore.crossbar.symmetry; none for a constant step), beside the sweep's test
-accuracy, write pulses and write energy per training sample at the preset's own step (train.lr =
+accuracy (mean ± std over seeds), write pulses and write energy per training sample at the preset's own step (train.lr =
 0) and at the common step dw_min = 0.001 (train.lr = 0.1).
 
 Run: python examples/devices_table.py [SWEEP_DIR] [--out examples/results/devices_quick]
@@ -73,8 +73,10 @@ def main() -> None:
         w.writeheader()
         w.writerows(rows)
 
-    def pct(x: float) -> str:
-        return "-" if x != x else f"{100 * x:.1f} %"
+    def pct(x: float, sd: float = float("nan"), n: int = 1) -> str:
+        if x != x:
+            return "-"
+        return f"{100 * x:.1f} ± {100 * sd:.1f} % ({n} seeds)" if n > 1 else f"{100 * x:.1f} %"
 
     def num(x: float, fmt: str = ",.0f", unit: str = "") -> str:
         return "-" if x != x else f"{x:{fmt}}{unit}"
@@ -87,7 +89,7 @@ def main() -> None:
         sp = "none" if r["sp"] != r["sp"] else f"{r['sp']:+.3f}"
         md.append(f"| {r['preset']} | {r['model']} | {r['states']:,.0f} | {r['up_down']:g} ({r['up_down_dtod']:g}) | "
                   f"{r['asym0']:+.3f} | {sp} | {r['write_noise']:.3g} | "
-                  f"{pct(r['acc_own'])} | {num(r['pulses_own'])} | {num(r['write_uj_own'], '.2f', ' µJ')} | "
+                  f"{pct(r['acc_own'], r['acc_own_sd'], r['n_own'])} | {num(r['pulses_own'])} | {num(r['write_uj_own'], '.2f', ' µJ')} | "
                   f"{pct(r['acc_common'])} | {num(r['pulses_common'])} |")
     out.with_suffix(".md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
