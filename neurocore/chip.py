@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .config import build, load_toml, spec
-from .devices import DeviceSpec, ReadSpec
+from .devices import DeviceSpec, ReadSpec, resolve_device
 from .errors import ConfigError
 from .resolve import folder, model_file
 
@@ -256,7 +256,8 @@ class Chip:
     precision: Precision = spec(factory=Precision, doc="neuron state precision")
     router: Router = spec(factory=Router, doc="mesh router")
     costs: OpCosts = spec(factory=OpCosts, doc="per-operation energy and time")
-    device: DeviceSpec = spec(factory=DeviceSpec, doc="RPU device model of the crossbars")
+    device: DeviceSpec = spec(factory=DeviceSpec, doc="RPU device model of the crossbars: a [device] table, or a "
+                                                      "preset of models/devices/ by name (device = \"reram_es\")")
     read: ReadSpec = spec(factory=ReadSpec, doc="crossbar read non-idealities")
     core_kinds: dict = spec(factory=dict, doc="cores of another kind than [core] kind: kind -> list of core ids, "
                                               "e.g. analog = [0, 1]")
@@ -410,6 +411,8 @@ def chip_from_dict(data: Mapping[str, Any], source: str = "<python>", file: bool
             k = moved[0]
             raise ConfigError(f"moved to [costs.{_MOVED[k]}]: costs of synaptic reads, neuron updates, writes "
                               f"and ADCs depend on the core's kind ([core] kind)", source, f"costs.{k}")
+    if isinstance(data, Mapping) and "device" in data:  # a preset by name (models/devices/)
+        data = {**data, "device": resolve_device(data["device"], source)}
     return build(Chip, data, source)
 
 

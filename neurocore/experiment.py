@@ -89,6 +89,11 @@ def _chip(table: Mapping[str, Any], source: str) -> Chip:
     near = Path(source).parent if source != "<python>" else None
     path = model_file("chips", name, near=near, source=source, key="chip.name")
     base = load_toml(path)
+    over = table.get("device")
+    if isinstance(over, str) or (isinstance(over, Mapping) and "preset" in over):
+        base.pop("device", None)  # a preset named in the overrides replaces the chip's device
+    elif isinstance(base.get("device"), str):  # overrides of a chip's preset apply on top of it
+        base["device"] = {"preset": base["device"]}
     merged = _deep_merge(base, table)
     return chip_from_dict(merged, f"{path} (with overrides from {source})" if table else str(path), file=True)
 

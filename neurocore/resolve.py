@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-KINDS = {"chips": "chip", "nets": "network", "experiments": "experiment", "sweeps": "sweep"}
+KINDS = {"chips": "chip", "nets": "network", "experiments": "experiment", "sweeps": "sweep", "devices": "device"}
 
 
 def models_dir() -> Path:
@@ -22,7 +22,7 @@ def models_dir() -> Path:
 
 
 def folder(kind: str) -> Path:
-    """The folder of one kind of model file ("chips", "nets", "experiments", "sweeps")."""
+    """The folder of one kind of model file ("chips", "nets", "experiments", "sweeps", "devices")."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of model file {kind!r}; kinds: {', '.join(KINDS)}")
     return models_dir() / kind

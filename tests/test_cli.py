@@ -158,7 +158,7 @@ def test_a_value_error_reads_key_equals_value():
     (["run", "nosuch"], "no network named 'nosuch'; known nets: ff_784_1280_10, ff_small, wta_ring"),
     (["train", "nosuch"], "no experiment named 'nosuch'; known experiments: bats_digits,"),
     (["map", "ff_small", "--chip", "tiny"], "no chip named 'tiny'; known chips: analog_rpu, loihi, loihi_like"),
-    (["sweep", "nosuch"], "no sweep named 'nosuch'; known sweeps: device, fig6_ts"),
+    (["sweep", "nosuch"], "no sweep named 'nosuch'; known sweeps: device, devices, devices_fmnist, devices_quick, fig6_ts"),
     (["map", "ff_small", "--set", "train.ts=3"], "--set train.ts=3: key 'train': unknown key; allowed keys here: "
                                                  "chip, name, population,"),
 ])

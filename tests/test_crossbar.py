@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from neurocore.chip import load_chip
-from neurocore.crossbar import (MODEL_IDS, Crossbar, coincidence_write, dac, device_pulse, device_pulses,
+from neurocore.crossbar import (MODEL_IDS, Crossbar, coincidence_write, dac, device_params, device_pulse, device_pulses,
                                 mvm_cols, mvm_rows, quantize_read, quantize_value, seed_numba)
 from neurocore.devices import DeviceSpec, ReadSpec
 
@@ -20,8 +20,29 @@ REALISTIC = DeviceSpec(model="soft_bounds", dw_min_dtod=0.3, up_down_dtod=0.01, 
                        w_min_dtod=0.3, dw_min_std=0.3)
 
 
+def _params(c2c=0.0):
+    p = device_params(DeviceSpec())
+    p[0] = c2c
+    return p
+
+
+def _g(model, gu, gd, w_max, w_min):
+    """The per-device model terms draw_devices makes: gamma / own bound (linear), 1 / own bound (soft)."""
+    if model == SOFT:
+        return 1.0 / w_max, 1.0 / w_min
+    if model == LINEAR:
+        return gu / w_max, gd / w_min
+    return 0.0, 0.0
+
+
 def pulse(w, up, dw_up=0.001, dw_down=0.001, w_max=0.6, w_min=-0.6, model=IDEAL, gu=0.0, gd=0.0, c2c=0.0):
-    return device_pulse(w, up, dw_up, dw_down, w_max, w_min, model, gu, gd, c2c)
+    g_up, g_down = _g(model, gu, gd, w_max, w_min)
+    return device_pulse(w, up, dw_up, dw_down, w_max, w_min, g_up, g_down, 0.0, model, _params(c2c))
+
+
+def pulses(w, n, up, dw_up, dw_down, w_max, w_min, model, gu, gd, c2c):
+    g_up, g_down = _g(model, gu, gd, w_max, w_min)
+    return device_pulses(w, n, up, dw_up, dw_down, w_max, w_min, g_up, g_down, 0.0, model, _params(c2c))
 
 
 # -- one device ---------------------------------------------------------------------------------
@@ -38,7 +59,7 @@ def test_ideal_pulses_step_exactly_until_the_bound(n, dw, w_max, w_min, frac, up
         assert w_min <= w <= w_max
     expect = min(w0 + n * dw, w_max) if up else max(w0 - n * dw, w_min)
     assert w == pytest.approx(expect, abs=1e-12 * (n + 1))
-    assert device_pulses(w0, n, up, dw, dw, w_max, w_min, IDEAL, 0.0, 0.0, 0.0) == pytest.approx(expect, abs=1e-12)
+    assert pulses(w0, n, up, dw, dw, w_max, w_min, IDEAL, 0.0, 0.0, 0.0) == pytest.approx(expect, abs=1e-12)
 
 
 @settings(max_examples=30, deadline=None)
@@ -47,7 +68,7 @@ def test_device_pulses_equals_repeated_pulses(n, model, g, up):
     w = 0.1
     for _ in range(n):
         w = pulse(w, up, 0.003, 0.002, 0.6, -0.5, model, g, g)
-    assert device_pulses(0.1, n, up, 0.003, 0.002, 0.6, -0.5, model, g, g, 0.0) == pytest.approx(w, abs=1e-12)
+    assert pulses(0.1, n, up, 0.003, 0.002, 0.6, -0.5, model, g, g, 0.0) == pytest.approx(w, abs=1e-12)
 
 
 def test_device_models_step_sizes():
@@ -193,11 +214,11 @@ def test_coincidence_writes_clip_to_each_devices_own_bounds():
 
 
 @njit  # no cache: a test module is not importable by name from numba's cache
-def _engine_like_tick(w, dev_up, dev_down, w_max, w_min, rows, up, down, out_f, out_b):
+def _engine_like_tick(w, dev_up, dev_down, w_max, w_min, g_up, g_down, ref, rows, up, down, P, out_f, out_b):
     # what the engine does inside its compiled loop: event-driven reads, then the write
     mvm_rows(w, rows, out_f)
     mvm_cols(w, up, out_b)
-    return coincidence_write(w, dev_up, dev_down, w_max, w_min, rows, up, down, 2, 0.0, 0.0, 0.3)
+    return coincidence_write(w, w, dev_up, dev_down, w_max, w_min, g_up, g_down, ref, rows, up, down, 2, P)
 
 
 def test_kernels_compose_inside_a_compiled_loop():
@@ -206,7 +227,8 @@ def test_kernels_compose_inside_a_compiled_loop():
     rows, up, down = np.array([1, 4]), np.array([0, 3]), np.array([2])
     of, ob = np.zeros(4), np.zeros(6)
     d = xb.dev
-    n = _engine_like_tick(xb.w, d.dw_up, d.dw_down, d.w_max, d.w_min, rows, up, down, of, ob)
+    n = _engine_like_tick(xb.w, d.dw_up, d.dw_down, d.w_max, d.w_min, d.g_up, d.g_down, d.ref, rows, up, down,
+                          _params(0.3), of, ob)
     assert n == 6
     np.testing.assert_allclose(of, w_before[rows].sum(0))
     np.testing.assert_allclose(ob, w_before[:, up].sum(1))

@@ -26,8 +26,8 @@ def test_model_ids_match_spec_order():
     assert tuple(MODEL_IDS) == DEVICE_MODELS
     for name, i in MODEL_IDS.items():
         assert DeviceSpec(model=name).model_id == i
-    assert device_scalars(DeviceSpec(model="linear_step", gamma_up=0.2, gamma_down=0.1, dw_min_std=0.3)) \
-        == (1, 0.2, 0.1, 0.3)
+    model, params = device_scalars(DeviceSpec(model="linear_step", gamma_up=0.2, gamma_down=0.1, dw_min_std=0.3))
+    assert model == 1 and params[0] == 0.3
 
 
 @pytest.mark.parametrize("field", ["up_down", "dw_min_std", "dw_min_dtod", "up_down_dtod",
@@ -100,7 +100,8 @@ def test_no_spread_gives_constant_devices_without_drawing():
     state = rng.bit_generator.state
     dev = draw_devices(DeviceSpec(up_down=0.2), (3, 5), rng)
     assert rng.bit_generator.state == state
-    assert all(a.dtype == np.float32 and a.shape == (3, 5) and a.flags.c_contiguous for a in dev)
+    assert all(a.dtype == np.float32 and a.shape == (3, 5) and a.flags.c_contiguous for a in dev[:7])
+    assert all(a.size == 0 for a in dev[7:])  # nothing decays: no decay, diffusion, reset arrays
     np.testing.assert_array_equal(dev.dw_up, np.float32(0.001 * 1.2))
     np.testing.assert_array_equal(dev.dw_down, np.float32(0.001 * 0.8))
     np.testing.assert_array_equal(dev.w_max, np.float32(0.6))
@@ -111,7 +112,7 @@ def test_same_seed_same_devices_other_seed_other_devices():
     a = draw_devices(SPREAD, (20, 30), np.random.default_rng(7))
     b = draw_devices(SPREAD, (20, 30), np.random.default_rng(7))
     c = draw_devices(SPREAD, (20, 30), np.random.default_rng(8))
-    for x, y, z in zip(a, b, c):
+    for x, y, z in zip(a[:4], b[:4], c[:4]):
         np.testing.assert_array_equal(x, y)
         assert not np.array_equal(x, z)
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..devices import DeviceSpec, ReadSpec
 from . import kernels as K
-from .devices import DeviceArrays, device_scalars, draw_devices, init_weights
+from .devices import DeviceArrays, device_params, draw_devices, init_weights
 
 
 def _index(a: Any) -> np.ndarray:
@@ -63,6 +63,12 @@ class Crossbar:
             shape = w0.shape
         self.dev: DeviceArrays = draw_devices(self.device, shape, rng)
         self.w: np.ndarray = init_weights(w0, self.dev)
+        #: the devices' persistent states: the weights themselves unless there is write noise
+        self.hidden: np.ndarray = self.w
+        if self.device.write_noise > 0:  # aihwkit's apply_write_noise_on_set
+            self.hidden = self.w.copy()
+            self.w += (self.device.write_noise * rng.standard_normal(self.w.shape)).astype(np.float32)
+        self._params = device_params(self.device)
         self.write_pulses: int = 0
 
     @classmethod
@@ -80,9 +86,13 @@ class Crossbar:
         """The weights the neurons see: gain * w (float64 copy)."""
         return self.gain * self.w.astype(np.float64)
 
-    def kernel_scalars(self) -> tuple[int, float, float, float]:
-        """(model id, gamma_up, gamma_down, c2c_std) for the write kernels."""
-        return device_scalars(self.device)
+    def kernel_scalars(self) -> tuple[int, np.ndarray]:
+        """(model id, shared parameter vector) for the write kernels."""
+        return self.device.model_id, self._params
+
+    def _devs(self) -> tuple:
+        d = self.dev
+        return (self.w, self.hidden, d.dw_up, d.dw_down, d.w_max, d.w_min, d.g_up, d.g_down, d.ref)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -118,9 +128,8 @@ class Crossbar:
 
     def pulse_coincidence(self, rows: Any, up_cols: Any, down_cols: Any) -> int:
         """One tick of pulse-coincidence writes (see `kernels.coincidence_write`); returns its pulse count."""
-        d = self.dev
-        n = K.coincidence_write(self.w, d.dw_up, d.dw_down, d.w_max, d.w_min,
-                                _index(rows), _index(up_cols), _index(down_cols), *self.kernel_scalars())
+        n = K.coincidence_write(*self._devs(), _index(rows), _index(up_cols), _index(down_cols),
+                                *self.kernel_scalars())
         self.write_pulses += int(n)
         return int(n)
 
@@ -146,10 +155,17 @@ class Crossbar:
         if not ts > 0 or not noise_ts > 0:
             raise ValueError(f"ts and noise_ts must be > 0, got {ts}, {noise_ts}")
         rows, cols = self.shape
-        d = self.dev
-        total, _ = K.rate_write(self.w, d.dw_up, d.dw_down, d.w_max, d.w_min,
-                             _counts(pre, rows, "pre_counts"), _counts(up, cols, "post_up_counts"),
+        total, _ = K.rate_write(*self._devs(), _counts(pre, rows, "pre_counts"), _counts(up, cols, "post_up_counts"),
                              _counts(down, cols, "post_down_counts"), float(ts), noise_scale, noise_ts,
                              *self.kernel_scalars())
         self.write_pulses += int(round(total))
         return float(total)
+
+    def decay(self) -> None:
+        """One decay and diffusion step of every device (aihwkit applies it once per mini-batch);
+        nothing happens unless the spec has a lifetime or diffusion."""
+        d = self.dev
+        if d.decay.size:
+            K.decay_devices(self.w.reshape(-1), self.hidden.reshape(-1), d.decay.reshape(-1),
+                            d.diffusion.reshape(-1), d.reset.reshape(-1), d.w_max.reshape(-1),
+                            d.w_min.reshape(-1), self._params)

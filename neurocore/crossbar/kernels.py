@@ -2,27 +2,21 @@
 
 Every kernel is a plain `@njit(cache=True)` function that the engine may call from inside its
 own compiled tick loop. Device parameters arrive as per-device float32 arrays (`dw_up`,
-`dw_down`, `w_max`, `w_min`, see :mod:`neurocore.crossbar.devices`) plus four scalars shared by
-the whole crossbar: `model` (an id of :data:`MODEL_IDS`), `gamma_up`, `gamma_down`, `c2c_std`.
-Weights are float32 arrays of shape (rows, cols): rows are the pre-synaptic inputs, columns the
-post-synaptic outputs.
+`dw_down`, `w_max`, `w_min`, `g_up`, `g_down`, `ref`, see :mod:`neurocore.crossbar.devices`)
+plus `model` (an id of :data:`MODEL_IDS`) and `P`, the float64 vector of parameters shared by
+the crossbar (indices P_* below, built by `devices.device_params`). Weights are float32 arrays
+of shape (rows, cols): rows are the pre-synaptic inputs, columns the post-synaptic outputs.
 
-Device models follow IBM aihwkit (`src/rpucuda/rpu_linearstep_device.cpp`, `update_once_mult`,
-and `aihwkit.simulator.configs.devices`):
+Device models (equations in the model classes of :mod:`neurocore.devices`) follow IBM aihwkit's
+C++ (`src/rpucuda/rpu_*_device.cpp`, `update_once`): one step function per model
+(`step_constant`, `step_linear` (linear_step and soft_bounds), `step_exp`, `step_pow`,
+`step_piecewise`, `step_soft_bounds_reference`), chosen in one place, `step_size`, by model id.
+`device_pulse` applies a step with its cycle-to-cycle noise and the bounds; the writes
+(`coincidence_write`, `rate_write`) keep a device's persistent state in `hidden` and give the
+weight read the write noise on top (`hidden` is the weight array itself when there is none).
 
-* ideal — aihwkit `ConstantStepDevice`: a pulse moves w by a constant step, hard bounds.
-* linear_step — aihwkit `LinearStepDevice` with multiplicative noise (`mult_noise=True`, its
-  default): the up step is `dw_up * (1 - gamma_up * w / w_max)`, the down step
-  `dw_down * (1 - gamma_down * w / w_min)`. aihwkit's slope is `-gamma * scale / b`, so these are
-  the same; we divide by the device's own bounds (aihwkit's `mean_bound_reference=False`).
-* soft_bounds — aihwkit `SoftBoundsDevice` (= LinearStep with gamma 1 against the device's own
-  bounds): up step `dw_up * (1 - w / w_max)`, down step `dw_down * (1 - w / w_min)`; the step
-  vanishes at the bound. A bound of exactly 0 gives a constant step on that side (aihwkit sets
-  the slope to 0 when the reference bound is 0).
-
-Cycle-to-cycle noise is multiplicative, fresh per pulse: `step *= 1 + c2c_std * xi`, xi a
-standard normal from numba's generator (seed it with :func:`seed_numba`); with `c2c_std == 0`
-no random number is drawn. After every pulse the weight is clipped to the device's own bounds.
+Randomness comes from numba's generator (seed it with :func:`seed_numba`); with every noise
+at 0 no random number is drawn.
 
 Reads (aihwkit `IOParameters`: inp_res, out_noise, out_bound, out_res): a DAC on the inputs,
 additive Gaussian noise on each output, then an ADC that clips and quantises each output. A
@@ -39,6 +33,13 @@ from numba import njit
 from ..devices import MODEL_IDS
 
 IDEAL, LINEAR_STEP, SOFT_BOUNDS = MODEL_IDS["ideal"], MODEL_IDS["linear_step"], MODEL_IDS["soft_bounds"]
+EXP_STEP, POW_STEP = MODEL_IDS["exp_step"], MODEL_IDS["pow_step"]
+PIECEWISE_STEP, SOFT_BOUNDS_REFERENCE = MODEL_IDS["piecewise_step"], MODEL_IDS["soft_bounds_reference"]
+
+# indices into P, the shared parameter vector of a crossbar's devices
+P_C2C, P_MULT, P_ADD, P_SLOPE, P_WRITE = 0, 1, 2, 3, 4          # c2c std, multiplicative?, complex noise, write noise
+P_A, P_B, P_AUP, P_ADN, P_GUP, P_GDN = 5, 6, 7, 8, 9, 10        # exp_step
+P_NPW, P_PW = 11, 12                                            # piecewise: nodes per direction, up nodes, down nodes
 
 
 @njit(cache=True)
@@ -48,26 +49,92 @@ def seed_numba(seed: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# One device
+# One device: the step of each model
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def step_constant(s):
+    """ideal: the device's own step."""
+    return s
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def step_linear(x, s, g):
+    """linear_step and soft_bounds: s (1 - g x), g = gamma / reference bound (drawn per device)."""
+    return s * (1.0 - g * x)
 
 
 @njit(cache=True, _nrt=False)
-def device_step(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down):
-    """Noise-free size (>= 0 for gamma <= 1) of one pulse at weight `w`, before clipping."""
-    w = np.float64(w)
+def step_exp(x, up, s, w_max, w_min, P):
+    """exp_step: s max(1 - A_up exp(gamma_up z), 0) up, s max(1 - A_down exp(-gamma_down z), 0) down,
+    z = 2 a x / (w_max - w_min) + b."""
+    z = 2.0 * x / (np.float64(w_max) - np.float64(w_min)) * P[P_A] + P[P_B]
     if up:
-        step = np.float64(dw_up)
-        if model == LINEAR_STEP and w_max != 0.0:
-            step *= 1.0 - gamma_up * w / w_max
-        elif model == SOFT_BOUNDS and w_max != 0.0:
-            step *= 1.0 - w / w_max
+        y = 1.0 - P[P_AUP] * np.exp(P[P_GUP] * z)
     else:
-        step = np.float64(dw_down)
-        if model == LINEAR_STEP and w_min != 0.0:
-            step *= 1.0 - gamma_down * w / w_min
-        elif model == SOFT_BOUNDS and w_min != 0.0:
-            step *= 1.0 - w / w_min
-    return step
+        y = 1.0 - P[P_ADN] * np.exp(-P[P_GDN] * z)
+    return s * y if y > 0.0 else 0.0
+
+
+@njit(cache=True, _nrt=False)
+def step_pow(x, up, s, g, w_max, w_min):
+    """pow_step: s ((w_max - x) / range)^g up, s ((x - w_min) / range)^g down."""
+    rng = np.float64(w_max) - np.float64(w_min)
+    d = (np.float64(w_max) - x) if up else (x - np.float64(w_min))
+    if d <= 0.0:
+        return 0.0 if g > 0.0 else s
+    return s * (d / rng) ** np.float64(g)
+
+
+@njit(cache=True, _nrt=False)
+def step_piecewise(x, up, s, w_max, w_min, P):
+    """piecewise_step: s times the node factors interpolated linearly at x."""
+    n = np.int64(P[P_NPW])
+    base = P_PW if up else P_PW + n
+    sections = n - 1
+    if sections <= 0 or w_max <= w_min:
+        return s * P[base]
+    u = (x - np.float64(w_min)) / (np.float64(w_max) - np.float64(w_min)) * sections
+    if u < 0.0:
+        u = 0.0
+    k = np.int64(np.floor(u))
+    if k > sections - 1:
+        k = sections - 1
+    t = u - k
+    if t > 1.0:
+        t = 1.0
+    return s * ((1.0 - t) * P[base + k] + t * P[base + k + 1])
+
+
+@njit(cache=True, _nrt=False)
+def step_soft_bounds_reference(x, up, s, w_max, w_min):
+    """soft_bounds_reference: s (1 - x / w_max) up, s (1 - x / w_min) down (x = w + ref)."""
+    if up:
+        return s * (1.0 - x / w_max) if w_max > 0.0 else s
+    return s * (1.0 - x / w_min) if w_min < 0.0 else s
+
+
+@njit(cache=True, _nrt=False)
+def step_size(model, x, up, dw_up, dw_down, w_max, w_min, g_up, g_down, P):
+    """THE dispatch by model id: the noise-free step (>= 0 in the usual range) of one pulse at state x."""
+    s = np.float64(dw_up) if up else np.float64(dw_down)
+    if model == IDEAL:
+        return step_constant(s)
+    if model == LINEAR_STEP or model == SOFT_BOUNDS:
+        return step_linear(x, s, np.float64(g_up) if up else np.float64(g_down))
+    if model == EXP_STEP:
+        return step_exp(x, up, s, w_max, w_min, P)
+    if model == POW_STEP:
+        return step_pow(x, up, s, g_up if up else g_down, w_max, w_min)
+    if model == PIECEWISE_STEP:
+        return step_piecewise(x, up, s, w_max, w_min, P)
+    return step_soft_bounds_reference(x, up, s, w_max, w_min)
+
+
+@njit(cache=True, _nrt=False)
+def device_step(w, up, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P):
+    """Noise-free size of one pulse on a device whose weight is w (state x = w + ref), before clipping."""
+    return step_size(model, np.float64(w) + np.float64(ref), up, dw_up, dw_down, w_max, w_min, g_up, g_down, P)
 
 
 @njit(cache=True, _nrt=False)
@@ -80,28 +147,72 @@ def _clip(w, w_max, w_min):
 
 
 @njit(cache=True, _nrt=False)
-def device_pulse(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down, c2c_std):
-    """The weight after one write pulse (`up` True: potentiate, False: depress)."""
-    step = device_step(w, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down)
-    if c2c_std > 0.0:
-        step *= 1.0 + c2c_std * np.random.standard_normal()
-    w_new = np.float64(w) + step if up else np.float64(w) - step
-    return _clip(w_new, w_max, w_min)
+def _frozen(model, w_max, w_min):
+    """aihwkit's exp_step and pow_step leave a device of zero range untouched."""
+    return (model == EXP_STEP or model == POW_STEP) and not w_max > w_min
 
 
 @njit(cache=True, _nrt=False)
-def device_pulses(w, n, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down, c2c_std):
-    """The weight after `n` pulses in a row in one direction (closed form for a noiseless ideal device)."""
+def device_pulse(w, up, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P):
+    """The persistent weight after one write pulse (`up` True: potentiate, False: depress):
+    x = w + ref; x +- (step(x) + sigma xi), clipped to [w_min, w_max]; minus ref (see neurocore.devices)."""
+    if _frozen(model, w_max, w_min):
+        return np.float64(w)
+    r = np.float64(ref)
+    x = np.float64(w) + r
+    step = step_size(model, x, up, dw_up, dw_down, w_max, w_min, g_up, g_down, P)
+    std = P[P_C2C]
+    if std > 0.0:
+        base = abs(step) if P[P_MULT] > 0.0 else (np.float64(dw_up) if up else np.float64(dw_down))
+        step += std * (base + P[P_ADD] + P[P_SLOPE] * abs(x)) * np.random.standard_normal()
+    x = x + step if up else x - step
+    return _clip(x, w_max, w_min) - r
+
+
+@njit(cache=True, _nrt=False)
+def device_pulses(w, n, up, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P):
+    """The persistent weight after `n` pulses in a row in one direction (closed form for a noiseless
+    ideal device)."""
     if n <= 0:
         return np.float64(w)
-    if model == IDEAL and c2c_std == 0.0:
+    if model == IDEAL and P[P_C2C] == 0.0:
         if up:
             return _clip(np.float64(w) + n * np.float64(dw_up), w_max, w_min)
         return _clip(np.float64(w) - n * np.float64(dw_down), w_max, w_min)
     x = np.float64(w)
     for _ in range(n):
-        x = device_pulse(x, up, dw_up, dw_down, w_max, w_min, model, gamma_up, gamma_down, c2c_std)
+        x = device_pulse(x, up, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P)
     return x
+
+
+@njit(cache=True, _nrt=False)
+def write_pulse(w, hidden, i, j, up, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P):
+    """One pulse on device (i, j): its persistent state `hidden[i, j]` moves, the weight read
+    `w[i, j]` is that state plus fresh write noise (hidden may be w itself when there is none)."""
+    if _frozen(model, w_max[i, j], w_min[i, j]):
+        return
+    x = device_pulse(hidden[i, j], up, dw_up[i, j], dw_down[i, j], w_max[i, j], w_min[i, j], g_up[i, j],
+                     g_down[i, j], ref[i, j], model, P)
+    hidden[i, j] = x
+    wn = P[P_WRITE]
+    w[i, j] = x + wn * np.random.standard_normal() if wn > 0.0 else x
+
+
+@njit(cache=True, _nrt=False)
+def decay_devices(w, hidden, decay, diffusion, reset, w_max, w_min, P):
+    """Once per batch (aihwkit's decay and diffusion after an update): every device's persistent state
+    moves to (x - reset) decay + reset + diffusion xi, clipped to its bounds; the weight read gets
+    fresh write noise. Flat arrays; nothing to do when `decay` is empty."""
+    if decay.shape[0] == 0:
+        return
+    wn = P[P_WRITE]
+    for k in range(decay.shape[0]):
+        x = (np.float64(hidden[k]) - reset[k]) * decay[k] + reset[k]
+        if diffusion[k] > 0.0:
+            x += diffusion[k] * np.random.standard_normal()
+        x = _clip(x, w_max[k], w_min[k])
+        hidden[k] = x
+        w[k] = x + wn * np.random.standard_normal() if wn > 0.0 else x
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,8 +323,8 @@ def mvm_cols(w, cols, out):
 
 
 @njit(cache=True, _nrt=False)
-def coincidence_write(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols,
-                      model, gamma_up, gamma_down, c2c_std):
+def coincidence_write(w, hidden, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, rows, up_cols, down_cols,
+                      model, P):
     """Apply one device pulse per coincidence of a row pulse with a column pulse; return the pulse count.
 
     `rows`, `up_cols`, `down_cols` are index arrays of the rows pulsed this tick and the columns
@@ -225,13 +336,10 @@ def coincidence_write(w, dw_up, dw_down, w_max, w_min, rows, up_cols, down_cols,
     for a in range(rows.shape[0]):
         i = rows[a]
         for b in range(up_cols.shape[0]):
-            j = up_cols[b]
-            w[i, j] = device_pulse(w[i, j], True, dw_up[i, j], dw_down[i, j], w_max[i, j], w_min[i, j],
-                                   model, gamma_up, gamma_down, c2c_std)
+            write_pulse(w, hidden, i, up_cols[b], True, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, model, P)
         for b in range(down_cols.shape[0]):
-            j = down_cols[b]
-            w[i, j] = device_pulse(w[i, j], False, dw_up[i, j], dw_down[i, j], w_max[i, j], w_min[i, j],
-                                   model, gamma_up, gamma_down, c2c_std)
+            write_pulse(w, hidden, i, down_cols[b], False, dw_up, dw_down, w_max, w_min, g_up, g_down, ref,
+                        model, P)
         n += up_cols.shape[0] + down_cols.shape[0]
     return n
 
@@ -261,8 +369,8 @@ def coincidence_write_uniform(w, dw_up, dw_down, w_max, w_min, rows, up_cols, do
 
 
 @njit(cache=True, _nrt=False)
-def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, ts,
-               noise_scale, noise_ts, model, gamma_up, gamma_down, c2c_std):
+def rate_write(w, hidden, dw_up, dw_down, w_max, w_min, g_up, g_down, ref, pre_counts, post_up, post_down, ts,
+               noise_scale, noise_ts, model, P):
     """Rate-based write (Eq. 9) applied through the device model; returns the equivalent pulse total.
 
     Crosspoint (i, j) receives p = pre_counts[i] * (post_up[j] - post_down[j]) / ts equivalent
@@ -271,9 +379,10 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
     pre*post/ts^2 gets zero-mean Gaussian noise of std noise_scale/sqrt(noise_ts) (the error of a
     stochastic product, paper Fig. 4); the noise is drawn only where pre_counts[i] > 0 and
     post_up[j] + post_down[j] > 0, because a silent train makes no coincidence at all.
-    The weight moves by |p| device steps in the direction of sign(p), the step evaluated at the
-    current weight; with c2c_std > 0 the move gets the spread of |p| independent pulses,
-    std c2c_std * step * sqrt(|p|). The result is clipped to the device's bounds.
+    The persistent state moves by |p| device steps in the direction of sign(p), the step evaluated
+    at the current state; with cycle-to-cycle noise the move gets the spread of |p| independent
+    pulses, sqrt(|p|) times one pulse's sigma. The result is clipped to the device's bounds and
+    the weight read gets fresh write noise.
     Returns (total equivalent pulses, the largest |p| of any crosspoint: the length of the
     pulse train that applies the update in parallel).
     """
@@ -282,6 +391,8 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
     sig = 0.0
     if noise_scale > 0.0:
         sig = ts * noise_scale / np.sqrt(noise_ts)
+    std = P[P_C2C]
+    wn = P[P_WRITE]
     for i in range(w.shape[0]):
         pi = pre_counts[i]
         if pi <= 0:
@@ -298,16 +409,23 @@ def rate_write(w, dw_up, dw_down, w_max, w_min, pre_counts, post_up, post_down, 
                 continue
             up = p > 0.0
             ap = abs(p)
-            step = device_step(w[i, j], up, dw_up[i, j], dw_down[i, j], w_max[i, j], w_min[i, j],
-                               model, gamma_up, gamma_down)
-            dw = ap * step
-            if c2c_std > 0.0:
-                dw += c2c_std * step * np.sqrt(ap) * np.random.standard_normal()
-            x = np.float64(w[i, j]) + dw if up else np.float64(w[i, j]) - dw
-            w[i, j] = _clip(x, w_max[i, j], w_min[i, j])
             total += ap
             if ap > peak:
                 peak = ap
+            if _frozen(model, w_max[i, j], w_min[i, j]):
+                continue
+            r = np.float64(ref[i, j])
+            x = np.float64(hidden[i, j]) + r
+            step = step_size(model, x, up, dw_up[i, j], dw_down[i, j], w_max[i, j], w_min[i, j], g_up[i, j],
+                             g_down[i, j], P)
+            dw = ap * step
+            if std > 0.0:
+                base = abs(step) if P[P_MULT] > 0.0 else (np.float64(dw_up[i, j]) if up else np.float64(dw_down[i, j]))
+                dw += std * (base + P[P_ADD] + P[P_SLOPE] * abs(x)) * np.sqrt(ap) * np.random.standard_normal()
+            x = x + dw if up else x - dw
+            x = _clip(x, w_max[i, j], w_min[i, j]) - r
+            hidden[i, j] = x
+            w[i, j] = x + wn * np.random.standard_normal() if wn > 0.0 else x
     return total, peak
 
 

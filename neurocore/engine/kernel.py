@@ -302,10 +302,11 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
                 n_w = coincidence_write_uniform(weights[wk:we].reshape(shape), dv.tile_dw_up[k], dv.tile_dw_down[k],
                                                 dv.tile_w_max[k], dv.tile_w_min[k], rows, ups, downs)
             else:
-                n_w = coincidence_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
-                                        dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
-                                        dv.w_min[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.gamma_up,
-                                        dv.gamma_down, dv.c2c_std)
+                n_w = coincidence_write(weights[wk:we].reshape(shape), dv.hidden[wk:we].reshape(shape),
+                                        dv.dw_up[wk:we].reshape(shape), dv.dw_down[wk:we].reshape(shape),
+                                        dv.w_max[wk:we].reshape(shape), dv.w_min[wk:we].reshape(shape),
+                                        dv.g_up[wk:we].reshape(shape), dv.g_down[wk:we].reshape(shape),
+                                        dv.ref[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.params)
             if grid > 0.0 and n_w > 0:
                 blk = weights[wk:we].reshape(shape)
                 wlo, whi = dv.tile_w_min[k], dv.tile_w_max[k]
@@ -647,11 +648,13 @@ def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks,
         we = wk + tl.rows[k] * tl.cols[k]
         r0 = tl.row0[k]
         c0 = tl.cbuf0[k]
-        total, peak = rate_write(weights[wk:we].reshape(shape), dv.dw_up[wk:we].reshape(shape),
-                                 dv.dw_down[wk:we].reshape(shape), dv.w_max[wk:we].reshape(shape),
-                                 dv.w_min[wk:we].reshape(shape), st.row_cnt[r0:r0 + tl.rows[k]],
+        total, peak = rate_write(weights[wk:we].reshape(shape), dv.hidden[wk:we].reshape(shape),
+                                 dv.dw_up[wk:we].reshape(shape), dv.dw_down[wk:we].reshape(shape),
+                                 dv.w_max[wk:we].reshape(shape), dv.w_min[wk:we].reshape(shape),
+                                 dv.g_up[wk:we].reshape(shape), dv.g_down[wk:we].reshape(shape),
+                                 dv.ref[wk:we].reshape(shape), st.row_cnt[r0:r0 + tl.rows[k]],
                                  st.col_up[c0:c0 + tl.cols[k]], st.col_dn[c0:c0 + tl.cols[k]], ticks, ns, ticks,
-                                 dv.model, dv.gamma_up, dv.gamma_down, dv.c2c_std)
+                                 dv.model, dv.params)
         ctr.scalar[WRITES] += np.int64(np.round(total))
         ctr.tile_wr[k] += np.int64(np.round(total))
         ctr.tile_wc[k] += np.int64(np.ceil(peak))  # a pulse train as long as the largest update

@@ -110,10 +110,12 @@ class Devices(NamedTuple):
     dw_down: np.ndarray
     w_max: np.ndarray
     w_min: np.ndarray
+    g_up: np.ndarray          # model terms per device (neurocore.crossbar.devices)
+    g_down: np.ndarray
+    ref: np.ndarray
+    hidden: np.ndarray        # persistent device states: the chip's weights themselves unless write noise
     model: int
-    gamma_up: float
-    gamma_down: float
-    c2c_std: float
+    params: np.ndarray        # float64 parameters shared by every device (crossbar.kernels P_*)
     uniform: bool
     tile_dw_up: np.ndarray    # float32 per tile (plastic tiles; uniform devices)
     tile_dw_down: np.ndarray

@@ -13,7 +13,8 @@ from typing import Iterable
 
 import numpy as np
 
-from ..crossbar.devices import draw_devices
+from ..crossbar.devices import device_params, draw_devices
+from ..crossbar.kernels import decay_devices
 from ..devices import DeviceSpec, ReadSpec
 from ..errors import ConfigError, NeurocoreError
 from ..mapping import Placement
@@ -144,8 +145,11 @@ class Engine:
             dev.dw_down[sl] *= scale
         self._steps = (dev.dw_up.copy(), dev.dw_down.copy())
         nt = c.n_tiles
-        self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, self.device.model_id,
-                            float(self.device.gamma_up), float(self.device.gamma_down), float(self.device.dw_min_std),
+        # a device's persistent state differs from the weight read only under write noise
+        hidden = c.weights.copy() if self.device.write_noise > 0 else c.weights
+        self._decays = (dev.decay, dev.diffusion, dev.reset)
+        self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, dev.g_up, dev.g_down, dev.ref, hidden,
+                            self.device.model_id, device_params(self.device),
                             bool(self.device.is_ideal), np.zeros(nt, np.float32), np.zeros(nt, np.float32),
                             np.zeros(nt, np.float32), np.zeros(nt, np.float32))
         self._tile_devices()
@@ -236,14 +240,33 @@ class Engine:
     # -- the chip's state ---------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
         """The device weights of a dense projection, reassembled as (pre, post)."""
+        return self._gather(projection, self.c.weights, np.float32)
+
+    def device_values(self, projection: str, what: str) -> np.ndarray:
+        """One per-device parameter of a dense projection's crossbars (a field of
+        neurocore.crossbar.DeviceArrays, e.g. 'dw_up', or 'hidden' for the persistent states, or
+        'symmetry_point'), reassembled as (pre, post) like `weights`."""
+        if what == "symmetry_point":
+            from ..crossbar.devices import DeviceArrays
+            from ..crossbar.symmetry import symmetry_points
+            d = self._dev
+            flat = symmetry_points(self.device, DeviceArrays(d.dw_up, d.dw_down, d.w_max, d.w_min, d.g_up,
+                                                             d.g_down, d.ref, *self._decays))
+            return self._gather(projection, flat, np.float64)
+        if what not in Devices._fields or getattr(self._dev, what).shape != self.c.weights.shape:
+            raise ValueError(f"no per-device array {what!r}")
+        return self._gather(projection, getattr(self._dev, what), np.float64)
+
+    def _gather(self, projection: str, flat: np.ndarray, dtype: type) -> np.ndarray:
         net = self.placement.netlist
         proj = net.projections[projection]
-        out = np.zeros((net.populations[proj.pre].size, net.populations[proj.post].size), np.float32)
+        out = np.zeros((net.populations[proj.pre].size, net.populations[proj.post].size), dtype)
         for k in self.placement.tiles_of(projection):
             t = self.placement.tiles[k]
             if t.kind != "crossbar":
                 raise ConfigError(f"projection '{projection}' is stored as a shared kernel, not a weight matrix")
-            out[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()] = self.c.tile_block(k)
+            block = flat[self.c.tile_slice(k)].reshape(int(self.c.tiles.rows[k]), int(self.c.tiles.cols[k]))
+            out[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()] = block
         return out
 
     def set_weights(self, projection: str, w: np.ndarray) -> None:
@@ -257,6 +280,8 @@ class Engine:
         if self._loihi and projection in self.weight_exp:
             self._loihi_projection(projection, float(self.placement.netlist.projections[projection].gain))
         self._clip_plastic()
+        if self._dev.hidden is not self.c.weights:
+            self._dev.hidden[:] = self.c.weights
 
     def bias(self, population: str) -> np.ndarray:
         """The bias of every neuron of a population (a copy)."""
@@ -290,14 +315,31 @@ class Engine:
             return
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
             self._quantize_tile(k)
+        if self._dev.hidden is not self.c.weights:
+            self._dev.hidden[:] = self.c.weights
 
     def _clip_plastic(self) -> None:
+        """Plastic weights into their devices' bounds; under write noise the persistent states take
+        the weights written (aihwkit's set_weights)."""
         m = self._plastic
         if m.any():
             grid = self.plastic_grid()
             if grid:  # 8-bit plastic synapses: on their grid from the start
                 self.c.weights[m] = np.round(self.c.weights[m] / grid) * np.float32(grid)
             self.c.weights[m] = np.clip(self.c.weights[m], self._dev.w_min[m], self._dev.w_max[m])
+            if self._dev.hidden is not self.c.weights:
+                self._dev.hidden[m] = self.c.weights[m]
+
+    def _decay(self) -> None:
+        """Decay and diffusion of the plastic devices, once per batch written (aihwkit: per mini-batch)."""
+        decay, diffusion, reset = self._decays
+        if decay.size:
+            m = self._plastic
+            d = self._dev
+            w, h = self.c.weights[m], d.hidden[m]
+            decay_devices(w, h, decay[m], diffusion[m], reset[m], d.w_max[m], d.w_min[m], d.params)
+            self.c.weights[m] = w
+            d.hidden[m] = h if d.hidden is not self.c.weights else w
 
     # -- counters ----------------------------------------------------------------------
     def reset_counters(self, ticks: int = 0, per_tick: bool = False) -> None:
@@ -368,6 +410,8 @@ class Engine:
             n_rec = K.run_batch(self._state(0), *args, fresh, *tail)
             events = out.rec_buf[:n_rec].copy() if opt.record else None
         cnt.add(fresh, n_samples, n_samples * ticks)
+        if opt.learn != "off":
+            self._decay()
         counts, o = {}, 0
         for p in opt.readout:
             k = len(c.gid[p])
