@@ -30,7 +30,7 @@ EXPERIMENT = "experiment.toml"
 def datasets(exp: "Experiment") -> tuple[Dataset, Dataset]:
     """The training and test sets of an experiment (subsets fixed by the seed), once its method has
     said it can run here (a missing optional library is a one-line error before any data is read)."""
-    from .methods import get_method
+    from .registry import get_method
 
     get_method(exp.method).check()
     root = exp.data.root or None

@@ -216,28 +216,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=export)
 
 
-def forward_netlist(run_dir: str, exp=None):
-    """The forward (inference) SSNN-BP netlist of a training run, with its checkpoint's weights and biases."""
-    import dataclasses
-    from pathlib import Path
-
-    from ..learning.ssnn import build_ssnn, hidden_names, weight_names
-    from ..runs import run_experiment
-    from ..training import Trainer
-
-    run = Path(run_dir)
-    exp = exp or run_experiment(run)
-    tr = Trainer(exp, run)
-    tr.restore(run)
-    net = build_ssnn(exp.net, exp.train.ts, {w: tr.engine.weights(w) for w in weight_names(exp.net)}, train=False)
-    for pop in hidden_names(exp.net):  # homeostatic biases travel with the weights
-        bias = tr.engine.bias(pop)
-        if bias.any():
-            p = net.populations[pop]
-            net.populations[pop] = dataclasses.replace(p, params=dataclasses.replace(p.params, bias=bias))
-    return net
-
-
 def export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -246,30 +224,14 @@ def export(args: argparse.Namespace) -> int:
 
     src = Path(args.source)
     if src.is_dir():
+        from ..registry import get_method
         from ..runs import run_experiment
         exp = run_experiment(src)
-        if not exp.on_chip:
-            return _export_off_chip(exp, src, args.output)
-    net = forward_netlist(args.source, exp) if src.is_dir() else load_netlist(args.source).netlist
+        print(get_method(exp.method).protocol().export(exp, src, args.output, args.dt, args.discretisation))
+        return 0
+    net = load_netlist(args.source).netlist
     path = write_nir(args.output, to_nir(net, dt=args.dt, discretisation=args.discretisation))
     pops = ", ".join(f"{p.name} {p.size}" for p in net.populations.values())
     print(f"wrote {path}: {net.name} ({pops}; {len(net.projections)} projections), dt = {args.dt:g} s, "
           f"{args.discretisation}")
-    return 0
-
-
-def _export_off_chip(exp, run, output: str) -> int:
-    """The graph a method that trains off the chip writes of its checkpoint (its own dt and discretisation)."""
-    from ..methods.offchip import OffChipRun
-    from ..nir import write_nir
-    from ..runs import datasets
-
-    train_set, _ = datasets(exp)
-    r = OffChipRun(exp, train_set, run)
-    r.restore(run)
-    graph = r.trainer.to_nir()
-    path = write_nir(output, graph)
-    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
-    print(f"wrote {path}: {exp.name} ({exp.method}, after epoch {r.epoch}; {len(graph.nodes)} nodes), "
-          f"dt = {meta.get('dt', '?')} s, {meta.get('discretisation', '?')} (as {exp.method} writes it)")
     return 0

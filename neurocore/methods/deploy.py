@@ -29,7 +29,7 @@ from ..chip import Chip
 from ..engine import Engine, RunResult
 from ..mapping import Placement, place
 from ..nir import Imported, from_nir, run_spikes
-from ..training import predictions as count_predictions
+from .ssnn_bp.trainer import predictions as count_predictions
 
 if TYPE_CHECKING:
     from ..cost import TimingResult

@@ -24,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..data import Dataset
-from .ssnn import SSNNSpec, init_weights, weight_names
+from ...data import Dataset
+from .netlist import SSNNSpec, init_weights, weight_names
 
 _WTA_ITERS = 30
 _CHUNK = 2000
