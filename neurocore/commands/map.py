@@ -78,7 +78,7 @@ def handle(args: argparse.Namespace) -> int:
     elif _is_experiment(args.model):
         placement = _experiment_placement(args.model, args)
     else:
-        from .run import network_on_chip
+        from .common import network_on_chip
         nf, chip = network_on_chip(args)
         placement = place(nf.netlist, chip, args.strategy)
     report = mapping_report(placement)

@@ -279,20 +279,16 @@ def study_point(exp: "Experiment", run_dir: str | None) -> tuple[dict, list, Any
     """One sweep point: train (resuming a checkpoint in `run_dir`), then the inference figures."""
     train_set, test_set = runs.datasets(exp)
     t0 = time.perf_counter()
-    resume = run_dir is not None and (Path(run_dir) / runs.CHECKPOINT).is_file()
-    with runs.held(run_dir, exp, resume, False, lambda _: None):
-        run = OffChipRun(exp, train_set, run_dir)
-        if resume:
-            run.restore(run_dir)
-        if run_dir is not None:
-            runs.write_experiment(run_dir, exp)
-        while run.epoch < exp.train.epochs:
-            run.train_epoch(train_set, progress=False)
-            run.finish_epoch(test_set)
-            run.save()
-            run.write_results()
+
+    def epoch(run: OffChipRun) -> None:
+        run.train_epoch(train_set, progress=False)
+        run.finish_epoch(test_set)
+
+    def after(run: OffChipRun) -> None:
         if run.last_timing is None:  # resumed after its last epoch: the same mesh replay
             run.replay(test_set)
+
+    run = runs.train_quietly(exp, run_dir, lambda: OffChipRun(exp, train_set, run_dir), epoch, after)
     last = run.results[-1]
     out = {"accuracy": last["test_acc"], "chip_accuracy": last["chip_test_acc"], "train_acc": last["train_acc"],
            "epochs": exp.train.epochs, "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],

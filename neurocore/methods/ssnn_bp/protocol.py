@@ -68,20 +68,16 @@ def study_point(exp: "Experiment", run_dir: str | None) -> tuple[dict, list, Any
 
     train_set, test_set = load_data(exp)
     t0 = time.perf_counter()
-    resume = run_dir is not None and (Path(run_dir) / runs.CHECKPOINT).is_file()
-    with runs.held(run_dir, exp, resume, False, lambda _: None):  # locked; a checkpoint of other settings refused
-        tr = Trainer(exp, run_dir)
-        if resume:
-            tr.restore(run_dir)
-        if run_dir is not None:
-            runs.write_experiment(run_dir, exp)
-        while tr.epoch < exp.train.epochs:
-            tr.train_epoch(train_set, progress=False)
-            tr.finish_epoch(test_set, train=train_set)
-            tr.save()
-            tr.write_results()
+
+    def epoch(tr: Trainer) -> None:
+        tr.train_epoch(train_set, progress=False)
+        tr.finish_epoch(test_set, train=train_set)
+
+    def after(tr: Trainer) -> None:
         if not tr.last_timing:  # resumed after its last epoch: the same mesh replay an uninterrupted run made
             tr.replay(test_set, train_set)
+
+    tr = runs.train_quietly(exp, run_dir, lambda: Trainer(exp, run_dir), epoch, after)
     last = tr.results[-1]
     out = {"accuracy": last["test_acc"], "train_acc": last["train_acc"], "epochs": exp.train.epochs,
            "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
