@@ -165,3 +165,17 @@ def test_the_checker_sees_imports_inside_functions_and_skips_type_checking(tmp_p
     seen = [n.module for n in _runtime_imports(tree) if isinstance(n, ast.ImportFrom)]
     assert seen == ["typing", "c"]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_registry_names_pieces_that_exist():
+    from neurocore.registry import METHODS, load
+
+    for m in METHODS.values():
+        net_spec, train_spec = m.specs()
+        assert isinstance(net_spec, type) and isinstance(train_spec, type)
+        proto = m.protocol()
+        for fn in ("describe", "train", "infer_report", "placement", "export", "study_point"):
+            assert callable(getattr(proto, fn)), (m.name, fn)
+        for path in (m.trainer_at, m.requires_at):
+            if path is not None:
+                assert callable(load(path)), (m.name, path)

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry import DEFAULT_METHOD, METHODS, Method, get_method  # noqa: F401  (the registry, as before)
-
 
 def ssnn_specs() -> tuple[type, type]:
     from .ssnn_bp.netlist import SSNNSpec, TrainSpec
