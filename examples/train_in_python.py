@@ -4,7 +4,7 @@ Run: python examples/train_in_python.py   (about ten seconds: scikit-learn's 8x8
 """
 
 from neurocore.experiment import load_experiment
-from neurocore.training import Trainer, load_data
+from neurocore.methods.ssnn_bp.trainer import Trainer, load_data
 
 exp = load_experiment("digits", {"train.epochs": 2, "train.update": "coincidence"})
 train_set, test_set = load_data(exp)

@@ -4,7 +4,7 @@ Layout of `models/experiments/*.toml`:
 
     name = "quick"
     seed = 1
-    method = "ssnn-bp" a training method of `neurocore.methods` (ssnn-bp, the default; lee2020; bats)
+    method = "ssnn-bp" a training method of `neurocore.registry` (ssnn-bp, the default; lee2020; bats)
     [chip]            name = "loihi_like", plus any chip field to override, e.g. [chip.device]
     [data]            dataset, train, test, root
     [net]             the method's network spec (SSNN-BP: SSNNSpec)
@@ -25,8 +25,7 @@ from typing import Any, Mapping
 
 from .chip import Chip, chip_from_dict
 from .config import ConfigError, build, check_keys, load_toml, name_override, set_key, spec
-from .learning.ssnn import UPDATE_MODES, SSNNSpec, TrainSpec  # noqa: F401  (SSNN-BP's specs, named here too)
-from .methods import DEFAULT_METHOD, get_method
+from .registry import DEFAULT_METHOD, get_method
 from .resolve import folder, model_file
 
 EXPERIMENTS_DIR = folder("experiments")  # where named experiments live (neurocore.resolve finds them)
@@ -74,7 +73,7 @@ class Experiment:
 class _Top:
     name: str = spec("experiment", doc="experiment name")
     seed: int = spec(0, lo=0, doc="seed of everything random")
-    method: str = spec(DEFAULT_METHOD, doc="training method (neurocore.methods): ssnn-bp, lee2020, bats")
+    method: str = spec(DEFAULT_METHOD, doc="training method (neurocore.registry): ssnn-bp, lee2020, bats")
     chip: dict = spec(factory=lambda: {"name": "loihi_like"}, doc="chip name and overrides")
     data: dict = spec(factory=dict, doc="[data]")
     net: dict = spec(factory=dict, doc="[net]")

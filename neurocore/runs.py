@@ -30,7 +30,7 @@ EXPERIMENT = "experiment.toml"
 def datasets(exp: "Experiment") -> tuple[Dataset, Dataset]:
     """The training and test sets of an experiment (subsets fixed by the seed), once its method has
     said it can run here (a missing optional library is a one-line error before any data is read)."""
-    from .methods import get_method
+    from .registry import get_method
 
     get_method(exp.method).check()
     root = exp.data.root or None
@@ -333,3 +333,24 @@ def plot_learning_curve(results: list[dict], path: Path, title: str) -> None:
     fig.tight_layout()
     from .files import save_figure
     save_figure(fig, path, "learning curve", dpi=120)
+
+
+def train_quietly(exp: "Experiment", run_dir: str | Path | None, make: Callable[[], Any],
+                  epoch: Callable[[Any], None], after: Callable[[Any], None]) -> Any:
+    """Train a run to its last epoch without a word (a sweep point): the run folder `run_dir` (if any)
+    locked, a checkpoint there resumed (one of other settings refused), `epoch(run)` then a checkpoint
+    and the results after each epoch, `after(run)` at the end; returns the run (`make()`, a trainer with
+    restore, save, write_results, epoch)."""
+    resume = run_dir is not None and (Path(run_dir) / CHECKPOINT).is_file()
+    with held(run_dir, exp, resume, False, lambda _: None):
+        run = make()
+        if resume:
+            run.restore(run_dir)
+        if run_dir is not None:
+            write_experiment(run_dir, exp)
+        while run.epoch < exp.train.epochs:
+            epoch(run)
+            run.save()
+            run.write_results()
+        after(run)
+    return run

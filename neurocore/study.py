@@ -11,8 +11,6 @@ chip after training), `accuracy` off the chip and `chip_accuracy` on it.
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -41,7 +39,7 @@ def point_experiment(config: Mapping[str, Any]) -> Experiment:
 def check_point(config: Mapping[str, Any], sizes: dict | None = None) -> Experiment:
     """Everything `run_point` would refuse in a config before it trains: keys, values, a method whose
     library is missing, data sizes beyond the dataset (`sizes` caches the dataset lengths between calls)."""
-    from .methods import get_method
+    from .registry import get_method
     from .runs import check_sizes
 
     exp = point_experiment(config)
@@ -62,72 +60,11 @@ def run_point(config: Mapping[str, Any], run_dir: str | None = None) -> dict[str
     With `run_dir` (a sweep gives each point its own), the training keeps a run folder there,
     checkpointed after every epoch, and resumes from it when the point is run again."""
     exp = point_experiment(config)
-    out, phases, chip = _on_chip(exp, run_dir) if exp.on_chip else _off_chip(exp, run_dir)
+    from .registry import get_method
+
+    out, phases, chip = get_method(exp.method).protocol().study_point(exp, run_dir)
     out.update(_phase_metrics(phases, chip))
     return {k: (float(v) if isinstance(v, (int, float, np.integer, np.floating)) else v) for k, v in out.items()}
-
-
-def _resuming(run_dir: str | None) -> bool:
-    from .runs import CHECKPOINT
-
-    return run_dir is not None and (Path(run_dir) / CHECKPOINT).is_file()
-
-
-def _on_chip(exp: Experiment, run_dir: str | None) -> tuple[dict, list, Any]:
-    from . import runs
-    from .training import Trainer, load_data
-
-    train_set, test_set = load_data(exp)
-    t0 = time.perf_counter()
-    resume = _resuming(run_dir)
-    with runs.held(run_dir, exp, resume, False, lambda _: None):  # locked; a checkpoint of other settings refused
-        tr = Trainer(exp, run_dir)
-        if resume:
-            tr.restore(run_dir)
-        if run_dir is not None:
-            runs.write_experiment(run_dir, exp)
-        while tr.epoch < exp.train.epochs:
-            tr.train_epoch(train_set, progress=False)
-            tr.finish_epoch(test_set, train=train_set)
-            tr.save()
-            tr.write_results()
-        if not tr.last_timing:  # resumed after its last epoch: the same mesh replay an uninterrupted run made
-            tr.replay(test_set, train_set)
-    last = tr.results[-1]
-    out = {"accuracy": last["test_acc"], "train_acc": last["train_acc"], "epochs": exp.train.epochs,
-           "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
-           "cores_used": len(tr.engine.placement.cores_used),
-           "hidden_active": last["hidden_active"]}
-    phases = [(phase, p, last[f"{p}counters"], last[f"{p}cost"], tr.last_timing.get(phase))
-              for phase, p in (("training", "train_"), ("inference", "infer_"))]
-    return out, phases, tr.chip
-
-
-def _off_chip(exp: Experiment, run_dir: str | None) -> tuple[dict, list, Any]:
-    from . import runs
-    from .methods.offchip import OffChipRun
-
-    train_set, test_set = runs.datasets(exp)
-    t0 = time.perf_counter()
-    resume = _resuming(run_dir)
-    with runs.held(run_dir, exp, resume, False, lambda _: None):
-        run = OffChipRun(exp, train_set, run_dir)
-        if resume:
-            run.restore(run_dir)
-        if run_dir is not None:
-            runs.write_experiment(run_dir, exp)
-        while run.epoch < exp.train.epochs:
-            run.train_epoch(train_set, progress=False)
-            run.finish_epoch(test_set)
-            run.save()
-            run.write_results()
-        if run.last_timing is None:  # resumed after its last epoch: the same mesh replay
-            run.replay(test_set)
-    last = run.results[-1]
-    out = {"accuracy": last["test_acc"], "chip_accuracy": last["chip_test_acc"], "train_acc": last["train_acc"],
-           "epochs": exp.train.epochs, "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
-           "cores_used": last["cores_used"]}
-    return out, [("inference", "infer_", last["infer_counters"], last["infer_cost"], run.last_timing)], exp.chip
 
 
 def _phase_metrics(phases: list, chip: Any) -> dict[str, float]:

@@ -141,7 +141,7 @@ def test_every_unknown_key_of_a_file_is_reported_at_once(tmp_path, capsys):
 def test_a_value_error_reads_key_equals_value():
     from neurocore.config import build
     from neurocore.errors import ConfigError
-    from neurocore.experiment import TrainSpec
+    from neurocore.methods.ssnn_bp.netlist import TrainSpec
 
     with pytest.raises(ConfigError) as err:
         build(TrainSpec, {"update": "coincidnce"}, "e.toml", "train")
@@ -216,7 +216,7 @@ def test_compile_notice_speaks_only_when_the_block_is_slow():
 
 def test_training_warms_the_kernels_up_before_its_clock_and_bar_start(monkeypatch):
     from neurocore.experiment import load_experiment
-    from neurocore.training import Trainer, load_data
+    from neurocore.methods.ssnn_bp.trainer import Trainer, load_data
 
     exp = load_experiment("digits", {"data.train": 20, "data.test": 10, "train.epochs": 2})
     train_set, _ = load_data(exp)

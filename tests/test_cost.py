@@ -300,7 +300,7 @@ def test_the_shipped_chips_say_their_kind_and_meet_their_deadline_kinds():
 
 def test_results_json_round_trips_through_the_cost_api(tmp_path):
     from neurocore.experiment import load_experiment
-    from neurocore.training import train
+    from neurocore.methods.ssnn_bp.trainer import train
 
     exp = load_experiment("digits", {"train.epochs": 1, "data.train": 150, "data.test": 40})
     train(exp, tmp_path, progress=False, log=lambda s: None)

@@ -92,7 +92,7 @@ def test_lee2020_without_torch_says_how_to_install_it(lee_toml, tmp_path, capsys
 def test_ssnn_bp_code_refuses_another_methods_experiment(lee_toml):
     from neurocore.errors import ConfigError
     from neurocore.experiment import load_experiment
-    from neurocore.training import Trainer
+    from neurocore.methods.ssnn_bp.trainer import Trainer
 
     with pytest.raises(ConfigError, match="needs an SSNN-BP experiment"):
         Trainer(load_experiment(lee_toml))

@@ -246,7 +246,7 @@ def test_round_trip_through_a_nir_file_is_exact(net, method, seed, tmp_path_fact
 
 
 def test_export_refuses_training_machinery() -> None:
-    from neurocore.learning.ssnn import SSNNSpec, build_ssnn, init_weights
+    from neurocore.methods.ssnn_bp.netlist import SSNNSpec, build_ssnn, init_weights
 
     spec = SSNNSpec(inputs=4, hidden=[3], classes=2)
     net = build_ssnn(spec, 10, init_weights(spec, np.random.default_rng(0)), train=True)
@@ -346,7 +346,7 @@ def test_export_of_a_training_run_deploys_with_its_spikes(tmp_path, capsys) -> N
     """neurocore train -> nir export -> import: the forward SSNN-BP net (CUBA neurons, projection gains,
     WTA inhibition) gives the same spikes as the checkpoint's own forward net."""
     from neurocore.cli import main
-    from neurocore.commands.nir import forward_netlist
+    from neurocore.methods.ssnn_bp.export import forward_netlist
 
     run_dir = tmp_path / "run"
     assert main(["train", "digits", "--run-dir", str(run_dir), "--no-progress", "--set", "train.epochs=1",

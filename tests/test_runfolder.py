@@ -174,7 +174,7 @@ def _row(row: dict) -> dict:
 def test_interrupt_and_resume_gives_the_uninterrupted_row(tmp_path):
     """Ctrl-C mid-epoch then --resume: counters, cost and hidden activity count every sample of the epoch."""
     from neurocore.experiment import load_experiment
-    from neurocore.training import Trainer, load_data
+    from neurocore.methods.ssnn_bp.trainer import Trainer, load_data
 
     exp = load_experiment("digits", {"train.epochs": 1, "data.train": 120, "data.test": 40, "train.batch": 20})
     train_set, test_set = load_data(exp)
@@ -216,7 +216,7 @@ def test_a_sweep_point_resumed_after_its_last_checkpoint_gets_the_same_replay(tm
 
 _INTERRUPTED = """
 import os, signal, sys
-import neurocore.training as t
+import neurocore.methods.ssnn_bp.trainer as t
 orig = t.Trainer.train_epoch
 def patched(self, train, progress=True, on_batch=None):
     def hook(position, res):

@@ -10,10 +10,10 @@ import pytest
 from neurocore.chip import load_chip
 from neurocore.engine import Engine, SourceDrive
 from neurocore.experiment import load_experiment
-from neurocore.learning.equivalent import forward, train_equivalent, updates, wta
-from neurocore.learning.ssnn import SSNNSpec, build_ssnn, init_weights
+from neurocore.methods.ssnn_bp.equivalent import forward, train_equivalent, updates, wta
+from neurocore.methods.ssnn_bp.netlist import SSNNSpec, build_ssnn, init_weights
 from neurocore.mapping import place
-from neurocore.training import CHECKPOINT, Trainer, load_data, train
+from neurocore.methods.ssnn_bp.trainer import CHECKPOINT, Trainer, load_data, train
 
 
 def _update_vs_backprop(mode: str, seed: int, ts: int = 2000, lr: float = 0.01, **spec_kw) -> tuple[float, float]:

@@ -533,7 +533,7 @@ def test_the_schema_page_names_populations_an_experiment_trace_holds():
     import tomllib
 
     from neurocore.experiment import load_experiment
-    from neurocore.learning.ssnn import build_ssnn, init_weights
+    from neurocore.methods.ssnn_bp.netlist import build_ssnn, init_weights
 
     text = (REPO / "traces" / "README.md").read_text()
     exp = load_experiment("quick")

@@ -101,7 +101,7 @@ def bare_run(w_in: np.ndarray, w_out: np.ndarray, spikes: np.ndarray, theta: flo
 def timed(samples: int, ticks: int, rate: float, repeats: int) -> dict:
     """The bare loop on `bench engine`'s workload: its figures (compiled outside the timing)."""
     from ..compile_notice import compile_notice
-    from .engine import workload
+    from .workloads import workload
 
     net, spikes = workload(samples, ticks, rate)
     w_in, w_out = net.projections["w1"].weights, net.projections["w2"].weights

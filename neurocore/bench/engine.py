@@ -17,6 +17,8 @@ import time
 
 import numpy as np
 
+from .workloads import workload
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..cliargs import add_chip, add_samples, add_ticks, integer, number
@@ -33,27 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "report the ratio (default: float32 only)")
     p.add_argument("--threads", type=integer(1), default=1,
                    help="also run the samples as one inference batch on 1 and on this many threads (default: 1, no)")
-
-
-def workload(samples: int, ticks: int, rate: float, scale: float = 1.0):
-    """(netlist, input spikes (samples, ticks, 784)): the benchmark's weights and spikes, seed 1 (weights
-    and theta times `scale`, a power of two: the same spikes in float32)."""
-    from ..netlist import Netlist
-    from ..neurons import IF
-
-    rng = np.random.default_rng(1)
-    w1 = rng.normal(0, np.sqrt(2 / 784), (784, 1280)).astype(np.float32)
-    w2 = rng.normal(0, np.sqrt(2 / 1280), (1280, 10)).astype(np.float32)
-    spikes = rng.random((samples, ticks, 784)) < rate
-    net = Netlist("ff_784_1280_10")
-    net.add_source("input", 784)
-    w1, w2 = w1 * np.float32(scale), w2 * np.float32(scale)
-    neuron = IF(theta=5.0 * scale, reset="subtract")
-    net.add_population("hidden", 1280, neuron)
-    net.add_population("output", 10, neuron)
-    net.connect("w1", "input", "hidden", w1)
-    net.connect("w2", "hidden", "output", w2)
-    return net, spikes
 
 
 def numpy_dense(net, inputs: np.ndarray, batched: bool = False) -> tuple[int, float]:

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> dict:
 
     from ..config import parse_overrides
     from ..experiment import load_experiment
-    from ..training import Trainer, drive_for, load_data
+    from ..methods.ssnn_bp.trainer import Trainer, drive_for, load_data
 
     exp = load_experiment(args.experiment, {"train.ts": args.ts, "train.update": args.update,
                                             "data.train": args.samples, "data.test": 100,

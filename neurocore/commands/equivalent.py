@@ -34,8 +34,8 @@ def main(args: argparse.Namespace) -> int:
 
     from ..errors import ConfigError
     from ..experiment import load_experiment
-    from ..learning.equivalent import train_equivalent
-    from ..training import load_data
+    from ..methods.ssnn_bp.equivalent import train_equivalent
+    from ..methods.ssnn_bp.trainer import load_data
 
     exp = load_experiment(args.experiment, parse_overrides(args.set))
     epochs = exp.train.epochs if args.epochs is None else args.epochs

@@ -55,26 +55,14 @@ def _is_experiment(model: str) -> bool:
 def _experiment_placement(path: str, args: argparse.Namespace):
     """The SSNN-BP training netlist of an experiment file, placed on its chip (or --chip); for a method
     that trains off the chip, the network it deploys (with its initial weights)."""
-    import numpy as np
-
     from ..chip import load_chip
     from ..experiment import load_experiment
-    from ..learning.ssnn import build_ssnn, init_weights
-    from ..mapping import place
+    from ..registry import get_method
 
     exp = load_experiment(path, parse_overrides(args.set))
     chip = load_chip(args.chip) if args.chip else exp.chip
     strategy = args.strategy if args.strategy_given else exp.mapping.strategy
-    if not exp.on_chip:
-        from ..methods.deploy import deploy
-        from ..methods.offchip import build_trainer
-        from ..runs import datasets
-
-        graph = build_trainer(exp, datasets(exp)[0]).to_nir()
-        graph.metadata["name"] = exp.name
-        return deploy(graph, chip, strategy, exp.seed).placement
-    net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(exp.seed)))
-    return place(net, chip, strategy)
+    return get_method(exp.method).protocol().placement(exp, chip, strategy)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -90,7 +78,7 @@ def handle(args: argparse.Namespace) -> int:
     elif _is_experiment(args.model):
         placement = _experiment_placement(args.model, args)
     else:
-        from .run import network_on_chip
+        from .common import network_on_chip
         nf, chip = network_on_chip(args)
         placement = place(nf.netlist, chip, args.strategy)
     report = mapping_report(placement)

@@ -67,7 +67,7 @@ def map_nir(args: argparse.Namespace):
 
     imp = _import(args, require_dt=False)
     _notes(imp)
-    from .run import chip_of
+    from .common import chip_of
     return place(imp.netlist, chip_of(args, DEFAULT_CHIP), args.strategy)
 
 
@@ -113,47 +113,35 @@ def run_nir(args: argparse.Namespace) -> int:
         raise ConfigError(f"the spikes are of shape {next(iter(spikes.values())).shape}: {samples} samples of "
                           f"{steps} ticks; give at least one sample of at least one tick", source=args.input,
                           key="--input")
-    from .run import chip_of
+    from .common import chip_of
     chip = chip_of(args, DEFAULT_CHIP)
     placement = place(imp.netlist, chip, args.strategy)
     engine = Engine(placement, seed=args.seed or 0)
     out_pops = dict(imp.outputs)
-    from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
+    from ..cost import format_summary
+    from ..simulate import simulate
 
-    shapes = tile_shapes(placement)
-    timed = []  # per-tick counters of the first samples, one each, for the mesh replay
-    if not args.trace:
-        res, ticks = run_spikes(imp, engine, spikes)
-        counts = {o: res.counts[p] for o, p in out_pops.items()}
-        c = res.counters
-        for s in range(min(samples, TIMING_SAMPLES)):  # the same samples again, one by one
-            one, _ = run_spikes(imp, engine, {k: a[s:s + 1] for k, a in spikes.items()}, sample_ids=[s],
-                                traffic="per_tick")
-            timed.append(one.counters | shapes)
-    else:  # one sample per call, so each sample's traffic is its own
-        from ..recording import Recorder
-        from ..traces import TraceSelection
+    ticks = steps + imp.latency
 
-        meta = {"experiment_toml": "", "seed": args.seed or 0, "chip": chip.name, "run": imp.netlist.name}
-        rec = Recorder(engine, TraceSelection(enabled=True, traffic="per_tick"), args.trace, meta)
-        counts = {o: [] for o in out_pops}
-        try:
-            engine.reset_counters(steps + imp.latency, per_tick=True)
-            for s in range(samples):
-                res, ticks = run_spikes(imp, engine, {k: a[s:s + 1] for k, a in spikes.items()}, record=True,
-                                        sample_ids=[s], traffic="per_tick", probes=True)
-                rec.record(s, res)
-                if s < TIMING_SAMPLES:
-                    timed.append(res.counters | shapes)
-                for o, p in out_pops.items():
-                    counts[o].append(res.counts[p][0])
-            c = engine.counters()
-            rec.counters("run", c)
-        finally:
-            rec.close()
-        counts = {o: np.stack(v) for o, v in counts.items()}
-    # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
-    cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
+    def run(s, **kw):  # the batch (s None) or sample s alone
+        nonlocal ticks
+        res, ticks = run_spikes(imp, engine, spikes if s is None else {k: a[s:s + 1] for k, a in spikes.items()},
+                                **kw)
+        return res
+
+    per_sample = {o: [] for o in out_pops}  # with a trace, each sample's counts
+
+    def counted(s, res):
+        for o, p in out_pops.items():
+            per_sample[o].append(res.counts[p][0])
+
+    meta = {"experiment_toml": "", "seed": args.seed or 0, "chip": chip.name, "run": imp.netlist.name}
+    sim = simulate(engine, chip, samples, steps + imp.latency, run, trace=args.trace, meta=meta, on_sample=counted)
+    c, cost = sim.counters, sim.cost
+    if sim.batch is not None:
+        counts = {o: sim.batch.counts[p] for o, p in out_pops.items()}
+    else:
+        counts = {o: np.stack(v) for o, v in per_sample.items()}
     out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
            "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
            "discretisation": imp.discretisation, "spike_input": imp.spikes, "reset": imp.reset, "writer": imp.writer,
@@ -163,7 +151,7 @@ def run_nir(args: argparse.Namespace) -> int:
            "packet_hops": c["packet_hops"], "inter_core_packets": int(c["traffic"].sum() - np.trace(c["traffic"])),
            "notes": imp.notes}
     from ..nir.run import silent_outputs
-    from .run import printed_json
+    from .common import printed_json
 
     for line in silent_outputs(imp, counts):  # on stderr, so --json output stays one document
         import sys
@@ -216,28 +204,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=export)
 
 
-def forward_netlist(run_dir: str, exp=None):
-    """The forward (inference) SSNN-BP netlist of a training run, with its checkpoint's weights and biases."""
-    import dataclasses
-    from pathlib import Path
-
-    from ..learning.ssnn import build_ssnn, hidden_names, weight_names
-    from ..runs import run_experiment
-    from ..training import Trainer
-
-    run = Path(run_dir)
-    exp = exp or run_experiment(run)
-    tr = Trainer(exp, run)
-    tr.restore(run)
-    net = build_ssnn(exp.net, exp.train.ts, {w: tr.engine.weights(w) for w in weight_names(exp.net)}, train=False)
-    for pop in hidden_names(exp.net):  # homeostatic biases travel with the weights
-        bias = tr.engine.bias(pop)
-        if bias.any():
-            p = net.populations[pop]
-            net.populations[pop] = dataclasses.replace(p, params=dataclasses.replace(p.params, bias=bias))
-    return net
-
-
 def export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -246,30 +212,14 @@ def export(args: argparse.Namespace) -> int:
 
     src = Path(args.source)
     if src.is_dir():
+        from ..registry import get_method
         from ..runs import run_experiment
         exp = run_experiment(src)
-        if not exp.on_chip:
-            return _export_off_chip(exp, src, args.output)
-    net = forward_netlist(args.source, exp) if src.is_dir() else load_netlist(args.source).netlist
+        print(get_method(exp.method).protocol().export(exp, src, args.output, args.dt, args.discretisation))
+        return 0
+    net = load_netlist(args.source).netlist
     path = write_nir(args.output, to_nir(net, dt=args.dt, discretisation=args.discretisation))
     pops = ", ".join(f"{p.name} {p.size}" for p in net.populations.values())
     print(f"wrote {path}: {net.name} ({pops}; {len(net.projections)} projections), dt = {args.dt:g} s, "
           f"{args.discretisation}")
-    return 0
-
-
-def _export_off_chip(exp, run, output: str) -> int:
-    """The graph a method that trains off the chip writes of its checkpoint (its own dt and discretisation)."""
-    from ..methods.offchip import OffChipRun
-    from ..nir import write_nir
-    from ..runs import datasets
-
-    train_set, _ = datasets(exp)
-    r = OffChipRun(exp, train_set, run)
-    r.restore(run)
-    graph = r.trainer.to_nir()
-    path = write_nir(output, graph)
-    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
-    print(f"wrote {path}: {exp.name} ({exp.method}, after epoch {r.epoch}; {len(graph.nodes)} nodes), "
-          f"dt = {meta.get('dt', '?')} s, {meta.get('discretisation', '?')} (as {exp.method} writes it)")
     return 0

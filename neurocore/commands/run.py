@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,74 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=main)
 
 
-def split_overrides(sets: list[str]) -> tuple[dict, dict]:
-    """--set of a network: (overrides of the network file's keys, overrides of its chip's keys).
-    `chip.name=X` picks the chip (the network file's `chip`), `chip.KEY=V` sets a key of the chip file."""
-    from ..config import parse_overrides
-
-    net, chip = {}, {}
-    for key, value in parse_overrides(sets).items():
-        if key == "chip.name":
-            net["chip"] = value
-        elif key.startswith("chip."):
-            chip[key[len("chip."):]] = value
-        else:
-            net[key] = value
-    return net, chip
-
-
-def chip_of(args: argparse.Namespace, default: str, near=None):
-    """The chip of a NIR graph: --chip (else `default`), with the chip.* keys of --set applied."""
-    from ..chip import load_chip
-    from ..errors import ConfigError
-
-    net, chip = split_overrides(getattr(args, "set", []) or [])
-    if args.chip and "chip" in net:
-        raise ConfigError("give the chip once: --chip or --set chip.name", "--set chip.name")
-    if set(net) - {"chip"}:
-        key = sorted(set(net) - {"chip"})[0]
-        raise ConfigError("a NIR graph takes chip.* overrides only (e.g. --set chip.core.neurons=16)", f"--set {key}")
-    return load_chip(args.chip or net.get("chip") or default, near=near, overrides=chip)
-
-
-def network_on_chip(args: argparse.Namespace):
-    """(network file, chip) of a network MODEL, --chip and --set (network keys, chip.name, chip.KEY)."""
-    from ..chip import load_chip
-    from ..errors import ConfigError
-    from ..netlist import load_netlist
-
-    net, chip = split_overrides(args.set or [])
-    if args.chip and "chip" in net:
-        raise ConfigError("give the chip once: --chip or --set chip.name", "--set chip.name")
-    nf = load_netlist(args.model, net)
-    if args.chip:
-        return nf, load_chip(args.chip, overrides=chip)
-    return nf, load_chip(nf.chip, near=Path(nf.path).parent, overrides=chip)
-
-
-def printed_json(out: dict, cost: dict, args: argparse.Namespace) -> bool:
-    """Complete a run's result with its cost summary and trace path; print it as JSON if asked."""
-    import json
-
-    out.update({k: v for k, v in cost.items() if k not in out})
-    if args.trace:
-        out["trace"] = args.trace
-    if args.json:
-        print(json.dumps(out))
-    return bool(args.json)
-
-
 def main(args: argparse.Namespace) -> int:
     from .nir import is_nir, run_nir
     if is_nir(args.model):
         return run_nir(args)
     import numpy as np
 
-    from ..compile_notice import compile_notice
-    from ..cost import TIMING_SAMPLES, cost_record, cost_summary, format_summary, replay_samples, tile_shapes
+    from ..cost import format_summary
     from ..engine import Engine, SourceDrive
     from ..mapping import place
+    from ..simulate import simulate, warm_up
     from ..words import plural
+    from .common import network_on_chip, printed_json
 
     nf, chip = network_on_chip(args)
     samples = args.samples if args.samples is not None else nf.samples
@@ -105,34 +48,19 @@ def main(args: argparse.Namespace) -> int:
     drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
                          for p, r in nf.source_rates.items()})
     pops = list(nf.netlist.populations)
-    with compile_notice():  # the first call may compile the kernels: say so on stderr (also under --json)
-        engine.run(SourceDrive({p: r[:1] for p, r in drive.rates.items()}), 1)
-    shapes = tile_shapes(placement)
-    timed = []  # per-tick counters of the first samples, one each, for the mesh replay
-    if not args.trace:
-        c = engine.run(drive, ticks, readout=pops).counters
-        for s in range(min(samples, TIMING_SAMPLES)):  # the same samples again (same ids, same spikes)
-            one = SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()})
-            timed.append(engine.run(one, ticks, sample_ids=[s], traffic="per_tick").counters | shapes)
-    else:  # one sample per call, so each sample's traffic is its own
-        from ..recording import Recorder
-        from ..traces import TraceSelection
+    warm_up(lambda: engine.run(SourceDrive({p: r[:1] for p, r in drive.rates.items()}), 1))
 
+    def run(s, **kw):  # the batch (s None) or sample s alone, the same ids and spikes
+        if s is None:
+            return engine.run(drive, ticks, readout=pops)
+        return engine.run(SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()}), ticks, **kw)
+
+    meta = None
+    if args.trace:
         meta = {"experiment_toml": open(nf.path).read() if nf.path != "<python>" else "", "seed": seed,
                 "chip": chip.name, "run": nf.netlist.name}
-        rec = Recorder(engine, TraceSelection(enabled=True, traffic="per_tick"), args.trace, meta)
-        try:
-            engine.reset_counters(ticks, per_tick=True)
-            for s in range(samples):
-                one = SourceDrive({p: r[s:s + 1] for p, r in drive.rates.items()})
-                res = engine.run(one, ticks, sample_ids=[s], record=True, probes=True, traffic="per_tick")
-                rec.record(s, res)
-                if s < TIMING_SAMPLES:
-                    timed.append(res.counters | shapes)
-            c = engine.counters()
-            rec.counters("run", c)
-        finally:
-            rec.close()
+    sim = simulate(engine, chip, samples, ticks, run, trace=args.trace, meta=meta)
+    c = sim.counters
     out = {
         "network": nf.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": samples,
         "ticks": ticks, "cores_used": len(placement.cores_used),
@@ -145,8 +73,7 @@ def main(args: argparse.Namespace) -> int:
     if args.set:  # what ran: the overrides beside the file's name
         from ..config import parse_overrides
         out["set"] = parse_overrides(args.set)
-    # energy from every sample, tick latency from a mesh replay of the first TIMING_SAMPLES
-    cost = cost_summary(cost_record(c, placement), chip, "inference", replay_samples(chip, timed))
+    cost = sim.cost
     if printed_json(out, cost, args):
         return 0
     print(f"network {out['network']} on chip {chip.name} ({args.strategy} placement): "

@@ -47,15 +47,12 @@ def main(args: argparse.Namespace) -> int:
     overrides = parse_overrides(args.set)
     exp = load_experiment(args.experiment, overrides)
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
-    if exp.on_chip:
-        from ..training import train
-        print(f"training '{exp.name}': {exp.data.dataset}, {'-'.join(map(str, exp.net.layers))}, "
-              f"Ts = {exp.train.ts}, {exp.train.update} updates, chip {exp.chip.name}; run folder {run_dir}")
-    else:
-        from ..methods.offchip import describe, train
-        print(f"{describe(exp)}; run folder {run_dir}")
+    from ..registry import get_method
+
+    method = get_method(exp.method).protocol()
+    print(f"{method.describe(exp)}; run folder {run_dir}")
     try:
-        results = train(exp, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+        results = method.train(exp, run_dir, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
     except ConfigError as exc:  # a value found wrong only against the data (data.train) names its --set
         raise name_override(exc, overrides) from None
     if results:

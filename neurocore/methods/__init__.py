@@ -1,15 +1,22 @@
-"""The training methods an experiment can name (`method = "..."`), and what each one is.
+"""The training methods: each a package here, named in the leaf registry `neurocore.registry`.
 
-- `ssnn-bp` (the default): SSNN-BP learning in place on the chip (`neurocore.training`);
-- `lee2020`: spike-based backpropagation of Lee et al. (2020) off the chip, in PyTorch (the
-  optional extra ``neurocore[lee2020]``), then deployed on the chip through NIR.
-- `bats`: exact event-based gradients through multiple spikes per neuron (Bacho and Chu) off the
-  chip, an event-driven continuous-time simulator in numba, then deployed on the chip through NIR.
+- `ssnn_bp`: SSNN-BP learning in place on the chip (netlist, trainer, rate-equivalent ANN, export);
+- `lee2020`: spike-based backpropagation of Lee et al. (2020) off the chip (PyTorch), deployed through NIR;
+- `bats`: exact event-based gradients through multiple spikes (Bacho and Chu) off the chip (numba),
+  deployed through NIR;
+- `offchip`: the one loop every off-chip method runs through (run folder, checkpoint, resume,
+  results, deployment on the chip after every epoch); `deploy`: a NIR graph on the chip.
 
-A method says which dataclasses validate the experiment's `[net]` and `[train]` tables, whether
-it learns on the chip, and (off the chip) how to build its trainer. Every off-chip method runs
-through the same loop (`neurocore.methods.offchip`: run folder, checkpoint, resume, results,
-deployment on the chip after every epoch), so `neurocore train` / `infer` / `sweep` treat them alike.
+The method protocol. Every method has one module the commands call, whatever the method
+(`neurocore.registry.get_method(name).protocol()`): `methods.ssnn_bp.protocol` for the method that
+learns on the chip, `methods.offchip` for those that learn off it. It provides
+
+    describe(exp) -> str                                        # one line: what trains, for `train`
+    train(exp, run_dir, resume, overwrite, progress) -> list    # the results per epoch
+    infer(exp, run_dir, split, progress, equivalent) -> (dict, text)  # figures, and how to print them
+    placement(exp, chip, strategy) -> Placement                 # the network on the chip, for `map`
+    export(exp, run_dir, output, dt, discretisation) -> str     # the run as a NIR file; what was written
+    study_point(exp, run_dir) -> (metrics, phases, chip)        # one point of a sweep
 
 An off-chip trainer provides
 
@@ -25,81 +32,36 @@ An off-chip trainer provides
     epoch_order(epoch, n) -> np.ndarray                         # optional; default: permutation of
                                                                 # default_rng([seed, 2, epoch])
 
-and its `[train]` spec has `epochs` and `batch`. Adding a method is one entry in `METHODS`
-(and its package under `neurocore/methods/`). Importing this package costs nothing: specs
-and trainers are imported when asked for.
+and its `[train]` spec has `epochs` and `batch`. Importing this package costs nothing: the
+functions below (named by the registry) import specs and trainers when asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
-
-from ..errors import ConfigError
-
-DEFAULT_METHOD = "ssnn-bp"
+from typing import Any
 
 
-@dataclass(frozen=True)
-class Method:
-    """One training method: its name, where it learns, its specs and (off the chip) its trainer."""
-
-    name: str
-    summary: str
-    on_chip: bool
-    specs: Callable[[], tuple[type, type]]  # the ([net] spec, [train] spec) dataclasses
-    trainer: Callable[[Any, Any], Any] | None = None  # (experiment, training Dataset) -> trainer; off the chip
-    requires: Callable[[], None] | None = None  # raises NeurocoreError saying what to install, if anything is missing
-
-    def check(self) -> None:
-        """Raise a NeurocoreError of one line if what the method needs is not installed."""
-        if self.requires is not None:
-            self.requires()
-
-
-def _ssnn_specs() -> tuple[type, type]:
-    from ..learning.ssnn import SSNNSpec, TrainSpec
+def ssnn_specs() -> tuple[type, type]:
+    from .ssnn_bp.netlist import SSNNSpec, TrainSpec
     return SSNNSpec, TrainSpec
 
 
-def _lee2020_specs() -> tuple[type, type]:
+def lee2020_specs() -> tuple[type, type]:
     from .lee2020.spec import Lee2020NetSpec, Lee2020TrainSpec
     return Lee2020NetSpec, Lee2020TrainSpec
 
 
-def _lee2020_requires() -> None:
-    from .lee2020 import require_torch
-    require_torch()
-
-
-def _lee2020_trainer(exp: Any, data: Any) -> Any:
+def lee2020_trainer(exp: Any, data: Any) -> Any:
     from . import lee2020
     return lee2020.Lee2020Trainer(exp.net, exp.train, exp.seed, data.n_classes, data.image_shape or (data.n_features,),
                                   threads=exp.train.threads or None)
 
 
-def _bats_specs() -> tuple[type, type]:
+def bats_specs() -> tuple[type, type]:
     from .bats.spec import BatsNetSpec, BatsTrainSpec
     return BatsNetSpec, BatsTrainSpec
 
 
-def _bats_trainer(exp: Any, data: Any) -> Any:
+def bats_trainer(exp: Any, data: Any) -> Any:
     from .bats import BatsTrainer
     return BatsTrainer(exp.net, exp.train, exp.seed, data.n_classes, data.n_features)
-
-
-METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("ssnn-bp", "SSNN-BP, learning in place on the chip", True, _ssnn_specs),
-    Method("lee2020", "Lee et al. 2020 spike-based backprop, off the chip (PyTorch), deployed through NIR", False,
-           _lee2020_specs, _lee2020_trainer, _lee2020_requires),
-    Method("bats", "BATS, exact event-based gradients through multiple spikes, off the chip (numba), deployed "
-                   "through NIR", False, _bats_specs, _bats_trainer),
-)}
-
-
-def get_method(name: Any, source: str = "<python>") -> Method:
-    """The method called `name`; a ConfigError of one line listing the methods otherwise."""
-    if isinstance(name, str) and name in METHODS:
-        return METHODS[name]
-    known = "; ".join(f"{m.name} ({m.summary})" for m in METHODS.values())
-    raise ConfigError(f"= {name!r} is not a training method; methods: {known}", source, "method")

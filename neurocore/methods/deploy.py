@@ -29,7 +29,8 @@ from ..chip import Chip
 from ..engine import Engine, RunResult
 from ..mapping import Placement, place
 from ..nir import Imported, from_nir, run_spikes
-from ..training import predictions as count_predictions
+from ..simulate import latency_replay, warm_up
+from ..simulate import predictions as count_predictions
 
 if TYPE_CHECKING:
     from ..cost import TimingResult
@@ -124,12 +125,9 @@ def evaluate(dep: Deployment, spikes_of: InputSpikes, images: np.ndarray, labels
     With `progress`, a bar; a first call that compiles the engine's kernels says so on stderr."""
     from tqdm.auto import tqdm
 
-    from ..compile_notice import compile_notice
-
     if len(labels):  # warm up on one sample, so compile time is neither in a batch nor silent
         first = spikes_of(images[:1], 0)
-        with compile_notice():  # on stderr, bar or not
-            run(dep, first, sample_ids=[0])
+        warm_up(lambda: run(dep, first, sample_ids=[0]))  # the notice on stderr, bar or not
         if dep.readout == "first_spike":  # records every spike: the engine's buffer holds a batch's worst case
             per_sample = (first.shape[0] + dep.imported.latency) * dep.imported.netlist.n_neurons
             batch = max(1, min(batch, RECORD_ENTRIES // max(per_sample, 1)))
@@ -145,13 +143,8 @@ def evaluate(dep: Deployment, spikes_of: InputSpikes, images: np.ndarray, labels
 def timing(dep: Deployment, spikes_of: InputSpikes, images: np.ndarray, n: int | None = None) -> "TimingResult":
     """Tick latency of the first `n` samples (default TIMING_SAMPLES), each run alone with per-tick
     counters and replayed on the mesh (`neurocore.cost.replay_samples`)."""
-    from ..cost import TIMING_SAMPLES, replay_samples, tile_shapes
-
-    n = min(TIMING_SAMPLES if n is None else n, len(images))
-    shapes = tile_shapes(dep.placement)
-    timed = [run(dep, spikes_of(images[i:i + 1], i), sample_ids=[i], traffic="per_tick")[0].counters | shapes
-             for i in range(n)]
-    return replay_samples(dep.chip, timed)
+    return latency_replay(lambda i: run(dep, spikes_of(images[i:i + 1], i), sample_ids=[i], traffic="per_tick")[0],
+                          len(images), dep.chip, dep.placement, n)
 
 
 def cost(dep: Deployment, counters: dict, latency: "TimingResult") -> tuple[dict, dict]:

@@ -30,7 +30,7 @@ from .. import runs
 from ..data import Dataset
 from ..errors import ConfigError
 from . import deploy as dp
-from . import get_method
+from ..registry import get_method
 
 if TYPE_CHECKING:
     from ..cost import TimingResult
@@ -42,7 +42,7 @@ STATE = "state."  # prefix of the trainer's arrays in a checkpoint
 def build_trainer(exp: "Experiment", train_set: Dataset) -> Any:
     """The method's trainer for this experiment and data; an error in [net] names the experiment file."""
     method = get_method(exp.method, exp.source)
-    if method.trainer is None:
+    if method.trainer_at is None:
         raise ConfigError(f"= {method.name!r} learns on the chip; it has no off-chip trainer", exp.source, "method")
     try:
         return method.trainer(exp, train_set)
@@ -237,3 +237,60 @@ def infer(exp: "Experiment", run_dir: str | Path, split: str = "test", progress:
             "accuracy": off["accuracy"], "chip_accuracy": chip["accuracy"], "cores_used": chip["cores_used"],
             "syn_events_per_sample": c["syn_events"] / n, "spikes_per_sample": c["spikes"] / n,
             "packets_per_sample": c["packets"] / n, **chip["cost"]}
+
+
+def infer_report(exp: "Experiment", run: Path, split: str, progress: bool, equivalent: bool) -> tuple[dict, str]:
+    """`infer` of the method protocol: the figures, and their text for a terminal."""
+    from ..cost import format_summary
+
+    if equivalent:
+        raise ConfigError(f"the rate-equivalent ANN is SSNN-BP's; {run} trained with {exp.method}", "--equivalent")
+    out = infer(exp, run, split, progress=progress)
+    text = (f"{run} ({exp.method}, after epoch {out['epoch']}): {split} accuracy {100 * out['accuracy']:.2f} % off "
+            f"the chip, {100 * out['chip_accuracy']:.2f} % on {exp.chip.name} ({out['cores_used']} of its cores) on "
+            f"{out['samples']} samples; per sample {out['syn_events_per_sample']:.0f} synaptic events, "
+            f"{out['spikes_per_sample']:.0f} spikes, {out['packets_per_sample']:.0f} packets\n" + format_summary(out))
+    return out, text
+
+
+def placement(exp: "Experiment", chip: Any, strategy: str) -> Any:
+    """The network the method deploys (with its initial weights), placed on `chip`."""
+    graph = build_trainer(exp, runs.datasets(exp)[0]).to_nir()
+    graph.metadata["name"] = exp.name
+    return dp.deploy(graph, chip, strategy, exp.seed).placement
+
+
+def export(exp: "Experiment", run: Path, output: str, dt: float, discretisation: str) -> str:
+    """The graph the method writes of its checkpoint (its own dt and discretisation: `dt` and
+    `discretisation` are SSNN-BP's); the line that says what was written."""
+    from ..nir import write_nir
+
+    train_set, _ = runs.datasets(exp)
+    r = OffChipRun(exp, train_set, run)
+    r.restore(run)
+    graph = r.trainer.to_nir()
+    path = write_nir(output, graph)
+    meta = graph.metadata if isinstance(graph.metadata, dict) else {}
+    return (f"wrote {path}: {exp.name} ({exp.method}, after epoch {r.epoch}; {len(graph.nodes)} nodes), "
+            f"dt = {meta.get('dt', '?')} s, {meta.get('discretisation', '?')} (as {exp.method} writes it)")
+
+
+def study_point(exp: "Experiment", run_dir: str | None) -> tuple[dict, list, Any]:
+    """One sweep point: train (resuming a checkpoint in `run_dir`), then the inference figures."""
+    train_set, test_set = runs.datasets(exp)
+    t0 = time.perf_counter()
+
+    def epoch(run: OffChipRun) -> None:
+        run.train_epoch(train_set, progress=False)
+        run.finish_epoch(test_set)
+
+    def after(run: OffChipRun) -> None:
+        if run.last_timing is None:  # resumed after its last epoch: the same mesh replay
+            run.replay(test_set)
+
+    run = runs.train_quietly(exp, run_dir, lambda: OffChipRun(exp, train_set, run_dir), epoch, after)
+    last = run.results[-1]
+    out = {"accuracy": last["test_acc"], "chip_accuracy": last["chip_test_acc"], "train_acc": last["train_acc"],
+           "epochs": exp.train.epochs, "seconds": time.perf_counter() - t0, "samples_per_s": last["samples_per_s"],
+           "cores_used": last["cores_used"]}
+    return out, [("inference", "infer_", last["infer_counters"], last["infer_cost"], run.last_timing)], exp.chip

@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from . import runs
-from .data import Dataset
-from .engine import Engine, SourceDrive
-from .errors import ConfigError, NeurocoreError
-from .experiment import Experiment, experiment_text
-from .learning.ssnn import build_ssnn, hidden_names, init_weights, weight_names
-from .mapping import place
-from .runs import CHECKPOINT, RESULTS, read_checkpoint  # noqa: F401  (the run folder's names, as before)
+from ... import runs
+from ...data import Dataset
+from ...engine import Engine, SourceDrive
+from ...errors import ConfigError, NeurocoreError
+from ...experiment import Experiment, experiment_text
+from .netlist import build_ssnn, hidden_names, init_weights, weight_names
+from ...mapping import place
+from ...runs import CHECKPOINT, RESULTS, read_checkpoint  # noqa: F401  (the run folder's names, as before)
+from ...simulate import latency_replay, predictions, warm_up
 
 if TYPE_CHECKING:
-    from .cost import TimingResult
+    from ...cost import TimingResult
 
 COUNTERS = "counters."  # prefix of the engine's counters in a checkpoint
 
@@ -64,13 +65,6 @@ def drive_for(exp: Experiment, images: np.ndarray, labels: np.ndarray | None) ->
     return SourceDrive(rates, profile)
 
 
-def predictions(counts: np.ndarray) -> np.ndarray:
-    """Argmax of output spike counts; a silent output is no answer (-1)."""
-    pred = counts.argmax(axis=1)
-    pred[counts.max(axis=1) == 0] = -1
-    return pred
-
-
 class Trainer:
     """Owns the training engine (plastic crossbars) and an inference engine (forward only)."""
 
@@ -87,7 +81,7 @@ class Trainer:
             exp.chip, device=dataclasses.replace(exp.chip.device, dw_min=exp.train.lr / ts))
         net = build_ssnn(exp.net, ts, weights, train=True)
         if self.tracing:
-            from .recording import add_selected_probes
+            from ...recording import add_selected_probes
             add_selected_probes(net, exp.trace)
         train_chip = self.chip
         if self.chip.precision.arithmetic == "loihi":  # Loihi's integers for inference; training (gates,
@@ -97,7 +91,7 @@ class Trainer:
         self.engine = Engine(place(net, train_chip, exp.mapping.strategy), seed=exp.seed)
         infer_net = build_ssnn(exp.net, ts, weights, train=False)
         if self.chip.precision.arithmetic == "loihi":
-            from .loihi import scale_for_loihi
+            from ...loihi import scale_for_loihi
             scale_for_loihi(infer_net)
         self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
         self.epoch = 0
@@ -116,20 +110,21 @@ class Trainer:
         A slow (compiling) call says so on stderr (whatever goes to stdout), unless not `notice`."""
         if self._warm:
             return
-        from .compile_notice import compile_notice
-
         drive = drive_for(self.exp, np.zeros((1, self.exp.net.inputs), np.float32), None)
-        with compile_notice(None if notice else (lambda _: None)):
+
+        def first_call() -> None:
             res = self.infer_engine.run(drive, self.exp.train.ts, readout=["output"], record=self.tracing)
             if self.tracing:
                 res.spikes("output", 0)  # the kernel that sorts recorded spikes by population
+
+        warm_up(first_call, quiet=not notice)
         self._warm = True
 
     def open_trace(self, path: str | Path | None = None) -> Path | None:
         """Start writing the experiment's trace (if it asks for one); returns its path."""
         if not self.tracing:
             return None
-        from .recording import Recorder
+        from ...recording import Recorder
         path = Path(path) if path else runs.trace_file(self.exp, self.run_dir, self.epoch, self.position)
         meta = {"experiment_toml": experiment_text(self.exp), "seed": self.exp.seed, "chip": self.chip.name,
                 "run": self.exp.name}
@@ -260,31 +255,25 @@ class Trainer:
         per-tick counters and replayed on the mesh (`neurocore.cost.replay_samples`). "inference" runs
         the forward network with its current weights (call `evaluate` first); "training" runs the
         training network with learning on and restores its weights and biases afterwards."""
-        from .cost import TIMING_SAMPLES, replay_samples, tile_shapes
-
         if phase not in ("inference", "training"):
             raise ValueError(f"phase = {phase!r}; allowed: inference, training")
         exp, ts = self.exp, self.exp.train.ts
-        n = min(TIMING_SAMPLES if n is None else n, len(data))
         eng = self.infer_engine if phase == "inference" else self.engine
         saved = eng.state() if phase == "training" else None
-        shapes = tile_shapes(eng.placement)
-        per_sample = []
+
+        def run_one(i: int):
+            one = slice(i, i + 1)
+            if phase == "inference":
+                return eng.run(drive_for(exp, data.images[one], None), ts, sample_ids=[i], traffic="per_tick")
+            return eng.run(drive_for(exp, data.images[one], data.labels[one]), ts, sample_ids=[i],
+                           learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
+                           defer_writes=exp.train.defer_writes, traffic="per_tick")
+
         try:
-            for i in range(n):
-                one = slice(i, i + 1)
-                if phase == "inference":
-                    res = eng.run(drive_for(exp, data.images[one], None), ts, sample_ids=[i], traffic="per_tick")
-                else:
-                    res = eng.run(drive_for(exp, data.images[one], data.labels[one]), ts, sample_ids=[i],
-                                  learn=exp.train.update, dropout=True, noise_scale=exp.train.noise_scale,
-                                  defer_writes=exp.train.defer_writes,
-                                  traffic="per_tick")
-                per_sample.append(res.counters | shapes)
+            return latency_replay(run_one, len(data), self.chip, eng.placement, n)
         finally:
             if saved is not None:
                 eng.load_state(saved)
-        return replay_samples(self.chip, per_sample)
 
     def replay(self, test: Dataset, train: Dataset | None = None, evaluated: bool = False) -> dict:
         """The mesh replay of the current weights (`timing` of both phases, training samples from `train`, or
@@ -303,7 +292,7 @@ class Trainer:
         """Evaluate on `test`, cost the epoch and append its results row. Energy per sample comes from
         every sample of the epoch (training) and of the test set (inference); tick latency from a
         replay of a few samples of each (training ones from `train`, or from `test` if not given)."""
-        from .cost import cost_record, cost_summary
+        from ...cost import cost_record, cost_summary
 
         t0 = time.perf_counter()
         acc, infer_counters = self.evaluate(test, progress)
@@ -364,7 +353,7 @@ def train(exp: Experiment, run_dir: str | Path | None, *, resume: bool = False, 
 
 def _train_epochs(tr: Trainer, exp: Experiment, train_set: Dataset, test_set: Dataset, progress: bool,
                   log: Callable[[str], None]) -> None:
-    from .cost import format_summary
+    from ...cost import format_summary
 
     try:
         while tr.epoch < exp.train.epochs:

@@ -1,5 +1,5 @@
 """The rate-equivalent ANN of an SSNN-BP experiment: what the chip computes when every spike
-count is replaced by its expectation (the units of `ssnn.py`).
+count is replaced by its expectation (the units of `netlist.py`).
 
 * forward: h = clip(x W, 0, 1) per layer (an IF rate is a ReLU capped at one spike per
   tick), x = input_rate * pixel; the output is the fixed point of WTA lateral inhibition,
@@ -24,8 +24,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..data import Dataset
-from .ssnn import SSNNSpec, init_weights, weight_names
+from ...data import Dataset
+from .netlist import SSNNSpec, init_weights, weight_names
 
 _WTA_ITERS = 30
 _CHUNK = 2000

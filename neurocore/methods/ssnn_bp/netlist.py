@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import spec
-from ..errors import ConfigError
-from ..netlist import Netlist, NeuronParams, Plasticity
+from ...config import spec
+from ...errors import ConfigError
+from ...netlist import Netlist, NeuronParams, Plasticity
 
 UPDATE_MODES = ("coincidence", "rate", "rate_noise")
 
