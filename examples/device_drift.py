@@ -18,7 +18,7 @@ import argparse
 import numpy as np
 
 from neurocore.experiment import load_experiment
-from neurocore.training import Trainer, load_data
+from neurocore.methods.ssnn_bp.trainer import Trainer, load_data
 
 
 def drift(name: str, samples: int, lr: float, seed: int = 1) -> dict:

@@ -176,7 +176,7 @@ def test_set_chip_device_on_an_experiment():
 
 
 def test_training_engine_writes_through_a_preset():
-    from neurocore.training import Trainer, load_data
+    from neurocore.methods.ssnn_bp.trainer import Trainer, load_data
     exp = load_experiment("digits", {"chip.device": "reram_es", "train.epochs": 1, "data.train": 40,
                                      "data.test": 20, "train.update": "coincidence"})
     tr = Trainer(exp, run_dir=None)
