@@ -122,3 +122,22 @@ def ctrl_c_in_batch(monkeypatch, trainer_class, n: int) -> None:
         return original(self, *args)
 
     monkeypatch.setattr(trainer_class, "train_batch", interrupted)
+
+
+def one_line_error(capsys, argv: list[str], *fragments: str) -> str:
+    """Run the CLI, expect exit 2 and a single error line (no traceback) holding every fragment; return it."""
+    from neurocore.cli import main
+
+    capsys.readouterr()
+    try:
+        code = main(argv)
+    except SystemExit as ex:  # argparse refuses flag values before the command runs
+        code = ex.code
+    out = capsys.readouterr()
+    assert code == 2, (code, out.err, out.out)
+    assert "Traceback" not in out.err + out.out
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1, out.err
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+    return lines[0]

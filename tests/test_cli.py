@@ -13,25 +13,11 @@ import pytest
 
 from neurocore.cli import build_parser, main
 from neurocore.compile_notice import MESSAGE, compile_notice
+from tests.helpers import one_line_error
 
 TINY = ["--set", "train.epochs=1", "--set", "data.train=40", "--set", "data.test=20", "--no-progress"]
 
 
-def _one_line_error(capsys, argv: list[str], *fragments: str) -> str:
-    """Run the CLI, expect exit 2 and a single error line holding every fragment; return it."""
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as ex:  # argparse refuses flag values before the command runs
-        code = ex.code
-    out = capsys.readouterr()
-    assert code == 2, (code, out.err)
-    assert "Traceback" not in out.err + out.out
-    lines = out.err.strip().splitlines()
-    assert len(lines) == 1, out.err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
 
 
 # ---- checkpoints -------------------------------------------------------------------------
@@ -87,7 +73,7 @@ def test_a_bad_checkpoint_is_one_line_and_changes_nothing(tmp_path, capsys, run_
     before = _digest(run)
     for argv in (["infer", str(run)], ["train", str(run / "experiment.toml"), "--run-dir", str(run), "--resume",
                                        "--no-progress"]):
-        line = _one_line_error(capsys, argv, str(run / "checkpoint.npz"), "not a usable checkpoint", SAYS[case],
+        line = one_line_error(capsys, argv, str(run / "checkpoint.npz"), "not a usable checkpoint", SAYS[case],
                                "a checkpoint is the checkpoint.npz that `neurocore train` writes")
         assert "allow_pickle" not in line
         assert _digest(run) == before, argv  # nothing written, nothing half-written
@@ -103,7 +89,7 @@ def test_a_missing_checkpoint_says_where_one_comes_from(tmp_path, capsys, run_di
     run = tmp_path / "run"
     run.mkdir()
     (run / "experiment.toml").write_bytes((run_dir / "experiment.toml").read_bytes())
-    _one_line_error(capsys, ["infer", str(run)], "no checkpoint here", "after every epoch")
+    one_line_error(capsys, ["infer", str(run)], "no checkpoint here", "after every epoch")
 
 
 # ---- experiment files and --set -----------------------------------------------------------
@@ -111,30 +97,30 @@ def test_a_missing_checkpoint_says_where_one_comes_from(tmp_path, capsys, run_di
 def test_a_scalar_where_a_list_belongs(tmp_path, capsys):
     exp = tmp_path / "e.toml"
     exp.write_text('name = "e"\n[data]\ndataset = "digits"\n[net]\ninputs = 64\nhidden = 30\n')
-    _one_line_error(capsys, ["train", str(exp), "--no-progress"], str(exp), "key 'net.hidden'",
+    one_line_error(capsys, ["train", str(exp), "--no-progress"], str(exp), "key 'net.hidden'",
                     "expected a list, got 30")
     assert not (tmp_path / "runs").exists()
 
 
 def test_an_error_in_a_set_value_names_the_override(capsys):
-    line = _one_line_error(capsys, ["train", "digits", "--set", "train.update=coincidnce"],
+    line = one_line_error(capsys, ["train", "digits", "--set", "train.update=coincidnce"],
                            "--set train.update=\"coincidnce\": key 'train.update' = 'coincidnce' is not allowed; "
                            "must be one of 'coincidence', 'rate', 'rate_noise'")
     assert "digits.toml" not in line
-    _one_line_error(capsys, ["train", "digits", "--set", "chip.mesh.width=0"],
+    one_line_error(capsys, ["train", "digits", "--set", "chip.mesh.width=0"],
                     "--set chip.mesh.width=0: key 'chip.mesh.width' = 0 is out of range; must be >= 1")
-    _one_line_error(capsys, ["infer", "nowhere", "--set", "x"], "not a run folder")
-    _one_line_error(capsys, ["equivalent", "digits", "--set", "train.tss=3"],
+    one_line_error(capsys, ["infer", "nowhere", "--set", "x"], "not a run folder")
+    one_line_error(capsys, ["equivalent", "digits", "--set", "train.tss=3"],
                     "--set train.tss=3: key 'train.tss': unknown key; allowed keys here: batch,")
-    _one_line_error(capsys, ["map", "digits", "--set", "net.hidden=[0]"], "--set net.hidden=[0]: key 'net.hidden' = [0]")
-    _one_line_error(capsys, ["train", "digits", "--set", "novalue"], "--set novalue: expected KEY=VALUE")
+    one_line_error(capsys, ["map", "digits", "--set", "net.hidden=[0]"], "--set net.hidden=[0]: key 'net.hidden' = [0]")
+    one_line_error(capsys, ["train", "digits", "--set", "novalue"], "--set novalue: expected KEY=VALUE")
 
 
 def test_every_unknown_key_of_a_file_is_reported_at_once(tmp_path, capsys):
     exp = tmp_path / "e.toml"
     exp.write_text('name = "e"\nsed = 1\n[train]\nepoch = 2\nts = 50\n[net]\nhiden = [3]\n[chip]\nname = "small"\n'
                    '[chip.mesh]\nwidht = 2\n')
-    _one_line_error(capsys, ["train", str(exp)], str(exp), "unknown keys 'sed', ", "'train.epoch'", "'net.hiden'",
+    one_line_error(capsys, ["train", str(exp)], str(exp), "unknown keys 'sed', ", "'train.epoch'", "'net.hiden'",
                     "'chip.mesh.widht'", "[train] batch, defer_writes, epochs", "[chip.mesh] cores_per_tile, height, width")
 
 
@@ -163,7 +149,7 @@ def test_a_value_error_reads_key_equals_value():
                                                  "chip, name, population,"),
 ])
 def test_bad_flags_and_names_are_one_line(capsys, argv, fragment):
-    _one_line_error(capsys, argv, fragment)
+    one_line_error(capsys, argv, fragment)
 
 
 # ---- first contact -----------------------------------------------------------------------
@@ -235,5 +221,5 @@ def test_a_sweep_takes_set_overrides_of_its_base_and_keeps_their_results_apart(c
     assert main(["sweep", "fig6_ts", "--list", "--set", "train.epochs=1", "--set", "data.train=2000"]) == 0
     out = capsys.readouterr().out
     assert "24 points" in out and "results in runs/sweeps/fig6_ts+set-" in out
-    _one_line_error(capsys, ["sweep", "fig6_ts", "--list", "--set", "train.epoch=1"],
+    one_line_error(capsys, ["sweep", "fig6_ts", "--list", "--set", "train.epoch=1"],
                     "--set train.epoch=1: key 'train.epoch': unknown key; allowed keys here: batch,")

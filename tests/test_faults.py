@@ -18,26 +18,13 @@ import numpy as np
 import pytest
 
 from neurocore.cli import main
+from tests.helpers import one_line_error
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--set", "train.epochs=1", "--set", "data.train=40", "--set", "data.test=20", "--no-progress"]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "MPLBACKEND": "Agg"}
 
 
-def _one_line_error(capsys, argv: list[str], *fragments: str) -> str:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as ex:
-        code = ex.code
-    out = capsys.readouterr()
-    assert code == 2, (code, out.err, out.out)
-    assert "Traceback" not in out.err + out.out
-    lines = out.err.strip().splitlines()
-    assert len(lines) == 1, out.err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
 
 
 def _mount_tmpfs(where: Path, size: str = "2m") -> bool:
@@ -115,14 +102,14 @@ def _no_temporary_files(folder: Path) -> None:
 ])
 def test_bad_settings_are_one_line_naming_their_override(tmp_path, capsys, override, says):
     run = tmp_path / "r"
-    line = _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", override], says)
+    line = one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", override], says)
     assert "train.epochs=1" not in line  # never blamed on another --set
     assert not run.exists()
 
 
 def test_data_sizes_larger_than_the_data_are_refused(tmp_path, capsys):
     run = tmp_path / "r"
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), "--no-progress", "--set", "train.epochs=1",
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), "--no-progress", "--set", "train.epochs=1",
                              "--set", "data.train=100000000"],
                     "--set data.train=100000000: key 'data.train' = 100000000: dataset 'digits' has 1437 training "
                     "samples; must be 0 (all of them) to 1437")
@@ -135,7 +122,7 @@ def test_a_checkpoint_that_is_not_finite_is_refused(tmp_path, capsys):
     z = dict(np.load(run / "checkpoint.npz"))
     z["weights"] = np.full_like(z["weights"], np.nan)
     np.savez(run / "checkpoint.npz", **z)
-    _one_line_error(capsys, ["infer", str(run)], "not a usable checkpoint", "'weights' holds", "NaN or infinite")
+    one_line_error(capsys, ["infer", str(run)], "not a usable checkpoint", "'weights' holds", "NaN or infinite")
 
 
 def _nir_file(folder: Path) -> Path:
@@ -151,17 +138,17 @@ def test_nir_runs_refuse_empty_inputs_non_finite_weights_and_a_nan_dt(tmp_path, 
     for name, shape, says in (("zero_samples", (0, 10, 48), "0 samples of 10 ticks"),
                               ("zero_ticks", (2, 0, 48), "2 samples of 0 ticks")):
         np.save(tmp_path / f"{name}.npy", np.zeros(shape, np.float32))
-        _one_line_error(capsys, ["run", str(path), "--dt", "1e-4", "--input", str(tmp_path / f"{name}.npy"), "--trace",
+        one_line_error(capsys, ["run", str(path), "--dt", "1e-4", "--input", str(tmp_path / f"{name}.npy"), "--trace",
                                  str(tmp_path / f"{name}.h5")], says, "key '--input'")
         assert not (tmp_path / f"{name}.h5").exists()  # no empty trace left behind
     np.save(tmp_path / "one.npy", np.zeros((1, 5, 48), np.float32))
-    _one_line_error(capsys, ["run", str(path), "--input", str(tmp_path / "one.npy"), "--dt", "nan"],
+    one_line_error(capsys, ["run", str(path), "--input", str(tmp_path / "one.npy"), "--dt", "nan"],
                     "argument --dt", "'nan' is not a finite number")
     g = nir.read(path)
     name = next(k for k, n in g.nodes.items() if type(n).__name__ == "Linear")
     g.nodes[name].weight[0, 0] = np.inf
     nir.write(tmp_path / "bad.nir", g)
-    _one_line_error(capsys, ["run", str(tmp_path / "bad.nir"), "--dt", "1e-4", "--input", str(tmp_path / "one.npy")],
+    one_line_error(capsys, ["run", str(tmp_path / "bad.nir"), "--dt", "1e-4", "--input", str(tmp_path / "one.npy")],
                     f"node '{name}'", "'weight' holds 1 of", "NaN or infinite")
 
 
@@ -177,7 +164,7 @@ def test_a_sweep_checks_every_point_before_the_first_runs(tmp_path, capsys, grid
     sweep.write_text(f'base = "{REPO / "models" / "experiments" / "digits.toml"}"\n[grid]\n'
                      f'"train.epochs" = [1]\n{grid}\n')
     out = tmp_path / "out"
-    _one_line_error(capsys, ["sweep", str(sweep), "-o", str(out), "--workers", "0", "--no-progress"],
+    one_line_error(capsys, ["sweep", str(sweep), "-o", str(out), "--workers", "0", "--no-progress"],
                     str(sweep), says, "no point was run")
     assert not out.exists()  # nothing written
 
@@ -196,20 +183,20 @@ def test_a_read_only_folder_is_one_line_for_every_writer(tmp_path, capsys, read_
     done = read_only.path / "done"
     assert main(["train", "digits", "--run-dir", str(done), *TINY, "--set", "trace.enabled=true"]) == 0
     ro = read_only.freeze()
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(ro / "fresh"), *TINY],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(ro / "fresh"), *TINY],
                     str(ro / "fresh"), "cannot create the run folder")
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(done), *TINY, "--resume", "--set", "train.epochs=2"],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(done), *TINY, "--resume", "--set", "train.epochs=2"],
                     str(done), "cannot write in this run folder")
-    _one_line_error(capsys, ["nir", "export", str(REPO / "models" / "nets" / "ff_small.toml"), str(ro / "x.nir")],
+    one_line_error(capsys, ["nir", "export", str(REPO / "models" / "nets" / "ff_small.toml"), str(ro / "x.nir")],
                     str(ro / "x.nir"), "cannot write the NIR file")
-    _one_line_error(capsys, ["trace", "raster", str(done / "trace.h5"), "-o", str(ro / "r.png")],
+    one_line_error(capsys, ["trace", "raster", str(done / "trace.h5"), "-o", str(ro / "r.png")],
                     str(ro / "r.png"), "cannot write the plot")
 
 
 def test_a_plot_with_an_unknown_suffix_is_one_line(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", "digits", "--run-dir", str(run), *TINY, "--set", "trace.enabled=true"]) == 0
-    _one_line_error(capsys, ["trace", "raster", str(run / "trace.h5"), "-o", str(tmp_path / "r.xyz")],
+    one_line_error(capsys, ["trace", "raster", str(run / "trace.h5"), "-o", str(tmp_path / "r.xyz")],
                     "cannot write a plot as '.xyz'", ".png")
     assert not (tmp_path / "r.xyz").exists()
 
@@ -217,7 +204,7 @@ def test_a_plot_with_an_unknown_suffix_is_one_line(tmp_path, capsys):
 def test_a_trace_folder_that_cannot_be_made_writes_nothing(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     run = tmp_path / "r"
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "trace.enabled=true",
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "trace.enabled=true",
                              "--set", f'trace.folder="{tmp_path / "file" / "t"}"'], "is a file, not a folder")
     assert not run.exists()  # not even an empty run folder
 
@@ -234,7 +221,7 @@ def test_a_checkpoint_on_a_full_disk_keeps_the_old_one_and_no_temporary_file(tmp
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(runs.np, "savez", full)
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set", "train.epochs=2"],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set", "train.epochs=2"],
                     str(run / "checkpoint.npz"), "cannot write the checkpoint: No space left on device",
                     "the previous file is kept")
     assert (run / "checkpoint.npz").read_bytes() == before
@@ -247,7 +234,7 @@ def test_a_checkpoint_on_a_real_full_disk(small_disk, capsys):
     before = (run / "checkpoint.npz").read_bytes()
     st = os.statvfs(small_disk)
     (small_disk / "filler").write_bytes(bytes(st.f_bavail * st.f_frsize - 20_000))  # room for results, not weights
-    line = _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set",
+    line = one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set",
                                     "train.epochs=2"], "No space left on device")
     assert "checkpoint" in line or "results" in line or "curve" in line, line
     assert (run / "checkpoint.npz").read_bytes() == before
@@ -349,12 +336,12 @@ def test_two_sweeps_into_one_folder_are_refused(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     with RunLock(out):
-        _one_line_error(capsys, ["sweep", str(REPO / "models" / "sweeps" / "standin.toml"), "-o", str(out),
+        one_line_error(capsys, ["sweep", str(REPO / "models" / "sweeps" / "standin.toml"), "-o", str(out),
                                  "--workers", "0", "--no-progress"], "the sweep folder is in use by pid", "-o DIR")
     assert list(out.iterdir()) == []
 
 
 def test_resume_without_a_run_folder_creates_none(tmp_path, capsys):
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(tmp_path / "none"), *TINY, "--resume"],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(tmp_path / "none"), *TINY, "--resume"],
                     "no run folder to resume here")
     assert not (tmp_path / "none").exists()

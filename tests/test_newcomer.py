@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from neurocore.cli import build_parser, main
+from tests.helpers import one_line_error
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -71,19 +72,6 @@ def test_every_ratio_the_readme_quotes_has_a_command_of_the_repository():
 
 # ---- a chip file never prices silently at 0 -----------------------------------------------------
 
-def _one_line_error(capsys, argv: list[str], *fragments: str) -> str:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as ex:
-        code = ex.code
-    out = capsys.readouterr()
-    assert code == 2, (code, out.err)
-    lines = out.err.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.err, out.err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
 
 
 TINY_CORE = ("name = 'tiny'\n[mesh]\nwidth = 4\nheight = 4\n[core]\nneurons = 1024\naxons = 4096\n"
@@ -93,7 +81,7 @@ TINY_CORE = ("name = 'tiny'\n[mesh]\nwidth = 4\nheight = 4\n[core]\nneurons = 10
 def test_a_chip_file_without_prices_or_router_is_refused_with_every_missing_key_at_once(tmp_path, capsys):
     chip = tmp_path / "tiny_core.toml"
     chip.write_text(TINY_CORE)
-    line = _one_line_error(capsys, ["run", "ff_small", "--chip", str(chip)], str(chip),
+    line = one_line_error(capsys, ["run", "ff_small", "--chip", str(chip)], str(chip),
                            "12 required keys are missing: [router] hop_latency_ns, link_bandwidth, tick_ns; "
                            "[costs] spike_pj, spike_ns, packet_hop_pj (or hop_x_pj and hop_y_pj); [costs.digital] syn_read_pj, syn_read_ns,",
                            "write_pulse_ns", "write 0 to price one at nothing")
@@ -101,10 +89,10 @@ def test_a_chip_file_without_prices_or_router_is_refused_with_every_missing_key_
     chip.write_text(TINY_CORE.replace("crossbars = 4", "crossbars = 4\nkind = 'analog'")
                     + "[router]\nhop_latency_ns = 1\nlink_bandwidth = 1\n[costs]\nspike_pj = 0\nspike_ns = 0\n"
                       "packet_hop_pj = 0\n")
-    _one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)],
+    one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)],
                     "required keys are missing: [router] tick_ns; [costs.analog] cell_read_pj, row_read_ns, adc_pj")
     chip.write_text(TINY_CORE.replace("[core]\n", "") .replace("neurons = 1024\n", ""))  # structure too, at once
-    _one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)], "[core] neurons, axons,", "[router]")
+    one_line_error(capsys, ["map", "ff_small", "--chip", str(chip)], "[core] neurons, axons,", "[router]")
 
 
 def test_every_shipped_chip_gives_every_required_key():
@@ -183,7 +171,7 @@ def test_a_sweep_takes_its_base_experiment_by_name(tmp_path, capsys):
     assert spec.base_path == REPO / "models" / "experiments" / "quick.toml"
     assert spec.base_config["name"] == "quick" and len(spec.expand()) == 2
     sweep.write_text('base = "quik"\n')
-    _one_line_error(capsys, ["sweep", str(sweep), "--list"], "key 'base': no experiment named 'quik'; known "
+    one_line_error(capsys, ["sweep", str(sweep), "--list"], "key 'base': no experiment named 'quik'; known "
                     "experiments: bats_digits,")
 
 
@@ -202,7 +190,7 @@ def test_neurocore_list_shows_every_shipped_name_with_its_description(capsys):
     assert main(["list", "sweeps", "--json"]) == 0
     table = json.loads(capsys.readouterr().out)
     assert list(table) == ["sweeps"] and table["sweeps"]["fig6_ts"].startswith("accuracy against Ts")
-    _one_line_error(capsys, ["list", "chip"], "unknown kind 'chip'; kinds: chips, nets, experiments, sweeps")
+    one_line_error(capsys, ["list", "chip"], "unknown kind 'chip'; kinds: chips, nets, experiments, sweeps")
 
 
 def test_neurocore_list_shows_devices_where_a_devices_folder_exists(tmp_path, monkeypatch, capsys):
@@ -256,13 +244,13 @@ def test_set_works_on_run_and_map_of_a_network(capsys):
     assert after["cores_used"] > before["cores_used"]
     assert main(["map", "ff_small", "--set", "chip.name=loihi_like", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["chip"] == "loihi_like"
-    _one_line_error(capsys, ["run", "ff_small", "--set", "chip.core.neurons=0"],
+    one_line_error(capsys, ["run", "ff_small", "--set", "chip.core.neurons=0"],
                     "--set chip.core.neurons=0: key 'chip.core.neurons' = 0 is out of range; must be >= 1")
-    _one_line_error(capsys, ["map", "ff_small", "--set", "population[1].theta=-1"],
+    one_line_error(capsys, ["map", "ff_small", "--set", "population[1].theta=-1"],
                     "--set population[1].theta=-1: key 'population[1].theta' = -1.0 is out of range")
-    _one_line_error(capsys, ["map", "ff_small", "--set", "chip.core.nerons=3"],
+    one_line_error(capsys, ["map", "ff_small", "--set", "chip.core.nerons=3"],
                     "--set chip.core.nerons=3: key 'chip.core.nerons': unknown key")
-    _one_line_error(capsys, ["map", "ff_small", "--chip", "small", "--set", "chip.name=loihi_like"],
+    one_line_error(capsys, ["map", "ff_small", "--chip", "small", "--set", "chip.name=loihi_like"],
                     "give the chip once")
 
 
@@ -271,9 +259,9 @@ def test_baseline_takes_an_experiments_spelling_and_prints_percent(capsys):
                  "train.epochs=1", "--set", "data.test=100", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"200 train / 100 test, 1 epoch, test accuracy \d+\.\d\d % \(best \d+\.\d\d %\)", out), out
-    _one_line_error(capsys, ["baseline", "--set", "data.trian=5"], "--set data.trian: the baseline takes data.dataset, "
+    one_line_error(capsys, ["baseline", "--set", "data.trian=5"], "--set data.trian: the baseline takes data.dataset, "
                     "data.train, data.test, train.epochs")
-    _one_line_error(capsys, ["baseline", "--set", "data.train=-5"], "--set data.train=-5: key 'data.train' = -5: "
+    one_line_error(capsys, ["baseline", "--set", "data.train=-5"], "--set data.train=-5: key 'data.train' = -5: "
                     "must be a positive integer")
 
 

@@ -14,25 +14,12 @@ import pytest
 
 from neurocore.cli import main
 from neurocore.runfolder import LOCK, RunLock
+from tests.helpers import one_line_error
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--set", "train.epochs=1", "--set", "data.train=40", "--set", "data.test=20", "--no-progress"]
 
 
-def _one_line_error(capsys, argv: list[str], *fragments: str) -> str:
-    capsys.readouterr()
-    try:
-        code = main(argv)
-    except SystemExit as ex:
-        code = ex.code
-    out = capsys.readouterr()
-    assert code == 2, (code, out.err, out.out)
-    assert "Traceback" not in out.err + out.out
-    lines = out.err.strip().splitlines()
-    assert len(lines) == 1, out.err
-    for f in fragments:
-        assert f in lines[0], (f, lines[0])
-    return lines[0]
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -63,7 +50,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path, capsys):
                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
         assert holder.stdout.readline().strip() == "held"
-        _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY], str(run), "in use by",
+        one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY], str(run), "in use by",
                         f"pid {holder.pid}", "-c")
         assert not (run / "experiment.toml").exists()  # the refused writer wrote nothing
     finally:
@@ -85,13 +72,13 @@ def test_the_lock_is_released_after_a_run(done):
 def test_another_experiment_in_a_used_folder_is_refused_unless_overwrite(tmp_path, capsys, done):
     run = _copy(done, tmp_path / "r")
     before = _files(run)
-    line = _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "seed=5"],
+    line = one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "seed=5"],
                            str(run), "holds another run ('digits'", "seed 1 -> 5", "--overwrite")
     assert "--resume" not in line  # resuming would not make it seed 5
-    _one_line_error(capsys, ["train", "quick", "--run-dir", str(run), "--no-progress"], "holds another run")
+    one_line_error(capsys, ["train", "quick", "--run-dir", str(run), "--no-progress"], "holds another run")
     assert _files(run) == before  # nothing changed
     # more epochs of the same run: --resume is offered too
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "train.epochs=2"],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--set", "train.epochs=2"],
                     "train.epochs 1 -> 2", "--resume to continue it")
     assert main(["train", "digits", "--run-dir", str(run), *TINY, "--set", "seed=5", "--overwrite"]) == 0
     assert "seed = 5" in (run / "experiment.toml").read_text()
@@ -104,22 +91,22 @@ def test_another_experiment_in_a_used_folder_is_refused_unless_overwrite(tmp_pat
 def test_resume_refuses_settings_that_change_what_ran(tmp_path, capsys, done):
     run = _copy(done, tmp_path / "r")
     before = _files(run)
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set", "seed=5",
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set", "seed=5",
                              "--set", "train.lr=0.1"], str(run), "--resume with settings that change what already ran",
                     "seed 1 -> 5", "train.lr 0.05 -> 0.1")
     assert _files(run) == before
     # more epochs do not change what ran
     assert main(["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--set", "train.epochs=2"]) == 0
     assert "resumed at epoch 2" in capsys.readouterr().out
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--overwrite"],
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(run), *TINY, "--resume", "--overwrite"],
                     "give one of them")
 
 
 def test_a_run_folder_that_is_a_file_or_unwritable_is_one_line(tmp_path, capsys):
     f = tmp_path / "file"
     f.write_text("x")
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(f), *TINY], str(f), "is a file, not a folder")
-    _one_line_error(capsys, ["train", "digits", "--run-dir", str(f / "sub"), *TINY], "is a file, not a folder")
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(f), *TINY], str(f), "is a file, not a folder")
+    one_line_error(capsys, ["train", "digits", "--run-dir", str(f / "sub"), *TINY], "is a file, not a folder")
     assert f.read_text() == "x"
 
 
