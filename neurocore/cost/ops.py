@@ -172,19 +172,20 @@ def _syn_by_conn(chip: Chip, c: Mapping) -> tuple[float, float, float] | None:
     return tuple(float(ev[(conn == k) & on].sum()) for k in range(3))
 
 
-def _syn_ns_per_core(chip: Chip, c: Mapping) -> np.ndarray:
-    """(n_cores,) mean time of one synaptic event on each digital core, weighting its tiles' events by
-    their connection kind's time (the dense time where the counters do not say)."""
+def syn_unit_per_core(chip: Chip, c: Mapping, unit: int) -> np.ndarray:
+    """(n_cores,) mean energy (unit 0, pJ) or time (unit 1, ns) of one synaptic event on each digital
+    core, weighting its tiles' events by their connection kind's figure (the dense figure where the
+    counters do not say)."""
     d = chip.costs.digital
-    out = np.full(chip.cores, float(d.syn_read_ns))
+    out = np.full(chip.cores, float(d.syn_read_ns if unit else d.syn_read_pj))
     if c.get("tile_syn_events") is None or c.get("tile_conn") is None:
         return out
     ev = np.asarray(c["tile_syn_events"], np.float64)
     conn = np.asarray(c["tile_conn"], np.int64)
     core = np.asarray(c["tile_core"], np.int64)
-    ns = np.array([u[1] for u in syn_units(d)])[conn] if len(conn) else np.zeros(0)
+    fig = np.array([u[unit] for u in syn_units(d)])[conn] if len(conn) else np.zeros(0)
     tot = np.bincount(core, weights=ev, minlength=chip.cores)
-    weighted = np.bincount(core, weights=ev * ns, minlength=chip.cores)
+    weighted = np.bincount(core, weights=ev * fig, minlength=chip.cores)
     has = tot > 0
     out[has] = weighted[has] / tot[has]
     return out
@@ -252,7 +253,7 @@ def core_time(chip: Chip, c: Mapping, per_tick: bool = False) -> dict[str, np.nd
         out["message_in"] += received * costs.message_in_ns
     if dig.any():
         d = costs.digital
-        out["crossbar_read"] += rate("core_syn_events", "core_syn_events_per_tick") * dig * _syn_ns_per_core(chip, c)
+        out["crossbar_read"] += rate("core_syn_events", "core_syn_events_per_tick") * dig * syn_unit_per_core(chip, c, 1)
         out["neuron_update"] += rate("core_neuron_updates") * dig * d.neuron_update_ns
         if d.neuron_active_ns and c.get("core_active_updates") is not None:
             out["neuron_active"] += rate("core_active_updates", "core_active_updates_per_tick") * dig * d.neuron_active_ns

@@ -19,23 +19,7 @@ import numpy as np
 
 from ..chip import Chip
 from .counters import as_arrays, check_counters, tick_layout
-from .ops import KINDS, NEURON_STAGE, SYNAPSE_STAGE, core_time, stage_total, syn_units, tiles_in_use
-
-
-def _syn_pj_per_core(chip: Chip, c: Mapping) -> np.ndarray:
-    """(n_cores,) mean energy of one synaptic event on each digital core (by its tiles' kinds)."""
-    d = chip.costs.digital
-    out = np.full(chip.cores, float(d.syn_read_pj))
-    if c.get("tile_syn_events") is None or c.get("tile_conn") is None:
-        return out
-    ev = np.asarray(c["tile_syn_events"], np.float64)
-    conn = np.asarray(c["tile_conn"], np.int64)
-    core = np.asarray(c["tile_core"], np.int64)
-    pj = np.array([u[0] for u in syn_units(d)])[conn] if len(conn) else np.zeros(0)
-    tot = np.bincount(core, weights=ev, minlength=chip.cores)
-    has = tot > 0
-    out[has] = np.bincount(core, weights=ev * pj, minlength=chip.cores)[has] / tot[has]
-    return out
+from .ops import KINDS, NEURON_STAGE, SYNAPSE_STAGE, core_time, stage_total, syn_unit_per_core, tiles_in_use
 
 
 def _shift(a: np.ndarray, by: int) -> np.ndarray:
@@ -73,7 +57,7 @@ def tick_costs(counters: Mapping, chip: Chip, syn_shift: int = 0) -> dict[str, n
     hx, hy = k.hop_x_pj or k.packet_hop_pj, k.hop_y_pj or k.packet_hop_pj
     packets = traffic.sum(axis=(1, 2))
     e = {kind: np.zeros(T) for kind in KINDS}
-    e["crossbar_read"] = syn @ _syn_pj_per_core(chip, c)
+    e["crossbar_read"] = syn @ syn_unit_per_core(chip, c, 0)
     e["neuron_update"] = np.full(T, neurons.sum() * d.neuron_update_pj)
     e["neuron_active"] = active.sum(axis=1) * d.neuron_active_pj
     e["spike"] = spikes.sum(axis=1) * k.spike_pj
