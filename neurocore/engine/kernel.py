@@ -25,8 +25,8 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
-                      Outputs, Reads, Routes, Tiles)
+from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic,
+                      CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles, Weights)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
@@ -518,11 +518,11 @@ def count_active(ctr: CounterArrays, core, t, n_act):
 
 
 @njit(cache=True, _nrt=False)
-def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -> int:
+def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: CounterArrays, t) -> int:
     """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
     returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
     bias: what pays a neuron update beyond its access; runs never span two cores)."""
-    fx_scale, fx_vmax, fx_imax = fx  # scale 0: float32; > 0: fixed point; < 0: Loihi's integers
+    fx_scale, fx_vmax, fx_imax = ar.scale, ar.vmax, ar.imax  # scale 0: float32; > 0: fixed point; < 0: Loihi's
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     for a in range(nr.run_start.shape[0]):
         lo = nr.run_start[a]
@@ -660,7 +660,7 @@ def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks,
 # -- the sample loop -------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr: Learning, b) -> int:
+def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, learn: Learning, b) -> int:
     """Reset the state for sample b, draw its dropout mask and list its live sources; returns their count."""
     np.random.seed(sample_seed(inp.seed, inp.sample_ids[b]))
     st.v[:] = 0.0
@@ -683,7 +683,7 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
     st.col_nd[:] = 0
     st.touched[:] = 0
     st.acc[:] = 0.0
-    if lr.defer:  # neurons read the crossbars as they were when the sample began
+    if learn.defer:  # neurons read the crossbars as they were when the sample began
         for k in range(tl.core.shape[0]):
             if tl.learn[k]:
                 wk = tl.woff[k]
@@ -708,39 +708,40 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
 
 
 @njit(cache=True, _nrt=False)
-def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: Reads, lr: Learning,
-                inp: Inputs, out: Outputs, ctr: CounterArrays, weights, rw, qw, syn_mask, fx, b0, b1,
+def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd: Reads, learn: Learning,
+                inp: Inputs, out: Outputs, ctr: CounterArrays, mem: Weights, ar: Arithmetic, b0, b1,
                 rec_off) -> int:
     """Samples b0..b1-1, one after another; returns the spike records written from rec_off on."""
+    weights, rw, qw, syn_mask = mem.weights, mem.read, mem.quantised, mem.syn_mask
     n_rec = 0
     n_upd = np.int64(nr.kind.shape[0] - nr.src_gid.shape[0])
     n_probe = out.probe_gid.shape[0]
     for b in range(b0, b1):
-        n_live = start_sample(st, nr, tl, inp, weights, rw, lr, b)
+        n_live = start_sample(st, nr, tl, inp, weights, rw, learn, b)
         key = new_key()
         for t in range(inp.ticks):
             slot = t % rt.max_delay
-            learning = lr.mode != LEARN_OFF
+            learning = learn.mode != LEARN_OFF
             deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr)
             if not rd.exact:
                 finish_reads(st, tl, rt, rd, ctr)
             deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
             deliver_pulses(st, tl, rt, slot, learning)
-            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr, lr.grid, lr.stochastic)
+            write_coincidences(st, tl, dev, weights, learn.mode, t, ctr, learn.grid, learn.stochastic)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
             if ctr.per_tick:  # source spikes come first in st.fired; sources pay no neuron stage
                 for f in range(n_fired):
                     ctr.core_src_spk_t[t, nr.core_of[st.fired[f]]] += 1
-            n_fired = update_neurons(st, nr, fx, n_fired, ctr, t)
+            n_fired = update_neurons(st, nr, ar, n_fired, ctr, t)
             ctr.scalar[UPD] += n_upd
             for j in range(n_probe):
                 out.probe_v[b, t, j] = st.v[out.probe_gid[j]]
                 out.probe_i[b, t, j] = st.cur[out.probe_gid[j]]
             n_rec = emit(st, nr, rt, out, ctr, b, t, slot, n_fired, n_rec, rec_off)
         end_of_sample(st, nr, tl, rt, out, ctr, b)
-        if lr.mode == LEARN_RATE or lr.mode == LEARN_RATE_NOISE:
-            write_rates(st, tl, dv, weights, lr, inp.ticks, ctr)
-        if lr.mode != LEARN_OFF and lr.sparse:
+        if learn.mode == LEARN_RATE or learn.mode == LEARN_RATE_NOISE:
+            write_rates(st, tl, dev, weights, learn, inp.ticks, ctr)
+        if learn.mode != LEARN_OFF and learn.sparse:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:
                     weights[x] = 0.0
@@ -748,12 +749,13 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
 
 
 @njit(cache=True, nogil=True)  # threads run chunks of a batch; a trace writer compresses meanwhile
-def run_batch(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
+def run_batch(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd: Reads, learn: Learning,
+              inp: Inputs, out: Outputs, ctr: CounterArrays, mem: Weights, ar: Arithmetic) -> int:
     """Every sample of the batch on this thread, in the working state `st` (from `new_state`, reused
     from call to call: fresh allocations would cost the OS zeroing pages every call); returns the
-    spike records written."""
-    return run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx, 0,
-                       inp.sample_ids.shape[0], 0)
+    spike records written. The records by name: neurons, tiles, routes, devices, reads, learning,
+    inputs, outputs, counters, the synaptic memory and the neuron arithmetic."""
+    return run_samples(st, nr, tl, rt, dev, rd, learn, inp, out, ctr, mem, ar, 0, inp.sample_ids.shape[0], 0)
 
 
 @njit(cache=True)

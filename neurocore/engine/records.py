@@ -142,6 +142,24 @@ class Learning(NamedTuple):
     stochastic: bool    # a write off the grid rounds stochastically (Loihi's learning engine), else to nearest
 
 
+class Weights(NamedTuple):
+    """The synaptic memory a run reads and writes: flat, tile by tile (Tiles.woff)."""
+
+    weights: np.ndarray    # float32 device weights (written by learning)
+    read: np.ndarray       # float32 what neurons read: `weights`, or its sample-start copy (defer_writes)
+    quantised: np.ndarray  # int16 (int8 on Loihi) static tiles held in fixed point (Tiles.qscale > 0)
+    syn_mask: np.ndarray   # uint8 1 where a synapse exists
+
+
+class Arithmetic(NamedTuple):
+    """The neuron arithmetic: scale 0 float32; > 0 fixed point on a grid of 1/scale with saturation at
+    vmax and imax; < 0 Loihi's integers."""
+
+    scale: float
+    vmax: float
+    imax: float
+
+
 class Inputs(NamedTuple):
     """The samples of one run: Bernoulli sources or explicit spike events."""
 
