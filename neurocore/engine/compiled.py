@@ -16,7 +16,7 @@ from ..mapping.tiles import kernel_block, kernel_segments
 from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
-from .records import RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import ACTIVE_BLOCK, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -130,9 +130,24 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
             modes[r] = RUN_FIRE_PLAIN
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
+    # active sets: blocks of at most ACTIVE_BLOCK neurons within a run. A block that never rests: some
+    # bias, a threshold at or below 0 (fires at v = 0) or a lower clamp above 0 (moves v off 0)
+    b_start = [np.arange(a, b, ACTIVE_BLOCK, dtype=i64) for a, b in zip(starts, stops)]
+    counts = np.array([len(x) for x in b_start], i64)
+    run_blk1 = np.cumsum(counts).astype(i64)
+    run_blk0 = (run_blk1 - counts).astype(i64)
+    blk_start = _cat(b_start, i64)
+    blk_stop = _cat([np.minimum(x + ACTIVE_BLOCK, b) for x, b in zip(b_start, stops)], i64)
+    blk_of = np.zeros(n, i64)
+    restless = (bias != 0) | (i_bias != 0) | (theta <= 0) | (v_min > 0)
+    blk_always = np.zeros(len(blk_start), np.uint8)
+    for j, (a, b) in enumerate(zip(blk_start, blk_stop)):
+        blk_of[a:b] = j
+        blk_always[j] = restless[a:b].any()
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
                    drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes, per_tick, v_min,
-                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()))
+                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()), blk_start, blk_stop, blk_always, blk_of,
+                   run_blk0, run_blk1)
 
 
 def _gids(pl: Placement) -> tuple[dict[str, np.ndarray], list[int], list[np.ndarray], int]:

@@ -70,6 +70,7 @@ class State(NamedTuple):
     live: np.ndarray
     live_p: np.ndarray
     live_prof: np.ndarray
+    wake: np.ndarray       # per active-set block: 1 = update it this tick (input arrived or not at rest)
 
 
 @njit(cache=True)
@@ -118,7 +119,7 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
         np.zeros(n_sl, z64), np.zeros(n_t1, z64),
         np.zeros(max_rows, z32),
         np.zeros(n_src, np.uint8), np.zeros(n_src, z64), np.zeros(n_src, z32),
-        np.zeros(n_src, z64))
+        np.zeros(n_src, z64), np.zeros(max(nr.blk_start.shape[0], 1), np.uint8))
 
 
 @njit(cache=True)
@@ -135,8 +136,10 @@ def sample_seed(seed: int, sample_id: int) -> int:
 # -- 1. deliver ------------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays):
-    """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons."""
+def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays,
+                    blk_of):
+    """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons, and
+    wakes the active-set blocks of a read slot the first time it is driven in a tick."""
     t1 = t + 1
     per_tick = ctr.per_tick
     exact = rd.exact
@@ -167,6 +170,9 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
             if st.rd_mark[sl] != t1:  # the slot's first driven row this tick: one row-parallel read
                 st.rd_mark[sl] = t1
                 ctr.slot_rd[sl] += 1
+                d0 = rt.slot_dst[sl]
+                for bk in range(blk_of[d0], blk_of[d0 + tl.cols[k] - 1] + 1):
+                    st.wake[bk] = 1
                 if per_tick:
                     ctr.tile_rd_t[t, k] += 1
         if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
@@ -198,8 +204,9 @@ def finish_reads(st: State, tl: Tiles, rt: Routes, rd: Reads, ctr: CounterArrays
 
 
 @njit(cache=True, _nrt=False)
-def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays):
-    """Transposed arrivals: one crossbar column read into its rows' neurons, a graded packet back."""
+def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays, blk_of):
+    """Transposed arrivals: one crossbar column read into its rows' neurons (waking their active-set
+    blocks), a graded packet back."""
     t1 = t + 1
     for q in range(st.tq_n[slot]):
         e = st.tq[slot, q]
@@ -211,6 +218,8 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
         s = rt.tr_sign[e]
         qs = tl.qscale[k]
         rows_to = rt.rowmap[rm:rm + nr]
+        for r in range(nr):
+            st.wake[blk_of[rows_to[r]]] = 1
         if rd.exact:
             if qs > 0.0:
                 read_column(st.iin, rows_to, qw, base, nc, nr, s * qs)
@@ -517,45 +526,69 @@ def count_active(ctr: CounterArrays, core, t, n_act):
         ctr.core_act_t[t, core] += n_act
 
 
+@njit(cache=True, inline="always")
+def not_at_rest(lo, hi, v, cur, ref) -> np.uint8:
+    """1 if some neuron of lo..hi-1 has v, i or a refractory count off zero (branch-free: it vectorises)."""
+    r = False
+    for g in range(lo, hi):
+        r |= (v[g] != 0.0) | (cur[g] != 0.0) | (ref[g] != 0)
+    return np.uint8(r)
+
+
 @njit(cache=True, _nrt=False)
 def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: CounterArrays, t) -> int:
-    """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
+    """Integrate the woken neurons, then threshold them; the ones that spike are appended to st.fired;
     returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
-    bias: what pays a neuron update beyond its access; runs never span two cores)."""
+    bias: what pays a neuron update beyond its access; runs never span two cores).
+
+    Active sets: a run is updated block by block (Neurons.blk_*), and a block that no input reached this
+    tick and that was at rest after its last update (v, i and refractory counts zero, no bias, no
+    threshold at or below zero) is skipped: its update would leave it as it is and count no active neuron,
+    so spikes, state and counts are those of updating every neuron."""
     fx_scale, fx_vmax, fx_imax = ar.scale, ar.vmax, ar.imax  # scale 0: float32; > 0: fixed point; < 0: Loihi's
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
+    wake = st.wake
     for a in range(nr.run_start.shape[0]):
-        lo = nr.run_start[a]
-        hi = nr.run_stop[a]
         mode = nr.run_mode[a]
-        if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
-            n_act = integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
-            count_active(ctr, nr.core_of[lo], t, n_act)
-            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                 st.fired, n_fired)
-            continue
-        if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
-            n_act = integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
-        elif fx_scale < 0.0:
-            n_act = integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                                    nr.bias[lo:hi])
-        elif fx_scale == 0.0:
-            n_act = integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
-                              nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
-        else:
-            n_act = integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                                    nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
-                                    fx_imax, fx_vmax)
-        count_active(ctr, nr.core_of[lo], t, n_act)
-        if mode == RUN_FIRE_MULTI:
-            n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
-                                 nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
-        elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
-            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                 st.fired, n_fired)
-        else:
-            n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes, st.spk_cnt,
-                           nr.gate, st.enabled, st.ever, st.fired, n_fired)
+        n_act = 0
+        for bk in range(nr.run_blk0[a], nr.run_blk1[a]):
+            if not wake[bk]:
+                continue
+            lo = nr.blk_start[bk]
+            hi = nr.blk_stop[bk]
+            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
+                n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi],
+                                         mode == RUN_LIF)
+                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
+                                     st.fired, n_fired)
+                wake[bk] = nr.blk_always[bk] | not_at_rest(lo, hi, v, cur, ref)
+                continue
+            if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
+                n_act += integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
+            elif fx_scale < 0.0:
+                n_act += integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                         nr.keep_v[lo:hi], nr.bias[lo:hi])
+            elif fx_scale == 0.0:
+                n_act += integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                   nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
+                                   nr.bias[lo:hi])
+            else:
+                n_act += integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                         nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
+                                         nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+            if mode == RUN_FIRE_MULTI:
+                n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
+                                     nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired,
+                                     n_fired)
+            elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
+                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
+                                     st.fired, n_fired)
+            else:
+                n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
+                               st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
+            wake[bk] = nr.blk_always[bk] | not_at_rest(lo, hi, v, cur, ref)
+        if nr.run_blk1[a] > nr.run_blk0[a]:
+            count_active(ctr, nr.core_of[nr.run_start[a]], t, n_act)
     return n_fired
 
 
@@ -683,6 +716,8 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, le
     st.col_nd[:] = 0
     st.touched[:] = 0
     st.acc[:] = 0.0
+    for bk in range(nr.blk_always.shape[0]):  # all at rest but the restless blocks
+        st.wake[bk] = nr.blk_always[bk]
     if learn.defer:  # neurons read the crossbars as they were when the sample began
         for k in range(tl.core.shape[0]):
             if tl.learn[k]:
@@ -722,10 +757,10 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd:
         for t in range(inp.ticks):
             slot = t % rt.max_delay
             learning = learn.mode != LEARN_OFF
-            deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr)
+            deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr, nr.blk_of)
             if not rd.exact:
                 finish_reads(st, tl, rt, rd, ctr)
-            deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
+            deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr, nr.blk_of)
             deliver_pulses(st, tl, rt, slot, learning)
             write_coincidences(st, tl, dev, weights, learn.mode, t, ctr, learn.grid, learn.stochastic)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
