@@ -140,13 +140,18 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     blk_stop = _cat([np.minimum(x + ACTIVE_BLOCK, b) for x, b in zip(b_start, stops)], i64)
     blk_of = np.zeros(n, i64)
     restless = (bias != 0) | (i_bias != 0) | (theta <= 0) | (v_min > 0)
-    blk_always = np.zeros(len(blk_start), np.uint8)
+    # an integrator (IF: v = v + x + bias, no clamp) with no input and i = 0 keeps its v exactly (not in
+    # fixed point: a reset by subtraction may leave v off the grid, and the next update rounds it)
+    fixed = pl.chip.precision.state == "fixed" and not loihi
+    holds = (keep_v == (4096.0 if loihi else 1.0)) & (v_min == -np.inf) & (not fixed)
+    blk_always, blk_hold = np.zeros(len(blk_start), np.uint8), np.zeros(len(blk_start), np.uint8)
     for j, (a, b) in enumerate(zip(blk_start, blk_stop)):
         blk_of[a:b] = j
         blk_always[j] = restless[a:b].any()
+        blk_hold[j] = holds[a:b].all()
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
                    drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes, per_tick, v_min,
-                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()), blk_start, blk_stop, blk_always, blk_of,
+                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()), blk_start, blk_stop, blk_always, blk_hold, blk_of,
                    run_blk0, run_blk1)
 
 

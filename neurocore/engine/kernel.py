@@ -71,6 +71,7 @@ class State(NamedTuple):
     live_p: np.ndarray
     live_prof: np.ndarray
     wake: np.ndarray       # per active-set block: 1 = update it this tick (input arrived or not at rest)
+    blk_nz: np.ndarray     # per block: neurons with v != 0 after its last update (its active count while it rests)
 
 
 @njit(cache=True)
@@ -119,7 +120,8 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
         np.zeros(n_sl, z64), np.zeros(n_t1, z64),
         np.zeros(max_rows, z32),
         np.zeros(n_src, np.uint8), np.zeros(n_src, z64), np.zeros(n_src, z32),
-        np.zeros(n_src, z64), np.zeros(max(nr.blk_start.shape[0], 1), np.uint8))
+        np.zeros(n_src, z64), np.zeros(max(nr.blk_start.shape[0], 1), np.uint8),
+        np.zeros(max(nr.blk_start.shape[0], 1), z64))
 
 
 @njit(cache=True)
@@ -527,12 +529,23 @@ def count_active(ctr: CounterArrays, core, t, n_act):
 
 
 @njit(cache=True, inline="always")
-def not_at_rest(lo, hi, v, cur, ref) -> np.uint8:
-    """1 if some neuron of lo..hi-1 has v, i or a refractory count off zero (branch-free: it vectorises)."""
-    r = False
-    for g in range(lo, hi):
-        r |= (v[g] != 0.0) | (cur[g] != 0.0) | (ref[g] != 0)
-    return np.uint8(r)
+def settle(st: State, nr: Neurons, bk, lo, hi):
+    """After block bk's update: wake it next tick unless it rests (no neuron with i or a refractory count
+    off zero, and every v zero, or for an integrating block below threshold), and note its neurons with
+    v != 0 (what it counts as active while it rests). Branch-free, so it vectorises."""
+    v, cur, ref = st.v, st.cur, st.ref
+    busy = False
+    nz = 0
+    if nr.blk_hold[bk]:
+        for g in range(lo, hi):
+            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] >= nr.theta[g])
+            nz += v[g] != 0.0
+    else:
+        for g in range(lo, hi):
+            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] != 0.0)
+            nz += v[g] != 0.0
+    st.wake[bk] = nr.blk_always[bk] | np.uint8(busy)
+    st.blk_nz[bk] = nz
 
 
 @njit(cache=True, _nrt=False)
@@ -542,9 +555,11 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
     bias: what pays a neuron update beyond its access; runs never span two cores).
 
     Active sets: a run is updated block by block (Neurons.blk_*), and a block that no input reached this
-    tick and that was at rest after its last update (v, i and refractory counts zero, no bias, no
-    threshold at or below zero) is skipped: its update would leave it as it is and count no active neuron,
-    so spikes, state and counts are those of updating every neuron."""
+    tick and that was at rest after its last update (i and refractory counts zero, no bias, no threshold
+    at or below zero, and v zero, or below threshold in a block of integrators: keep_v = 1, no clamp) is
+    skipped: its update would leave it exactly as it is, and it counts its neurons with v != 0 as active,
+    as their update would, so spikes, state and counts are those of updating every neuron. Leaky neurons
+    at v != 0 are updated every tick: their float32 (or Loihi's truncating) decay has no exact closed form."""
     fx_scale, fx_vmax, fx_imax = ar.scale, ar.vmax, ar.imax  # scale 0: float32; > 0: fixed point; < 0: Loihi's
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
     wake = st.wake
@@ -552,7 +567,8 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
         mode = nr.run_mode[a]
         n_act = 0
         for bk in range(nr.run_blk0[a], nr.run_blk1[a]):
-            if not wake[bk]:
+            if not wake[bk]:  # at rest, no input: its update would change nothing; its v != 0 count as active
+                n_act += st.blk_nz[bk]
                 continue
             lo = nr.blk_start[bk]
             hi = nr.blk_stop[bk]
@@ -561,7 +577,7 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
                                          mode == RUN_LIF)
                 n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                      st.fired, n_fired)
-                wake[bk] = nr.blk_always[bk] | not_at_rest(lo, hi, v, cur, ref)
+                settle(st, nr, bk, lo, hi)
                 continue
             if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
                 n_act += integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
@@ -586,7 +602,7 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
             else:
                 n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
                                st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
-            wake[bk] = nr.blk_always[bk] | not_at_rest(lo, hi, v, cur, ref)
+            settle(st, nr, bk, lo, hi)
         if nr.run_blk1[a] > nr.run_blk0[a]:
             count_active(ctr, nr.core_of[nr.run_start[a]], t, n_act)
     return n_fired
@@ -718,6 +734,7 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, le
     st.acc[:] = 0.0
     for bk in range(nr.blk_always.shape[0]):  # all at rest but the restless blocks
         st.wake[bk] = nr.blk_always[bk]
+        st.blk_nz[bk] = 0
     if learn.defer:  # neurons read the crossbars as they were when the sample began
         for k in range(tl.core.shape[0]):
             if tl.learn[k]:

@@ -17,8 +17,9 @@ import numpy as np
 #: loop without refractory period or spike budget; any model's update, then the threshold loop of neurons
 #: that may spike several times a tick or clamp v from below (`fire_multi`)
 RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN, RUN_FIRE_MULTI = 0, 1, 2, 3, 4
-#: neurons per active-set block: a block at rest (v, i and refractory count zero, no bias) that no
-#: input reached this tick is skipped whole, which is exact: its update would leave it as it is
+#: neurons per active-set block: a block at rest (i and refractory count zero, no bias, v zero, or for
+#: integrators v below threshold) that no input reached this tick is skipped whole, which is exact: its
+#: update would leave it as it is
 ACTIVE_BLOCK = 32
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
@@ -54,6 +55,8 @@ class Neurons(NamedTuple):
     blk_start: np.ndarray   # int64 active-set blocks: at most ACTIVE_BLOCK neurons of one run, ...
     blk_stop: np.ndarray    # ... updated only when woken (input arrived, or not at rest after their last update)
     blk_always: np.ndarray  # uint8 1: the block never rests (a bias, or a neuron that fires or moves at rest)
+    blk_hold: np.ndarray    # uint8 1: every neuron of the block integrates (keep_v = 1, no clamp), so one
+                            # with no input, i = 0 and v below threshold keeps its v: the block rests then too
     blk_of: np.ndarray      # int64 per gid: its block (sources: 0; nothing delivers to them)
     run_blk0: np.ndarray    # int64 per run: its first block ...
     run_blk1: np.ndarray    # ... and one past its last
