@@ -70,8 +70,9 @@ class State(NamedTuple):
     live: np.ndarray
     live_p: np.ndarray
     live_prof: np.ndarray
-    wake: np.ndarray       # per active-set block: 1 = update it this tick (input arrived or not at rest)
+    wake: np.ndarray       # per active-set block: update it this tick: 2 input arrived, 1 not at rest; 0 skip
     blk_nz: np.ndarray     # per block: neurons with v != 0 after its last update (its active count while it rests)
+    rm_mark: np.ndarray    # per rowmap offset: 1 + the last tick its rows' blocks were woken
 
 
 @njit(cache=True)
@@ -121,7 +122,7 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
         np.zeros(max_rows, z32),
         np.zeros(n_src, np.uint8), np.zeros(n_src, z64), np.zeros(n_src, z32),
         np.zeros(n_src, z64), np.zeros(max(nr.blk_start.shape[0], 1), np.uint8),
-        np.zeros(max(nr.blk_start.shape[0], 1), z64))
+        np.zeros(max(nr.blk_start.shape[0], 1), z64), np.zeros(max(rt.rowmap.shape[0], 1), z64))
 
 
 @njit(cache=True)
@@ -174,7 +175,7 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
                 ctr.slot_rd[sl] += 1
                 d0 = rt.slot_dst[sl]
                 for bk in range(blk_of[d0], blk_of[d0 + tl.cols[k] - 1] + 1):
-                    st.wake[bk] = 1
+                    st.wake[bk] = 2
                 if per_tick:
                     ctr.tile_rd_t[t, k] += 1
         if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
@@ -220,8 +221,10 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
         s = rt.tr_sign[e]
         qs = tl.qscale[k]
         rows_to = rt.rowmap[rm:rm + nr]
-        for r in range(nr):
-            st.wake[blk_of[rows_to[r]]] = 1
+        if st.rm_mark[rm] != t1:  # these rows' first transposed read this tick: wake their blocks
+            st.rm_mark[rm] = t1
+            for r in range(nr):
+                st.wake[blk_of[rows_to[r]]] = 2
         if rd.exact:
             if qs > 0.0:
                 read_column(st.iin, rows_to, qw, base, nc, nr, s * qs)
@@ -554,7 +557,7 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
     returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
     bias: what pays a neuron update beyond its access; runs never span two cores).
 
-    Active sets: a run is updated block by block (Neurons.blk_*), and a block that no input reached this
+    Active sets: a run is updated by stretches of woken blocks (Neurons.blk_*), and a block that no input reached this
     tick and that was at rest after its last update (i and refractory counts zero, no bias, no threshold
     at or below zero, and v zero, or below threshold in a block of integrators: keep_v = 1, no clamp) is
     skipped: its update would leave it exactly as it is, and it counts its neurons with v != 0 as active,
@@ -566,20 +569,24 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
     for a in range(nr.run_start.shape[0]):
         mode = nr.run_mode[a]
         n_act = 0
-        for bk in range(nr.run_blk0[a], nr.run_blk1[a]):
+        bk = nr.run_blk0[a]
+        b_end = nr.run_blk1[a]
+        while bk < b_end:
             if not wake[bk]:  # at rest, no input: its update would change nothing; its v != 0 count as active
                 n_act += st.blk_nz[bk]
+                bk += 1
                 continue
+            b1 = bk + 1  # a stretch of woken blocks, updated in one pass
+            while b1 < b_end and wake[b1]:
+                b1 += 1
             lo = nr.blk_start[bk]
-            hi = nr.blk_stop[bk]
+            hi = nr.blk_stop[b1 - 1]
             if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
                 n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi],
                                          mode == RUN_LIF)
                 n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
                                      st.fired, n_fired)
-                settle(st, nr, bk, lo, hi)
-                continue
-            if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
+            elif fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
                 n_act += integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
             elif fx_scale < 0.0:
                 n_act += integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
@@ -590,19 +597,26 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
                                    nr.bias[lo:hi])
             else:
                 n_act += integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
-                                         nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
-                                         nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
-            if mode == RUN_FIRE_MULTI:
-                n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
-                                     nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired,
-                                     n_fired)
-            elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
-                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                     st.fired, n_fired)
+                                         nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi],
+                                         nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
+                pass  # fired above
+            elif mode == RUN_FIRE_MULTI:
+                n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac,
+                                     nr.max_spikes, nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled,
+                                     st.ever, st.fired, n_fired)
+            elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF, RUN_LIF reach here only in Loihi arithmetic)
+                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled,
+                                     st.ever, st.fired, n_fired)
             else:
                 n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
                                st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
-            settle(st, nr, bk, lo, hi)
+            for x in range(bk, b1):  # input arrived (wake 2): it stays awake, as it nearly always must
+                if wake[x] == 2:
+                    wake[x] = 1
+                else:
+                    settle(st, nr, x, nr.blk_start[x], nr.blk_stop[x])
+            bk = b1
         if nr.run_blk1[a] > nr.run_blk0[a]:
             count_active(ctr, nr.core_of[nr.run_start[a]], t, n_act)
     return n_fired
@@ -723,6 +737,7 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, le
     st.row_cnt[:] = 0
     st.rd_mark[:] = 0
     st.crd_mark[:] = 0
+    st.rm_mark[:] = 0
     st.col_up[:] = 0
     st.col_dn[:] = 0
     st.spk_cnt[:] = 0  # normally zeroed by the last end_of_sample; a state reused after an error is not
