@@ -3,4 +3,4 @@
 Each benchmark is a module here with `add_arguments(parser)` and `run(args) -> dict`.
 """
 
-BENCHMARKS = ("engine", "bare", "conv", "product", "epoch", "trace", "sweep", "gradcheck", "bats")
+BENCHMARKS = ("engine", "bare", "conv", "sparse", "product", "epoch", "trace", "sweep", "gradcheck", "bats")

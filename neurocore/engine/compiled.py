@@ -7,6 +7,7 @@ same seed gives the same spikes however the netlist is mapped.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from ..mapping.tiles import kernel_block, kernel_segments
 from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
-from .records import RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import ACTIVE_BLOCK, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -129,16 +130,36 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
             modes[r] = RUN_FIRE_PLAIN
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
+    # active sets: blocks of at most ACTIVE_BLOCK neurons within a run. A block that never rests: some
+    # bias, a threshold at or below 0 (fires at v = 0) or a lower clamp above 0 (moves v off 0)
+    b_start = [np.arange(a, b, ACTIVE_BLOCK, dtype=i64) for a, b in zip(starts, stops)]
+    counts = np.array([len(x) for x in b_start], i64)
+    run_blk1 = np.cumsum(counts).astype(i64)
+    run_blk0 = (run_blk1 - counts).astype(i64)
+    blk_start = _cat(b_start, i64)
+    blk_stop = _cat([np.minimum(x + ACTIVE_BLOCK, b) for x, b in zip(b_start, stops)], i64)
+    blk_of = np.zeros(n, i64)
+    restless = (bias != 0) | (i_bias != 0) | (theta <= 0) | (v_min > 0)
+    # an integrator (IF: v = v + x + bias, no clamp) with no input and i = 0 keeps its v exactly (not in
+    # fixed point: a reset by subtraction may leave v off the grid, and the next update rounds it)
+    fixed = pl.chip.precision.state == "fixed" and not loihi
+    holds = (keep_v == (4096.0 if loihi else 1.0)) & (v_min == -np.inf) & (not fixed)
+    blk_always, blk_hold = np.zeros(len(blk_start), np.uint8), np.zeros(len(blk_start), np.uint8)
+    for j, (a, b) in enumerate(zip(blk_start, blk_stop)):
+        blk_of[a:b] = j
+        blk_always[j] = restless[a:b].any()
+        blk_hold[j] = holds[a:b].all()
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
                    drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes, per_tick, v_min,
-                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()))
+                   int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()), blk_start, blk_stop, blk_always, blk_hold, blk_of,
+                   run_blk0, run_blk1)
 
 
-def compile_placement(pl: Placement) -> Compiled:
-    """Flatten a placement into kernel records."""
+def _gids(pl: Placement) -> tuple[dict[str, np.ndarray], list[int], list[np.ndarray], int]:
+    """Global ids slice by slice in placement order: population -> gids, each slice's first gid and
+    members, and the neuron count."""
     net = pl.netlist
-    pop_names = list(net.populations)
-    gid = {p: np.zeros(net.populations[p].size, i64) for p in pop_names}
+    gid = {p: np.zeros(net.populations[p].size, i64) for p in net.populations}
     n = 0
     slice_gid0, members = [], []
     for s in pl.slices:
@@ -147,17 +168,22 @@ def compile_placement(pl: Placement) -> Compiled:
         slice_gid0.append(n)
         members.append(m)
         n += len(m)
-    neurons = _neurons(pl, gid, n)
-    local_of = np.zeros(n, i64)
-    for g in gid.values():
-        local_of[g] = np.arange(len(g))
-    src_offset, off = {}, 0
-    for p, pop in net.populations.items():
-        if pop.is_source:
-            src_offset[p] = off
-            off += pop.size
+    return gid, slice_gid0, members, n
 
-    # tiles, their weights, entries and fan-out segments, read slots
+
+class _Forward(NamedTuple):
+    """What `_forward` compiles: tiles, their weights, forward entries with fan-out segments, read slots."""
+
+    tiles: Tiles
+    weights: np.ndarray
+    syn_mask: np.ndarray
+    fields: tuple  # the forward and read-slot fields of Routes, in order
+    slot_width: np.ndarray
+
+
+def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) -> _Forward:
+    """Tiles, their weights, entries and fan-out segments, read slots."""
+    net = pl.netlist
     nt = len(pl.tiles)
     t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0 = (np.zeros(nt, i64) for _ in range(7))
     t_gain, t_learn = np.ones(nt, f32), np.zeros(nt, np.uint8)
@@ -220,7 +246,6 @@ def compile_placement(pl: Placement) -> Compiled:
         woff += t.rows * cols
         row0 += t.rows
         cbuf0 += cols
-    weights, syn_mask = _cat(blocks, f32), _cat(masks, np.uint8)
     keys = _cat(e_key, i64)
     fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, perm = _csr(n, keys, _cat(e_tile, i64), _cat(e_row, i64),
                                                            _cat(e_delay, i64), _cat(e_syn, i64),
@@ -234,8 +259,15 @@ def compile_placement(pl: Placement) -> Compiled:
     slot_width = np.asarray(slot_width, i64)
     slot_buf0 = np.concatenate([[0], np.cumsum(slot_width)[:-1]]).astype(i64) if len(slot_width) else \
         np.zeros(0, i64)
+    tiles = Tiles(t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0, t_gain, t_learn, np.zeros(nt, f32))
+    fields = (fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, seg_ptr, seg, np.asarray(slot_tile, i64),
+              np.asarray(slot_dst, i64), slot_buf0)
+    return _Forward(tiles, _cat(blocks, f32), _cat(masks, np.uint8), fields, slot_width)
 
-    # transposed reads and their graded returns
+
+def _transposed(pl: Placement, gid: dict, members: list, n: int) -> tuple:
+    """Transposed reads of tied projections and their graded returns: the tr_* fields, rowmap, ret_ptr, ret_dst."""
+    net = pl.netlist
     rk, rt, rc, rs, rm, rd, rr = [], [], [], [], [], [], []
     rowmap_parts, rm_off = [], 0
     returns = pl.return_routes()
@@ -261,8 +293,12 @@ def compile_placement(pl: Placement) -> Compiled:
               _cat(rr, i64))
     ret_ptr = np.zeros(len(ret_lists) + 1, i64)
     ret_ptr[1:] = np.cumsum([len(r) for r in ret_lists])
+    return (*tr, _cat(rowmap_parts, i64), ret_ptr, _cat(ret_lists, i64))
 
-    # learning column pulses
+
+def _pulses(pl: Placement, gid: dict, members: list, n: int) -> tuple:
+    """Learning column pulses of plastic projections: the lp_* fields."""
+    net = pl.netlist
     lk, lt, lc, lu, ld = [], [], [], [], []
     for name, proj in net.projections.items():
         if proj.plastic is None:
@@ -275,27 +311,45 @@ def compile_placement(pl: Placement) -> Compiled:
                 lc.append(np.arange(len(cols)))
                 lu.append(np.full(len(cols), up))
                 ld.append(np.full(len(cols), proj.delay))
-    lp = _csr(n, _cat(lk, i64), _cat(lt, i64), _cat(lc, i64), _cat(lu, np.uint8), _cat(ld, i64))
+    return _csr(n, _cat(lk, i64), _cat(lt, i64), _cat(lc, i64), _cat(lu, np.uint8), _cat(ld, i64))
 
-    # packets: one per (spiking neuron, destination core)
+
+def _packets(pl: Placement, gid: dict, n: int) -> tuple:
+    """Packets: one per (spiking neuron, destination core), as pk_ptr, pk_dst."""
     pkk, pkd = [], []
     for name, table in pl.forward_routes().items():
         nz = np.nonzero(table)
         pkk.append(gid[name][nz[0]])
         pkd.append(nz[1])
-    pk_ptr, pk_dst = _csr(n, _cat(pkk, i64), _cat(pkd, i64))
+    return _csr(n, _cat(pkk, i64), _cat(pkd, i64))
 
+
+def compile_placement(pl: Placement) -> Compiled:
+    """Flatten a placement into kernel records: gids, neurons, forward tiles, transposed reads, learning
+    pulses, packets (one function each)."""
+    net = pl.netlist
+    gid, slice_gid0, members, n = _gids(pl)
+    neurons = _neurons(pl, gid, n)
+    local_of = np.zeros(n, i64)
+    for g in gid.values():
+        local_of[g] = np.arange(len(g))
+    src_offset, off = {}, 0
+    for p, pop in net.populations.items():
+        if pop.is_source:
+            src_offset[p] = off
+            off += pop.size
+    fw = _forward(pl, gid, slice_gid0, members, n)
     delays = [p.delay for p in net.projections.values()] or [1]
-    routes = Routes(fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, seg_ptr, seg,
-                    np.asarray(slot_tile, i64), np.asarray(slot_dst, i64), slot_buf0, *tr, _cat(rowmap_parts, i64),
-                    ret_ptr, _cat(ret_lists, i64), *lp, pk_ptr, pk_dst, pl.chip.hop_matrix(), max(delays) + 1)
-    tiles = Tiles(t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0, t_gain, t_learn, np.zeros(nt, f32))
+    routes = Routes(*fw.fields, *_transposed(pl, gid, members, n), *_pulses(pl, gid, members, n),
+                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1)
+    tiles = fw.tiles
     probe_gid = np.asarray([gid[p.population][i] for p in net.probes for i in p.neurons], i64)
     is_src = np.zeros(n, bool)
     is_src[neurons.src_gid] = True
     core_neurons = np.bincount(neurons.core_of[~is_src], minlength=pl.chip.cores)
-    sparse_plastic = bool(any(t_learn[k] and not syn_mask[slice(t_woff[k], t_woff[k] + t_rows[k] * t_cols[k])].all()
-                              for k in range(nt)))
-    return Compiled(pl, n, gid, pop_names, local_of, src_offset, neurons, tiles, routes, weights, syn_mask,
-                    [t.projection for t in pl.tiles], [t.kind for t in pl.tiles], slot_width, core_neurons,
-                    probe_gid, sparse_plastic)
+    t_learn, t_woff, t_rows, t_cols = tiles.learn, tiles.woff, tiles.rows, tiles.cols
+    sparse_plastic = bool(any(t_learn[k] and not fw.syn_mask[slice(t_woff[k], t_woff[k] + t_rows[k] * t_cols[k])].all()
+                              for k in range(len(pl.tiles))))
+    return Compiled(pl, n, gid, list(net.populations), local_of, src_offset, neurons, tiles, routes, fw.weights,
+                    fw.syn_mask, [t.projection for t in pl.tiles], [t.kind for t in pl.tiles], fw.slot_width,
+                    core_neurons, probe_gid, sparse_plastic)

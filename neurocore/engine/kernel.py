@@ -25,8 +25,8 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, CounterArrays, Devices, Inputs, Learning, Neurons,
-                      Outputs, Reads, Routes, Tiles)
+from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic,
+                      CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles, Weights)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
@@ -70,6 +70,9 @@ class State(NamedTuple):
     live: np.ndarray
     live_p: np.ndarray
     live_prof: np.ndarray
+    wake: np.ndarray       # per active-set block: update it this tick: 2 input arrived, 1 not at rest; 0 skip
+    blk_nz: np.ndarray     # per block: neurons with v != 0 after its last update (its active count while it rests)
+    rm_mark: np.ndarray    # per rowmap offset: 1 + the last tick its rows' blocks were woken
 
 
 @njit(cache=True)
@@ -118,7 +121,8 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
         np.zeros(n_sl, z64), np.zeros(n_t1, z64),
         np.zeros(max_rows, z32),
         np.zeros(n_src, np.uint8), np.zeros(n_src, z64), np.zeros(n_src, z32),
-        np.zeros(n_src, z64))
+        np.zeros(n_src, z64), np.zeros(max(nr.blk_start.shape[0], 1), np.uint8),
+        np.zeros(max(nr.blk_start.shape[0], 1), z64), np.zeros(max(rt.rowmap.shape[0], 1), z64))
 
 
 @njit(cache=True)
@@ -135,8 +139,10 @@ def sample_seed(seed: int, sample_id: int) -> int:
 # -- 1. deliver ------------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays):
-    """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons."""
+def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays,
+                    blk_of):
+    """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons, and
+    wakes the active-set blocks of a read slot the first time it is driven in a tick."""
     t1 = t + 1
     per_tick = ctr.per_tick
     exact = rd.exact
@@ -167,6 +173,9 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
             if st.rd_mark[sl] != t1:  # the slot's first driven row this tick: one row-parallel read
                 st.rd_mark[sl] = t1
                 ctr.slot_rd[sl] += 1
+                d0 = rt.slot_dst[sl]
+                for bk in range(blk_of[d0], blk_of[d0 + tl.cols[k] - 1] + 1):
+                    st.wake[bk] = 2
                 if per_tick:
                     ctr.tile_rd_t[t, k] += 1
         if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
@@ -198,8 +207,9 @@ def finish_reads(st: State, tl: Tiles, rt: Routes, rd: Reads, ctr: CounterArrays
 
 
 @njit(cache=True, _nrt=False)
-def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays):
-    """Transposed arrivals: one crossbar column read into its rows' neurons, a graded packet back."""
+def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, ctr: CounterArrays, blk_of):
+    """Transposed arrivals: one crossbar column read into its rows' neurons (waking their active-set
+    blocks), a graded packet back."""
     t1 = t + 1
     for q in range(st.tq_n[slot]):
         e = st.tq[slot, q]
@@ -211,6 +221,10 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
         s = rt.tr_sign[e]
         qs = tl.qscale[k]
         rows_to = rt.rowmap[rm:rm + nr]
+        if st.rm_mark[rm] != t1:  # these rows' first transposed read this tick: wake their blocks
+            st.rm_mark[rm] = t1
+            for r in range(nr):
+                st.wake[blk_of[rows_to[r]]] = 2
         if rd.exact:
             if qs > 0.0:
                 read_column(st.iin, rows_to, qw, base, nc, nr, s * qs)
@@ -518,45 +532,94 @@ def count_active(ctr: CounterArrays, core, t, n_act):
         ctr.core_act_t[t, core] += n_act
 
 
+@njit(cache=True, inline="always")
+def settle(st: State, nr: Neurons, bk, lo, hi):
+    """After block bk's update: wake it next tick unless it rests (no neuron with i or a refractory count
+    off zero, and every v zero, or for an integrating block below threshold), and note its neurons with
+    v != 0 (what it counts as active while it rests). Branch-free, so it vectorises."""
+    v, cur, ref = st.v, st.cur, st.ref
+    busy = False
+    nz = 0
+    if nr.blk_hold[bk]:
+        for g in range(lo, hi):
+            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] >= nr.theta[g])
+            nz += v[g] != 0.0
+    else:
+        for g in range(lo, hi):
+            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] != 0.0)
+            nz += v[g] != 0.0
+    st.wake[bk] = nr.blk_always[bk] | np.uint8(busy)
+    st.blk_nz[bk] = nz
+
+
 @njit(cache=True, _nrt=False)
-def update_neurons(st: State, nr: Neurons, fx, n_fired, ctr: CounterArrays, t) -> int:
-    """Integrate every neuron, then threshold them; the ones that spike are appended to st.fired;
+def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: CounterArrays, t) -> int:
+    """Integrate the woken neurons, then threshold them; the ones that spike are appended to st.fired;
     returns the new count. Counts each core's active neurons (state not at rest, input arrived or a
-    bias: what pays a neuron update beyond its access; runs never span two cores)."""
-    fx_scale, fx_vmax, fx_imax = fx  # scale 0: float32; > 0: fixed point; < 0: Loihi's integers
+    bias: what pays a neuron update beyond its access; runs never span two cores).
+
+    Active sets: a run is updated by stretches of woken blocks (Neurons.blk_*), and a block that no input reached this
+    tick and that was at rest after its last update (i and refractory counts zero, no bias, no threshold
+    at or below zero, and v zero, or below threshold in a block of integrators: keep_v = 1, no clamp) is
+    skipped: its update would leave it exactly as it is, and it counts its neurons with v != 0 as active,
+    as their update would, so spikes, state and counts are those of updating every neuron. Leaky neurons
+    at v != 0 are updated every tick: their float32 (or Loihi's truncating) decay has no exact closed form."""
+    fx_scale, fx_vmax, fx_imax = ar.scale, ar.vmax, ar.imax  # scale 0: float32; > 0: fixed point; < 0: Loihi's
     cur, v, iin, ref = st.cur, st.v, st.iin, st.ref
+    wake = st.wake
     for a in range(nr.run_start.shape[0]):
-        lo = nr.run_start[a]
-        hi = nr.run_stop[a]
         mode = nr.run_mode[a]
-        if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
-            n_act = integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi], mode == RUN_LIF)
-            count_active(ctr, nr.core_of[lo], t, n_act)
-            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                 st.fired, n_fired)
-            continue
-        if fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
-            n_act = integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
-        elif fx_scale < 0.0:
-            n_act = integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                                    nr.bias[lo:hi])
-        elif fx_scale == 0.0:
-            n_act = integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
-                              nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi])
-        else:
-            n_act = integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi], nr.keep_v[lo:hi],
-                                    nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale,
-                                    fx_imax, fx_vmax)
-        count_active(ctr, nr.core_of[lo], t, n_act)
-        if mode == RUN_FIRE_MULTI:
-            n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
-                                 nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
-        elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF and RUN_LIF reach here only in Loihi arithmetic)
-            n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                 st.fired, n_fired)
-        else:
-            n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes, st.spk_cnt,
-                           nr.gate, st.enabled, st.ever, st.fired, n_fired)
+        n_act = 0
+        bk = nr.run_blk0[a]
+        b_end = nr.run_blk1[a]
+        while bk < b_end:
+            if not wake[bk]:  # at rest, no input: its update would change nothing; its v != 0 count as active
+                n_act += st.blk_nz[bk]
+                bk += 1
+                continue
+            b1 = bk + 1  # a stretch of woken blocks, updated in one pass
+            while b1 < b_end and wake[b1]:
+                b1 += 1
+            lo = nr.blk_start[bk]
+            hi = nr.blk_stop[b1 - 1]
+            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
+                n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi],
+                                         mode == RUN_LIF)
+                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
+                                     st.fired, n_fired)
+            elif fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
+                n_act += integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
+            elif fx_scale < 0.0:
+                n_act += integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                         nr.keep_v[lo:hi], nr.bias[lo:hi])
+            elif fx_scale == 0.0:
+                n_act += integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                   nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
+                                   nr.bias[lo:hi])
+            else:
+                n_act += integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
+                                         nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi],
+                                         nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
+            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
+                pass  # fired above
+            elif mode == RUN_FIRE_MULTI:
+                n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac,
+                                     nr.max_spikes, nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled,
+                                     st.ever, st.fired, n_fired)
+            elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF, RUN_LIF reach here only in Loihi arithmetic)
+                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled,
+                                     st.ever, st.fired, n_fired)
+            else:
+                n_fired = fire(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac, nr.max_spikes,
+                               st.spk_cnt, nr.gate, st.enabled, st.ever, st.fired, n_fired)
+            for x in range(bk, b1):  # input arrived (wake 2): it stays awake, as it nearly always must
+                if wake[x] == 2:
+                    wake[x] = 1
+                else:
+                    settle(st, nr, x, nr.blk_start[x], nr.blk_stop[x])
+            bk = b1
+        if nr.run_blk1[a] > nr.run_blk0[a]:
+            count_active(ctr, nr.core_of[nr.run_start[a]], t, n_act)
     return n_fired
 
 
@@ -663,7 +726,7 @@ def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks,
 # -- the sample loop -------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False)
-def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr: Learning, b) -> int:
+def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, learn: Learning, b) -> int:
     """Reset the state for sample b, draw its dropout mask and list its live sources; returns their count."""
     np.random.seed(sample_seed(inp.seed, inp.sample_ids[b]))
     st.v[:] = 0.0
@@ -677,6 +740,7 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
     st.row_cnt[:] = 0
     st.rd_mark[:] = 0
     st.crd_mark[:] = 0
+    st.rm_mark[:] = 0
     st.col_up[:] = 0
     st.col_dn[:] = 0
     st.spk_cnt[:] = 0  # normally zeroed by the last end_of_sample; a state reused after an error is not
@@ -686,7 +750,10 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
     st.col_nd[:] = 0
     st.touched[:] = 0
     st.acc[:] = 0.0
-    if lr.defer:  # neurons read the crossbars as they were when the sample began
+    for bk in range(nr.blk_always.shape[0]):  # all at rest but the restless blocks
+        st.wake[bk] = nr.blk_always[bk]
+        st.blk_nz[bk] = 0
+    if learn.defer:  # neurons read the crossbars as they were when the sample began
         for k in range(tl.core.shape[0]):
             if tl.learn[k]:
                 wk = tl.woff[k]
@@ -711,39 +778,40 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, lr
 
 
 @njit(cache=True, _nrt=False)
-def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: Reads, lr: Learning,
-                inp: Inputs, out: Outputs, ctr: CounterArrays, weights, rw, qw, syn_mask, fx, b0, b1,
+def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd: Reads, learn: Learning,
+                inp: Inputs, out: Outputs, ctr: CounterArrays, mem: Weights, ar: Arithmetic, b0, b1,
                 rec_off) -> int:
     """Samples b0..b1-1, one after another; returns the spike records written from rec_off on."""
+    weights, rw, qw, syn_mask = mem.weights, mem.read, mem.quantised, mem.syn_mask
     n_rec = 0
     n_upd = np.int64(nr.kind.shape[0] - nr.src_gid.shape[0])
     n_probe = out.probe_gid.shape[0]
     for b in range(b0, b1):
-        n_live = start_sample(st, nr, tl, inp, weights, rw, lr, b)
+        n_live = start_sample(st, nr, tl, inp, weights, rw, learn, b)
         key = new_key()
         for t in range(inp.ticks):
             slot = t % rt.max_delay
-            learning = lr.mode != LEARN_OFF
-            deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr)
+            learning = learn.mode != LEARN_OFF
+            deliver_forward(st, tl, rt, rw, qw, rd, t, slot, learning, ctr, nr.blk_of)
             if not rd.exact:
                 finish_reads(st, tl, rt, rd, ctr)
-            deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr)
+            deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr, nr.blk_of)
             deliver_pulses(st, tl, rt, slot, learning)
-            write_coincidences(st, tl, dv, weights, lr.mode, t, ctr, lr.grid, lr.stochastic)
+            write_coincidences(st, tl, dev, weights, learn.mode, t, ctr, learn.grid, learn.stochastic)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
             if ctr.per_tick:  # source spikes come first in st.fired; sources pay no neuron stage
                 for f in range(n_fired):
                     ctr.core_src_spk_t[t, nr.core_of[st.fired[f]]] += 1
-            n_fired = update_neurons(st, nr, fx, n_fired, ctr, t)
+            n_fired = update_neurons(st, nr, ar, n_fired, ctr, t)
             ctr.scalar[UPD] += n_upd
             for j in range(n_probe):
                 out.probe_v[b, t, j] = st.v[out.probe_gid[j]]
                 out.probe_i[b, t, j] = st.cur[out.probe_gid[j]]
             n_rec = emit(st, nr, rt, out, ctr, b, t, slot, n_fired, n_rec, rec_off)
         end_of_sample(st, nr, tl, rt, out, ctr, b)
-        if lr.mode == LEARN_RATE or lr.mode == LEARN_RATE_NOISE:
-            write_rates(st, tl, dv, weights, lr, inp.ticks, ctr)
-        if lr.mode != LEARN_OFF and lr.sparse:
+        if learn.mode == LEARN_RATE or learn.mode == LEARN_RATE_NOISE:
+            write_rates(st, tl, dev, weights, learn, inp.ticks, ctr)
+        if learn.mode != LEARN_OFF and learn.sparse:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:
                     weights[x] = 0.0
@@ -751,12 +819,13 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dv: Devices, rd: 
 
 
 @njit(cache=True, nogil=True)  # threads run chunks of a batch; a trace writer compresses meanwhile
-def run_batch(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx):
+def run_batch(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd: Reads, learn: Learning,
+              inp: Inputs, out: Outputs, ctr: CounterArrays, mem: Weights, ar: Arithmetic) -> int:
     """Every sample of the batch on this thread, in the working state `st` (from `new_state`, reused
     from call to call: fresh allocations would cost the OS zeroing pages every call); returns the
-    spike records written."""
-    return run_samples(st, nr, tl, rt, dv, rd, lr, inp, out, ctr, weights, rw, qw, syn_mask, fx, 0,
-                       inp.sample_ids.shape[0], 0)
+    spike records written. The records by name: neurons, tiles, routes, devices, reads, learning,
+    inputs, outputs, counters, the synaptic memory and the neuron arithmetic."""
+    return run_samples(st, nr, tl, rt, dev, rd, learn, inp, out, ctr, mem, ar, 0, inp.sample_ids.shape[0], 0)
 
 
 @njit(cache=True)

@@ -17,6 +17,10 @@ import numpy as np
 #: loop without refractory period or spike budget; any model's update, then the threshold loop of neurons
 #: that may spike several times a tick or clamp v from below (`fire_multi`)
 RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN, RUN_FIRE_MULTI = 0, 1, 2, 3, 4
+#: neurons per active-set block: a block at rest (i and refractory count zero, no bias, v zero, or for
+#: integrators v below threshold) that no input reached this tick is skipped whole, which is exact: its
+#: update would leave it as it is
+ACTIVE_BLOCK = 32
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
 
@@ -48,6 +52,14 @@ class Neurons(NamedTuple):
     per_tick: np.ndarray    # int32 most spikes of a neuron in one tick (1: one)
     v_min: np.ndarray       # float32 lower clamp of v after the reset (-inf: none)
     fire_cap: int           # most spikes of all neurons in one tick (sizes the fired list)
+    blk_start: np.ndarray   # int64 active-set blocks: at most ACTIVE_BLOCK neurons of one run, ...
+    blk_stop: np.ndarray    # ... updated only when woken (input arrived, or not at rest after their last update)
+    blk_always: np.ndarray  # uint8 1: the block never rests (a bias, or a neuron that fires or moves at rest)
+    blk_hold: np.ndarray    # uint8 1: every neuron of the block integrates (keep_v = 1, no clamp), so one
+                            # with no input, i = 0 and v below threshold keeps its v: the block rests then too
+    blk_of: np.ndarray      # int64 per gid: its block (sources: 0; nothing delivers to them)
+    run_blk0: np.ndarray    # int64 per run: its first block ...
+    run_blk1: np.ndarray    # ... and one past its last
 
 
 class Tiles(NamedTuple):
@@ -142,6 +154,24 @@ class Learning(NamedTuple):
     sparse: bool        # some plastic tile has absent synapses (held at zero after writes)
     grid: float         # > 0: plastic weights live on this grid (Loihi's 8-bit synapses); 0: float32
     stochastic: bool    # a write off the grid rounds stochastically (Loihi's learning engine), else to nearest
+
+
+class Weights(NamedTuple):
+    """The synaptic memory a run reads and writes: flat, tile by tile (Tiles.woff)."""
+
+    weights: np.ndarray    # float32 device weights (written by learning)
+    read: np.ndarray       # float32 what neurons read: `weights`, or its sample-start copy (defer_writes)
+    quantised: np.ndarray  # int16 (int8 on Loihi) static tiles held in fixed point (Tiles.qscale > 0)
+    syn_mask: np.ndarray   # uint8 1 where a synapse exists
+
+
+class Arithmetic(NamedTuple):
+    """The neuron arithmetic: scale 0 float32; > 0 fixed point on a grid of 1/scale with saturation at
+    vmax and imax; < 0 Loihi's integers."""
+
+    scale: float
+    vmax: float
+    imax: float
 
 
 class Inputs(NamedTuple):

@@ -13,16 +13,17 @@ from typing import Iterable
 
 import numpy as np
 
-from ..crossbar.devices import device_params, draw_devices
 from ..crossbar.kernels import decay_devices
 from ..devices import DeviceSpec, ReadSpec
 from ..errors import ConfigError, NeurocoreError
 from ..mapping import Placement
 from . import kernel as K
+from . import setup as S
 from .compiled import Compiled, compile_placement
 from .counters import Counters, add_counters, counters_dict
 from .drive import SourceDrive, SpikeDrive, drive_slice, inputs_for
-from .records import CounterArrays, Devices, Learning, Outputs, Reads
+from .records import Inputs
+from .records import CounterArrays, Learning, Outputs, Weights
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
                "rate_noise": K.LEARN_RATE_NOISE}
@@ -132,110 +133,33 @@ class Engine:
         self.device = device or chip.device
         self.read = read or chip.read
         c = self.c
-        rng = np.random.default_rng([self.seed, 0xC0FFEE])
-        dev = draw_devices(self.device, (len(c.weights),), rng)
-        # Only plastic tiles are bounded RPU devices; static tiles hold their programmed values.
-        self._plastic = np.zeros(len(c.weights), bool)
-        net = placement.netlist
-        for k in np.nonzero(c.tiles.learn)[0]:
-            sl = c.tile_slice(k)
-            self._plastic[sl] = True
-            scale = np.float32(net.projections[c.tile_proj[k]].plastic.step_scale)
-            dev.dw_up[sl] *= scale
-            dev.dw_down[sl] *= scale
-        self._steps = (dev.dw_up.copy(), dev.dw_down.copy())
-        nt = c.n_tiles
-        # a device's persistent state differs from the weight read only under write noise
-        hidden = c.weights.copy() if self.device.write_noise > 0 else c.weights
-        self._decays = (dev.decay, dev.diffusion, dev.reset)
-        self._dev = Devices(dev.dw_up, dev.dw_down, dev.w_max, dev.w_min, dev.g_up, dev.g_down, dev.ref, hidden,
-                            self.device.model_id, device_params(self.device),
-                            bool(self.device.is_ideal), np.zeros(nt, np.float32), np.zeros(nt, np.float32),
-                            np.zeros(nt, np.float32), np.zeros(nt, np.float32))
-        self._tile_devices()
+        self._dev, self._steps, self._plastic, self._decays = S.draw_plastic_devices(c, placement, self.device,
+                                                                                   self.seed)
         self._clip_plastic()
         p = chip.precision
         self._loihi = p.arithmetic == "loihi"
-        self._qweights = np.zeros(len(c.weights) if p.static_weight_bits or self._loihi else 0,
-                                  np.int8 if self._loihi else np.int16)  # Loihi: int16 if a mantissa needs it
+        self._qweights = S.quantised_store(c, p)
         self.weight_exp: dict[str, int] = {}  # Loihi arithmetic: each projection's weight exponent
         if p.static_weight_bits and not self._loihi:  # Loihi's 8-bit mantissas are stored below instead
             for k in np.nonzero(c.tiles.learn == 0)[0]:
-                self._quantize_tile(k)
+                S.quantize_tile(c, self._qweights, k)
         if self._loihi:
             for name in dict.fromkeys(c.tile_proj[k] for k in np.nonzero(c.tiles.learn == 0)[0]):
-                self._loihi_projection(name, float(net.projections[name].gain))
-            self._fx = (-1.0, 0.0, 0.0)
-        elif p.state == "fixed":
-            scale = float(2 ** p.frac_bits)
-            self._fx = (scale, (2 ** (p.v_bits - 1) - 1) / scale, (2 ** (p.i_bits - 1) - 1) / scale)
-        else:
-            self._fx = (0.0, 0.0, 0.0)
-        r = self.read
-        self._reads = Reads(bool(r.is_exact), float(r.noise_std), int(r.adc_bits), float(r.out_bound),
-                            float(self.device.w_max))
+                self._loihi_projection(name, float(placement.netlist.projections[name].gain))
+        self._fx = S.arithmetic(p)
+        self._reads = S.reads(self.read, self.device)
         self._counters: Counters | None = None
         self._rec_buf = np.empty((0, 3), np.int32)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
         self._states: list = []  # the kernel's working state of each thread, made once, reused
 
     def plastic_grid(self) -> float:
-        """The step of the plastic weights' grid (0: float32): with plastic_weight_bits = b, the power of
-        two 2^ceil(log2(max(|w_min|, w_max) / 2^(b-1))), so that a signed b-bit mantissa spans the bounds."""
-        bits = self.placement.chip.precision.plastic_weight_bits
-        if not bits:
-            return 0.0
-        peak = max(abs(float(self.device.w_min)), abs(float(self.device.w_max)))
-        return float(2.0 ** np.ceil(np.log2(peak / 2 ** (bits - 1))))
-
-    def _tile_devices(self) -> None:
-        """Each plastic tile's device values (identical within a tile when the devices are ideal)."""
-        d = self._dev
-        for k in np.nonzero(self.c.tiles.learn)[0]:
-            first = self.c.tile_slice(k).start
-            for arr, tile in ((d.dw_up, d.tile_dw_up), (d.dw_down, d.tile_dw_down), (d.w_max, d.tile_w_max),
-                              (d.w_min, d.tile_w_min)):
-                tile[k] = arr[first] if self.c.tiles.rows[k] * self.c.tiles.cols[k] else 0.0
-
-    def _quantize_tile(self, k: int) -> None:
-        """Store static tile k as int16 with a power-of-two scale (dyadic weights stay exact)."""
-        sl = self.c.tile_slice(k)
-        w = self.c.weights[sl]
-        peak = float(np.abs(w).max()) if w.size else 0.0
-        scale = 2.0 ** np.ceil(np.log2(peak / 32767.0)) if peak > 0 else 1.0
-        self._qweights[sl] = np.clip(np.round(w / scale), -32767, 32767).astype(np.int16)
-        self.c.tiles.qscale[k] = scale
-        self.c.weights[sl] = self._qweights[sl] * np.float32(scale)  # what the chip holds
+        """The step of the plastic weights' grid (0: float32; see `setup.plastic_grid`)."""
+        return S.plastic_grid(self.placement.chip.precision, self.device)
 
     def _loihi_projection(self, name: str, gain: float, synaptic: bool = False) -> None:
-        """Store a static projection as Loihi does: 8-bit mantissas (int16 here) and one exponent
-        (`neurocore.loihi.quantise` of weights x gain, or Lava's integers with the netlist's
-        weight_exp); the tiles then hold the synaptic weights mantissa x 2^exp, gain 1."""
-        from ..loihi import lava_weights, quantise
-
-        c = self.c
-        tiles = [k for k in range(c.n_tiles) if c.tile_proj[k] == name]
-        given = getattr(self.placement.netlist.projections[name], "weight_exp", None)
-        w = np.concatenate([c.weights[c.tile_slice(k)] for k in tiles]).astype(np.float64) * gain
-        if given is not None:  # Lava's integers (synaptic: the tiles already hold them x 2^exp)
-            mant, exp = lava_weights(np.round(w / 2.0 ** int(given) if synaptic else w)), int(given)
-        else:
-            mant, exp = quantise(w)
-        self.weight_exp[name] = exp
-        # stored as int8 where it fits (a mixed-sign matrix's mantissas are even: halved), else int16
-        half = bool(mant.size) and mant.min() < 0 < mant.max()
-        stored, scale = (mant >> 1, 2.0 ** (exp + 1)) if half else (mant, 2.0 ** exp)
-        if stored.size and self._qweights.dtype == np.int8 and np.abs(stored).max() > 127:
-            self._qweights = self._qweights.astype(np.int16)
-        o = 0
-        for k in tiles:
-            sl = c.tile_slice(k)
-            n = sl.stop - sl.start
-            self._qweights[sl] = stored[o:o + n]
-            c.weights[sl] = mant[o:o + n] * np.float32(2.0 ** exp)
-            c.tiles.qscale[k] = scale
-            c.tiles.gain[k] = 1.0
-            o += n
+        self._qweights, self.weight_exp[name] = S.loihi_projection(self.c, self.placement, self._qweights, name,
+                                                                   gain, synaptic)
 
     # -- the chip's state ---------------------------------------------------------------
     def weights(self, projection: str) -> np.ndarray:
@@ -276,7 +200,7 @@ class Engine:
             blk = self.c.tile_block(k)
             blk[:] = w[t.row_start:t.row_stop][:, self.placement.slices[t.slice].members()]
             if self.c.tiles.qscale[k] > 0 and not self._loihi:
-                self._quantize_tile(k)
+                S.quantize_tile(self.c, self._qweights, k)
         if self._loihi and projection in self.weight_exp:
             self._loihi_projection(projection, float(self.placement.netlist.projections[projection].gain))
         self._clip_plastic()
@@ -295,7 +219,7 @@ class Engine:
         f = np.float32(factor)
         self._dev.dw_up[:] = self._steps[0] * f
         self._dev.dw_down[:] = self._steps[1] * f
-        self._tile_devices()
+        S.tile_devices(self.c, self._dev)
 
     def state(self) -> dict[str, np.ndarray]:
         """The chip's mutable state (device weights of every tile, neuron biases), as copies."""
@@ -314,21 +238,12 @@ class Engine:
                 self._loihi_projection(name, 1.0, synaptic=True)
             return
         for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
-            self._quantize_tile(k)
+            S.quantize_tile(self.c, self._qweights, k)
         if self._dev.hidden is not self.c.weights:
             self._dev.hidden[:] = self.c.weights
 
     def _clip_plastic(self) -> None:
-        """Plastic weights into their devices' bounds; under write noise the persistent states take
-        the weights written (aihwkit's set_weights)."""
-        m = self._plastic
-        if m.any():
-            grid = self.plastic_grid()
-            if grid:  # 8-bit plastic synapses: on their grid from the start
-                self.c.weights[m] = np.round(self.c.weights[m] / grid) * np.float32(grid)
-            self.c.weights[m] = np.clip(self.c.weights[m], self._dev.w_min[m], self._dev.w_max[m])
-            if self._dev.hidden is not self.c.weights:
-                self._dev.hidden[m] = self.c.weights[m]
+        S.clip_plastic(self.c, self._dev, self._plastic, self.plastic_grid())
 
     def _decay(self) -> None:
         """Decay and diffusion of the plastic devices, once per batch written (aihwkit: per mini-batch)."""
@@ -389,9 +304,9 @@ class Engine:
             self.reset_counters(ticks, per_tick)
             cnt = self._counters
         out = self._outputs(opt, n_samples, ticks)
-        lr = Learning(LEARN_MODES[opt.learn], float(opt.noise_scale), bool(opt.defer_writes),
-                      c.sparse_plastic, self.plastic_grid(),
-                      self.placement.chip.precision.plastic_rounding == "stochastic")
+        learn = Learning(LEARN_MODES[opt.learn], float(opt.noise_scale), bool(opt.defer_writes),
+                         c.sparse_plastic, self.plastic_grid(),
+                         self.placement.chip.precision.plastic_rounding == "stochastic")
         rw = c.weights
         if opt.defer_writes:
             if self._shadow is None:
@@ -400,14 +315,13 @@ class Engine:
             # static tiles never change, so one copy per call serves them; the kernel
             # refreshes the plastic tiles at the start of every sample
             rw[:] = c.weights
-        args = (c.neurons, c.tiles, c.routes, self._dev, self._reads, lr, inp, out)
-        tail = (c.weights, rw, self._qweights, c.syn_mask, self._fx)
+        mem = Weights(c.weights, rw, self._qweights, c.syn_mask)
         if threads > 1:
-            fresh, n_rec, events = self._run_parallel(args, tail, cnt, out, threads, (drive, ids, opt.dropout),
+            fresh, n_rec, events = self._run_parallel(learn, mem, cnt, out, threads, (drive, ids, opt.dropout),
                                                       ticks)
         else:
             fresh = cnt.fresh()
-            n_rec = K.run_batch(self._state(0), *args, fresh, *tail)
+            n_rec = self._run_batch(self._state(0), learn, inp, out, fresh, mem)
             events = out.rec_buf[:n_rec].copy() if opt.record else None
         cnt.add(fresh, n_samples, n_samples * ticks)
         if opt.learn != "off":
@@ -444,14 +358,20 @@ class Engine:
             self._states.append(K.new_state(self.c.neurons, self.c.tiles, self.c.routes))
         return self._states[k]
 
-    def _run_parallel(self, args: tuple, tail: tuple, cnt: Counters, out: Outputs, threads: int, batch: tuple,
-                      ticks: int):
+    def _run_batch(self, st: K.State, learn: Learning, inp: Inputs, out: Outputs, ctr: CounterArrays,
+                   mem: Weights) -> int:
+        """One compiled call over a batch (or a thread's chunk of it): the records by name."""
+        c = self.c
+        return K.run_batch(st, c.neurons, c.tiles, c.routes, self._dev, self._reads, learn, inp, out, ctr, mem,
+                           self._fx)
+
+    def _run_parallel(self, learn: Learning, mem: Weights, cnt: Counters, out: Outputs, threads: int,
+                      batch: tuple, ticks: int):
         """Chunks of the batch on threads (the kernels release the GIL), each building its own inputs and
         writing its own outputs, state and counters; counters summed, spike records joined in sample order."""
         from concurrent.futures import ThreadPoolExecutor
 
         drive, ids, dropout = batch
-        nr, tl, rt, dv, rd, lr, _, _ = args
         n_samples = len(ids)
         bounds = np.linspace(0, n_samples, threads + 1).round().astype(np.int64)
         states = [self._state(k) for k in range(threads)]
@@ -465,7 +385,7 @@ class Engine:
         def chunk(k: int) -> int:
             b0, b1 = int(bounds[k]), int(bounds[k + 1])
             inp = inputs_for(self.c, drive_slice(drive, b0, b1), ticks, self.seed, ids[b0:b1], dropout)
-            return K.run_batch(states[k], nr, tl, rt, dv, rd, lr, inp, outs[k], ctrs[k], *tail)
+            return self._run_batch(states[k], learn, inp, outs[k], ctrs[k], mem)
 
         with ThreadPoolExecutor(threads) as pool:
             n_recs = list(pool.map(chunk, range(threads)))
