@@ -296,7 +296,7 @@ def round_to_grid(blk, rows, cols, grid, stochastic, w_min, w_max):
 
 
 @njit(cache=True, _nrt=False)
-def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr: CounterArrays, grid=0.0,
+def write_coincidences(st: State, tl: Tiles, dev: Devices, weights, mode, t, ctr: CounterArrays, grid=0.0,
                        stochastic=False):
     """Each tick, a row pulse meeting a column pulse is one device pulse; a tile's pulses of a tick
     are one parallel write cycle. With a grid (Loihi's 8-bit plastic synapses) every written crosspoint
@@ -312,18 +312,18 @@ def write_coincidences(st: State, tl: Tiles, dv: Devices, weights, mode, t, ctr:
             rows = st.row_list[r0:r0 + st.row_n[k]]
             ups = st.col_list[u0:u0 + st.col_nu[k]]
             downs = st.col_list[d0:d0 + st.col_nd[k]]
-            if dv.uniform:
-                n_w = coincidence_write_uniform(weights[wk:we].reshape(shape), dv.tile_dw_up[k], dv.tile_dw_down[k],
-                                                dv.tile_w_max[k], dv.tile_w_min[k], rows, ups, downs)
+            if dev.uniform:
+                n_w = coincidence_write_uniform(weights[wk:we].reshape(shape), dev.tile_dw_up[k], dev.tile_dw_down[k],
+                                                dev.tile_w_max[k], dev.tile_w_min[k], rows, ups, downs)
             else:
-                n_w = coincidence_write(weights[wk:we].reshape(shape), dv.hidden[wk:we].reshape(shape),
-                                        dv.dw_up[wk:we].reshape(shape), dv.dw_down[wk:we].reshape(shape),
-                                        dv.w_max[wk:we].reshape(shape), dv.w_min[wk:we].reshape(shape),
-                                        dv.g_up[wk:we].reshape(shape), dv.g_down[wk:we].reshape(shape),
-                                        dv.ref[wk:we].reshape(shape), rows, ups, downs, dv.model, dv.params)
+                n_w = coincidence_write(weights[wk:we].reshape(shape), dev.hidden[wk:we].reshape(shape),
+                                        dev.dw_up[wk:we].reshape(shape), dev.dw_down[wk:we].reshape(shape),
+                                        dev.w_max[wk:we].reshape(shape), dev.w_min[wk:we].reshape(shape),
+                                        dev.g_up[wk:we].reshape(shape), dev.g_down[wk:we].reshape(shape),
+                                        dev.ref[wk:we].reshape(shape), rows, ups, downs, dev.model, dev.params)
             if grid > 0.0 and n_w > 0:
                 blk = weights[wk:we].reshape(shape)
-                wlo, whi = dv.tile_w_min[k], dv.tile_w_max[k]
+                wlo, whi = dev.tile_w_min[k], dev.tile_w_max[k]
                 round_to_grid(blk, rows, ups, grid, stochastic, wlo, whi)
                 round_to_grid(blk, rows, downs, grid, stochastic, wlo, whi)
             ctr.scalar[WRITES] += n_w
@@ -700,9 +700,9 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
 
 
 @njit(cache=True, _nrt=False)
-def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks, ctr: CounterArrays):
+def write_rates(st: State, tl: Tiles, dev: Devices, weights, learn: Learning, ticks, ctr: CounterArrays):
     """Rate-based updates of a sample (Eq. 9, optionally with the noise of a stochastic product)."""
-    ns = lr.noise_scale if lr.mode == LEARN_RATE_NOISE else 0.0
+    ns = learn.noise_scale if learn.mode == LEARN_RATE_NOISE else 0.0
     for k in range(tl.core.shape[0]):
         if not tl.learn[k]:
             continue
@@ -711,13 +711,13 @@ def write_rates(st: State, tl: Tiles, dv: Devices, weights, lr: Learning, ticks,
         we = wk + tl.rows[k] * tl.cols[k]
         r0 = tl.row0[k]
         c0 = tl.cbuf0[k]
-        total, peak = rate_write(weights[wk:we].reshape(shape), dv.hidden[wk:we].reshape(shape),
-                                 dv.dw_up[wk:we].reshape(shape), dv.dw_down[wk:we].reshape(shape),
-                                 dv.w_max[wk:we].reshape(shape), dv.w_min[wk:we].reshape(shape),
-                                 dv.g_up[wk:we].reshape(shape), dv.g_down[wk:we].reshape(shape),
-                                 dv.ref[wk:we].reshape(shape), st.row_cnt[r0:r0 + tl.rows[k]],
+        total, peak = rate_write(weights[wk:we].reshape(shape), dev.hidden[wk:we].reshape(shape),
+                                 dev.dw_up[wk:we].reshape(shape), dev.dw_down[wk:we].reshape(shape),
+                                 dev.w_max[wk:we].reshape(shape), dev.w_min[wk:we].reshape(shape),
+                                 dev.g_up[wk:we].reshape(shape), dev.g_down[wk:we].reshape(shape),
+                                 dev.ref[wk:we].reshape(shape), st.row_cnt[r0:r0 + tl.rows[k]],
                                  st.col_up[c0:c0 + tl.cols[k]], st.col_dn[c0:c0 + tl.cols[k]], ticks, ns, ticks,
-                                 dv.model, dv.params)
+                                 dev.model, dev.params)
         ctr.scalar[WRITES] += np.int64(np.round(total))
         ctr.tile_wr[k] += np.int64(np.round(total))
         ctr.tile_wc[k] += np.int64(np.ceil(peak))  # a pulse train as long as the largest update

@@ -22,8 +22,7 @@ from . import setup as S
 from .compiled import Compiled, compile_placement
 from .counters import Counters, add_counters, counters_dict
 from .drive import SourceDrive, SpikeDrive, drive_slice, inputs_for
-from .records import Inputs
-from .records import CounterArrays, Learning, Outputs, Weights
+from .records import CounterArrays, Devices, Inputs, Learning, Outputs, Weights
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
                "rate_noise": K.LEARN_RATE_NOISE}
