@@ -38,10 +38,11 @@ def main(args: argparse.Namespace) -> int:
     from ..runs import experiment_file
 
     run = Path(args.run_dir)
+    path = experiment_file(run)  # not a run folder: said before a bad --set
     overrides = parse_overrides(args.set)
     if args.placement:
         overrides["mapping.placement"] = args.placement
-    exp = load_experiment(experiment_file(run), overrides)
+    exp = load_experiment(path, overrides)
     out, text = get_method(exp.method).protocol().infer_report(exp, run, args.split, not args.no_progress,
                                                               args.equivalent)
     print(json.dumps(out) if args.json else text)
