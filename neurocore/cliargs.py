@@ -87,3 +87,10 @@ def add_set_argument(p: argparse.ArgumentParser) -> None:
                         "data.train=2000 --set chip.device.dw_min=0.002; a network's: --set ticks=50 --set "
                         "chip.core.neurons=16 (VALUE is read as TOML: numbers, true/false, "
                         "\"strings\", [lists]; a bare word is a string)")
+
+
+def add_placement(p: argparse.ArgumentParser) -> None:
+    """--placement FILE: a placement TOML file pinning every slice to a core, instead of the strategy."""
+    p.add_argument("--placement", metavar="FILE",
+                   help="place as this TOML file pins every slice to a core instead of by the strategy (write "
+                        "one to edit with `neurocore map ... --placement-out FILE`); checked against the core limits")

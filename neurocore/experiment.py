@@ -45,6 +45,8 @@ class DataSpec:
 @dataclass(frozen=True)
 class MappingSpec:
     strategy: str = spec("sequential", choices=("sequential", "traffic"), doc="placement strategy")
+    placement: str = spec("", doc="placement TOML file pinning every slice to a core (empty: the strategy "
+                                  "places; see `neurocore map --placement-out`)")
 
 
 @dataclass(frozen=True)

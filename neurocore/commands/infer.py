@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cliargs import add_no_progress, add_set_argument
+from ..cliargs import add_no_progress, add_placement, add_set_argument
 from ..config import parse_overrides
 
 
@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--equivalent", action="store_true",
                    help="also evaluate the same weights in the rate-equivalent ANN: a gap between the two is lost "
                         "in spiking inference, a shortfall of both is lost in learning")
+    add_placement(p)
     add_set_argument(p)
     add_no_progress(p)
     p.set_defaults(func=main)
@@ -37,7 +38,11 @@ def main(args: argparse.Namespace) -> int:
     from ..runs import experiment_file
 
     run = Path(args.run_dir)
-    exp = load_experiment(experiment_file(run), parse_overrides(args.set))
+    path = experiment_file(run)  # not a run folder: said before a bad --set
+    overrides = parse_overrides(args.set)
+    if args.placement:
+        overrides["mapping.placement"] = args.placement
+    exp = load_experiment(path, overrides)
     out, text = get_method(exp.method).protocol().infer_report(exp, run, args.split, not args.no_progress,
                                                               args.equivalent)
     print(json.dumps(out) if args.json else text)

@@ -13,7 +13,7 @@ from ..config import parse_overrides
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..mapping import STRATEGIES
-    from ..cliargs import add_chip
+    from ..cliargs import add_chip, add_placement
 
     p = sub.add_parser("map", help="map a network onto a chip and report core use, routing and traffic",
                        description="Place a network, the SSNN-BP training netlist of an experiment (or the network "
@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="placement strategy (default: sequential, or the experiment's own)")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object")
     p.add_argument("-o", "--output", metavar="FILE", help="also write the report as JSON to FILE")
+    add_placement(p)
+    p.add_argument("--placement-out", metavar="FILE",
+                   help="also write the placement as a TOML file to edit and give back with --placement FILE")
     add_set_argument(p)
     from .nir import add_import_arguments
     add_import_arguments(p)
@@ -59,7 +62,10 @@ def _experiment_placement(path: str, args: argparse.Namespace):
     from ..experiment import load_experiment
     from ..registry import get_method
 
-    exp = load_experiment(path, parse_overrides(args.set))
+    overrides = parse_overrides(args.set)
+    if args.placement:
+        overrides["mapping.placement"] = args.placement
+    exp = load_experiment(path, overrides)
     chip = load_chip(args.chip) if args.chip else exp.chip
     strategy = args.strategy if args.strategy_given else exp.mapping.strategy
     return get_method(exp.method).protocol().placement(exp, chip, strategy)
@@ -80,8 +86,12 @@ def handle(args: argparse.Namespace) -> int:
     else:
         from .common import network_on_chip
         nf, chip = network_on_chip(args)
-        placement = place(nf.netlist, chip, args.strategy)
+        placement = place(nf.netlist, chip, args.strategy, given=args.placement)
     report = mapping_report(placement)
+    if args.placement_out:
+        from ..files import write_text
+        from ..mapping import placement_toml
+        write_text(args.placement_out, placement_toml(placement), "placement file")
     if args.output:
         try:
             out = Path(args.output)

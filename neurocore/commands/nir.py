@@ -68,7 +68,7 @@ def map_nir(args: argparse.Namespace):
     imp = _import(args, require_dt=False)
     _notes(imp)
     from .common import chip_of
-    return place(imp.netlist, chip_of(args, DEFAULT_CHIP), args.strategy)
+    return place(imp.netlist, chip_of(args, DEFAULT_CHIP), args.strategy, given=getattr(args, "placement", None))
 
 
 # -- run ---------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ def run_nir(args: argparse.Namespace) -> int:
                           key="--input")
     from .common import chip_of
     chip = chip_of(args, DEFAULT_CHIP)
-    placement = place(imp.netlist, chip, args.strategy)
+    placement = place(imp.netlist, chip, args.strategy, given=getattr(args, "placement", None))
     engine = Engine(placement, seed=args.seed or 0)
     out_pops = dict(imp.outputs)
     from ..cost import format_summary
@@ -142,7 +142,7 @@ def run_nir(args: argparse.Namespace) -> int:
         counts = {o: sim.batch.counts[p] for o, p in out_pops.items()}
     else:
         counts = {o: np.stack(v) for o, v in per_sample.items()}
-    out = {"network": imp.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": int(samples),
+    out = {"network": imp.netlist.name, "chip": chip.name, "strategy": placement.strategy, "samples": int(samples),
            "steps": int(steps), "ticks": int(ticks), "latency_ticks": imp.latency, "dt": imp.dt,
            "discretisation": imp.discretisation, "spike_input": imp.spikes, "reset": imp.reset, "writer": imp.writer,
            "cores_used": len(placement.cores_used),
@@ -159,7 +159,7 @@ def run_nir(args: argparse.Namespace) -> int:
 
     if printed_json(out, cost, args):
         return 0
-    print(f"network {imp.netlist.name} on chip {chip.name} ({args.strategy} placement): "
+    print(f"network {imp.netlist.name} on chip {chip.name} ({placement.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {samples} samples x {steps} steps "
           f"(+{imp.latency} ticks for the last step to reach the output), dt = {imp.dt:g} s, {imp.discretisation}, "
           f"{imp.spikes} spikes, {imp.writer} conventions")

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..cliargs import add_chip, add_samples, add_set_argument, add_ticks, integer
+    from ..cliargs import add_chip, add_placement, add_samples, add_set_argument, add_ticks, integer
 
     p = sub.add_parser("run", help="map a network onto a chip and run it",
                        description="Map a network onto a chip, run it on constant-rate input and print spikes "
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_chip(p, "the one the network file names")
     p.add_argument("--strategy", default="sequential", choices=("sequential", "traffic"),
                    help="placement strategy (default: sequential)")
+    add_placement(p)
     add_samples(p, "the network file's")
     add_ticks(p, "the network file's")
     p.add_argument("--seed", type=integer(0), help="seed (default: the network file's)")
@@ -43,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     samples = args.samples if args.samples is not None else nf.samples
     ticks = args.ticks if args.ticks is not None else nf.ticks
     seed = args.seed if args.seed is not None else nf.seed
-    placement = place(nf.netlist, chip, args.strategy)
+    placement = place(nf.netlist, chip, args.strategy, given=args.placement)
     engine = Engine(placement, seed=seed)
     drive = SourceDrive({p: np.full((samples, nf.netlist.populations[p].size), r, np.float32)
                          for p, r in nf.source_rates.items()})
@@ -62,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     sim = simulate(engine, chip, samples, ticks, run, trace=args.trace, meta=meta)
     c = sim.counters
     out = {
-        "network": nf.netlist.name, "chip": chip.name, "strategy": args.strategy, "samples": samples,
+        "network": nf.netlist.name, "chip": chip.name, "strategy": placement.strategy, "samples": samples,
         "ticks": ticks, "cores_used": len(placement.cores_used),
         "spikes": c["pop_spikes"],
         "rate_per_neuron_per_tick": {p: c["pop_spikes"][p] / (nf.netlist.populations[p].size * ticks * samples)
@@ -76,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     cost = sim.cost
     if printed_json(out, cost, args):
         return 0
-    print(f"network {out['network']} on chip {chip.name} ({args.strategy} placement): "
+    print(f"network {out['network']} on chip {chip.name} ({placement.strategy} placement): "
           f"{out['cores_used']} of {chip.cores} cores used; {plural(samples, 'sample')} x {plural(ticks, 'tick')}")
     print(f"{'population':>14} {'neurons':>8} {'spikes':>9} {'rate/tick':>10}")
     for p in pops:

@@ -10,7 +10,7 @@ from ..config import parse_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..cliargs import add_no_progress
+    from ..cliargs import add_no_progress, add_placement
 
     p = sub.add_parser("train", help="train an experiment (SSNN-BP on the chip, or another method off it)",
                        description="Train the experiment's method: SSNN-BP on the simulated chip (method = "
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a run folder that holds another run "
                                                             "(refused without it)")
     add_no_progress(p)
+    add_placement(p)
     add_set_argument(p)
     p.set_defaults(func=main)
 
@@ -45,6 +46,8 @@ def main(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
 
     overrides = parse_overrides(args.set)
+    if args.placement:  # kept in the run folder's experiment.toml, so `infer` and --resume place the same way
+        overrides["mapping.placement"] = str(Path(args.placement).resolve())
     exp = load_experiment(args.experiment, overrides)
     run_dir = Path(args.run_dir or Path("runs") / exp.name)
     from ..registry import get_method

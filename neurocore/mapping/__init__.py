@@ -7,11 +7,12 @@ shared kernel per slice. `place` refuses a netlist that does not fit, naming the
 where, by how much, and what would fit.
 """
 
+from .given import given_placement, placement_toml
 from .placement import CONV_MODES, LIMITS, Placement, check_fits
 from .slices import Block, Slice
 from .strategies import STRATEGIES, Strategy, place
 from .tiles import CROSSBAR, KERNEL, Tile
 
 
-__all__ = ["CONV_MODES", "LIMITS", "Placement", "check_fits", "Block", "Slice", "STRATEGIES", "Strategy", "place",
+__all__ = ["given_placement", "placement_toml", "CONV_MODES", "LIMITS", "Placement", "check_fits", "Block", "Slice", "STRATEGIES", "Strategy", "place",
            "CROSSBAR", "KERNEL", "Tile"]

@@ -22,8 +22,13 @@ Strategy = Literal["sequential", "traffic"]
 STRATEGIES = ("sequential", "traffic")
 
 
-def place(netlist: Netlist, chip: Chip, strategy: Strategy = "sequential", conv: str = "shared") -> Placement:
-    """Map `netlist` onto `chip`; raise MappingError if it cannot fit."""
+def place(netlist: Netlist, chip: Chip, strategy: Strategy = "sequential", conv: str = "shared",
+          given: str | None = None) -> Placement:
+    """Map `netlist` onto `chip`; raise MappingError if it cannot fit. With `given` (a placement TOML
+    file, see `mapping.given`), the file pins the slices instead of the strategy."""
+    if given:
+        from .given import given_placement
+        return given_placement(netlist, chip, given, conv)
     if strategy not in STRATEGIES:
         raise MappingError(f"unknown placement strategy '{strategy}'; allowed: {', '.join(STRATEGIES)}")
     if conv not in CONV_MODES:

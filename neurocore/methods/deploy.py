@@ -57,8 +57,10 @@ class Deployment:
         return self.placement.chip
 
 
-def deploy(graph: Any, chip: Chip, strategy: str = "sequential", seed: int = 0) -> Deployment:
-    """Import a nir.NIRGraph (dt and discretisation from its metadata) and place it on `chip`."""
+def deploy(graph: Any, chip: Chip, strategy: str = "sequential", seed: int = 0,
+           given: str | None = None) -> Deployment:
+    """Import a nir.NIRGraph (dt and discretisation from its metadata) and place it on `chip` (by `strategy`,
+    or as the placement file `given` pins it)."""
     from ..errors import ConfigError
 
     imp = from_nir(graph)
@@ -80,7 +82,7 @@ def deploy(graph: Any, chip: Chip, strategy: str = "sequential", seed: int = 0) 
         if readout not in READOUTS[1:]:
             raise ConfigError(f"graph metadata readout = {readout!r}: a spiking output is read by "
                               f"{' or '.join(READOUTS[1:])}")
-    placement = place(imp.netlist, chip, strategy)
+    placement = place(imp.netlist, chip, strategy, given=given)
     return Deployment(imp, placement, Engine(placement, seed=seed), out, readout)
 
 

@@ -126,7 +126,8 @@ class OffChipRun:
         graph = self.trainer.to_nir()
         if isinstance(graph.metadata, dict):
             graph.metadata.setdefault("name", self.exp.name)  # the netlist's name on the chip
-        return dp.deploy(graph, self.exp.chip, self.exp.mapping.strategy, self.exp.seed)
+        return dp.deploy(graph, self.exp.chip, self.exp.mapping.strategy, self.exp.seed,
+                         given=self.exp.mapping.placement or None)
 
     def test_on_chip(self, data: Dataset, progress: bool = False) -> dict:
         """Accuracy of the current network on the chip, its inference cost and counters, the seconds taken."""
@@ -257,7 +258,7 @@ def placement(exp: "Experiment", chip: Any, strategy: str) -> Any:
     """The network the method deploys (with its initial weights), placed on `chip`."""
     graph = build_trainer(exp, runs.datasets(exp)[0]).to_nir()
     graph.metadata["name"] = exp.name
-    return dp.deploy(graph, chip, strategy, exp.seed).placement
+    return dp.deploy(graph, chip, strategy, exp.seed, given=exp.mapping.placement or None).placement
 
 
 def export(exp: "Experiment", run: Path, output: str, dt: float, discretisation: str) -> str:

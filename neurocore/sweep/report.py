@@ -1,4 +1,5 @@
-"""A finished sweep as a CSV table and one PNG per swept parameter (metric against parameter)."""
+"""A finished sweep as a CSV table, one PNG per swept parameter (metric against parameter), and, with
+several points, accuracy against energy per sample, latency and area with the Pareto front marked."""
 
 from __future__ import annotations
 
@@ -112,6 +113,9 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
     paths = []
     if not ok or not metrics:
         return paths
+    front = plot_pareto(spec.name, [r.get("metrics") or {} for _, r in ok], Path(out_dir) / "plot_pareto.png")
+    if front is not None:
+        paths.append(front)
     for param in params:
         others, averaged = _split_others(param, params, [p for p, _ in ok])
         xs_raw = []
@@ -161,6 +165,82 @@ def plot_sweep(spec: SweepSpec, points: Sequence[Point], latest: dict[str, dict]
         save_figure(fig, path, "sweep plot", dpi=110)
         paths.append(path)
     return paths
+
+
+# What the Pareto plot puts on its axes: the first of each list a sweep's points report, and its unit factor
+PARETO_ACCURACY = (("accuracy", 100.0), ("chip_accuracy", 100.0), ("test_acc", 100.0))
+PARETO_COSTS = (
+    ("energy per sample (µJ)", (("infer_energy_uj_per_sample", 1.0), ("infer_energy_pj", 1e-6),
+                                ("energy_uj_per_sample", 1.0), ("energy_pj", 1e-6))),
+    ("latency per sample (µs)", (("infer_latency_ns_per_sample", 1e-3), ("infer_latency_ns", 1e-3),
+                                 ("latency_ns_per_sample", 1e-3), ("latency_ns", 1e-3))),
+    ("area of the cores used (mm²)", (("infer_area_used_mm2", 1.0), ("area_used_mm2", 1.0))),
+)
+
+
+def pareto_front(costs: Sequence[float], accuracies: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats: none has a cost as low and an accuracy as high, one of
+    them strictly (lower cost is better, higher accuracy is better). Sorted by cost; equal points all stay."""
+    pts = list(zip(costs, accuracies))
+    front = [i for i, (c, a) in enumerate(pts)
+             if not any(c2 <= c and a2 >= a and (c2 < c or a2 > a) for c2, a2 in pts)]
+    return sorted(front, key=lambda i: (pts[i][0], -pts[i][1]))
+
+
+def pareto_axes(metrics: Sequence[dict]) -> tuple[tuple[str, float] | None, list[tuple[str, str, float]]]:
+    """(accuracy metric and factor, [(axis label, cost metric, factor)]) that the points report as numbers."""
+    def first(options):
+        return next(((m, f) for m, f in options if sum(_is_number(r.get(m)) for r in metrics) >= 2), None)
+    acc = first(PARETO_ACCURACY)
+    costs = [(label, *hit) for label, options in PARETO_COSTS if (hit := first(options)) is not None]
+    return acc, costs
+
+
+def pareto_panels(metrics: Sequence[dict]) -> list[dict]:
+    """Per cost axis the points report: its label, cost metric, accuracy metric, the points' (cost, accuracy %)
+    in the axis's unit (`xs`, `ys`, `rows`: their index in `metrics`) and the indices of the front in them."""
+    acc, costs = pareto_axes(metrics)
+    if acc is None:
+        return []
+    panels = []
+    for label, metric, factor in costs:
+        rows = [i for i, r in enumerate(metrics) if _is_number(r.get(metric)) and _is_number(r.get(acc[0]))]
+        if len(rows) < 2:
+            continue
+        xs = [metrics[i][metric] * factor for i in rows]
+        ys = [metrics[i][acc[0]] * acc[1] for i in rows]
+        panels.append({"label": label, "metric": metric, "accuracy": acc[0], "xs": xs, "ys": ys, "rows": rows,
+                       "front": pareto_front(xs, ys)})
+    return panels
+
+
+def plot_pareto(name: str, metrics: Sequence[dict], path: str | Path) -> Path | None:
+    """Accuracy against each cost the points report (energy per sample, latency, area), one panel each, the
+    Pareto front of each panel marked and joined; None (no file) with fewer than two such points."""
+    panels = pareto_panels(metrics)
+    if not panels:
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.8), squeeze=False)
+    for ax, panel in zip(axes.flat, panels):
+        label, metric, xs, ys, front = (panel[k] for k in ("label", "metric", "xs", "ys", "front"))
+        ax.scatter(xs, ys, color="0.6", s=22, label="points")
+        ax.step([xs[i] for i in front], [ys[i] for i in front], where="post", color="tab:red", lw=1.2)
+        ax.scatter([xs[i] for i in front], [ys[i] for i in front], color="tab:red", s=36, zorder=3,
+                   label=f"Pareto front ({len(front)})")
+        ax.set_xlabel(f"{label} [{metric}]")
+        ax.set_ylabel(f"{panel['accuracy']} (%)")
+        if min(xs) > 0 and max(xs) / min(xs) >= 50:
+            ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{name}: accuracy against cost (front: no other point is cheaper and at least as accurate)",
+                 fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, "Pareto plot", dpi=110)
 
 
 def _label(v: Any) -> str:

@@ -59,7 +59,7 @@ def placement(exp: "Experiment", chip: Any, strategy: str) -> "Placement":
     from .netlist import build_ssnn, init_weights
 
     net = build_ssnn(exp.net, exp.train.ts, init_weights(exp.net, np.random.default_rng(exp.seed)))
-    return place(net, chip, strategy)
+    return place(net, chip, strategy, given=exp.mapping.placement or None)
 
 
 def study_point(exp: "Experiment", run_dir: str | None) -> tuple[dict, list, Any]:

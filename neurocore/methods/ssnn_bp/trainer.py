@@ -25,7 +25,7 @@ from ...engine import Engine, SourceDrive
 from ...errors import ConfigError, NeurocoreError
 from ...experiment import Experiment, experiment_text
 from .netlist import build_ssnn, hidden_names, init_weights, weight_names
-from ...mapping import place
+from ...mapping import given_placement, place
 from ...runs import CHECKPOINT, RESULTS, read_checkpoint  # noqa: F401  (the run folder's names, as before)
 from ...simulate import latency_replay, predictions, warm_up
 
@@ -88,12 +88,15 @@ class Trainer:
             # transposed reads) runs the neurons in float32, its synapses as [precision] says
             train_chip = dataclasses.replace(self.chip, precision=dataclasses.replace(self.chip.precision,
                                                                                       arithmetic="float32"))
-        self.engine = Engine(place(net, train_chip, exp.mapping.strategy), seed=exp.seed)
+        given = exp.mapping.placement or None  # a placement file pins the training netlist's slices
+        self.engine = Engine(place(net, train_chip, exp.mapping.strategy, given=given), seed=exp.seed)
         infer_net = build_ssnn(exp.net, ts, weights, train=False)
         if self.chip.precision.arithmetic == "loihi":
             from ...loihi import scale_for_loihi
             scale_for_loihi(infer_net)
-        self.infer_engine = Engine(place(infer_net, self.chip, exp.mapping.strategy), seed=exp.seed + 7919)
+        infer_pl = (given_placement(infer_net, self.chip, given, others=True) if given  # its forward part
+                    else place(infer_net, self.chip, exp.mapping.strategy))
+        self.infer_engine = Engine(infer_pl, seed=exp.seed + 7919)
         self.epoch = 0
         self.position = 0
         self.results: list[dict] = []
