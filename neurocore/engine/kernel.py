@@ -585,8 +585,6 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
             if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
                 n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi],
                                          mode == RUN_LIF)
-                n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled, st.ever,
-                                     st.fired, n_fired)
             elif fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
                 n_act += integrate_loihi_if(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.bias[lo:hi])
             elif fx_scale < 0.0:
@@ -600,13 +598,11 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
                 n_act += integrate_fixed(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
                                          nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi],
                                          nr.i_bias[lo:hi], nr.bias[lo:hi], fx_scale, fx_imax, fx_vmax)
-            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
-                pass  # fired above
-            elif mode == RUN_FIRE_MULTI:
+            if mode == RUN_FIRE_MULTI:
                 n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac,
                                      nr.max_spikes, nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled,
                                      st.ever, st.fired, n_fired)
-            elif mode != RUN_GENERAL:  # RUN_FIRE_PLAIN (RUN_IF, RUN_LIF reach here only in Loihi arithmetic)
+            elif mode != RUN_GENERAL:  # RUN_IF, RUN_LIF and RUN_FIRE_PLAIN: the screened threshold loop
                 n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled,
                                      st.ever, st.fired, n_fired)
             else:
