@@ -203,8 +203,7 @@ class Engine:
         if self._loihi and projection in self.weight_exp:
             self._loihi_projection(projection, float(self.placement.netlist.projections[projection].gain))
         self._clip_plastic()
-        if self._dev.hidden is not self.c.weights:
-            self._dev.hidden[:] = self.c.weights
+        self._sync_hidden()
 
     def bias(self, population: str) -> np.ndarray:
         """The bias of every neuron of a population (a copy)."""
@@ -235,9 +234,14 @@ class Engine:
         if self._loihi:  # the state holds synaptic weights (gain folded in)
             for name in list(self.weight_exp):
                 self._loihi_projection(name, 1.0, synaptic=True)
-            return
-        for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
-            S.quantize_tile(self.c, self._qweights, k)
+        else:
+            for k in np.nonzero(self.c.tiles.qscale > 0)[0]:
+                S.quantize_tile(self.c, self._qweights, k)
+        self._sync_hidden()
+
+    def _sync_hidden(self) -> None:
+        """Under write noise the devices' persistent states take the weights written (aihwkit's
+        set_weights); otherwise they are the weights themselves."""
         if self._dev.hidden is not self.c.weights:
             self._dev.hidden[:] = self.c.weights
 
