@@ -106,10 +106,11 @@ def plot(runs: list[Path], table: list[dict], path: Path) -> None:
 
 
 def write(table: list[dict], runs: list[Path], out: Path) -> list[Path]:
-    from neurocore.runs import write_atomic, write_table
+    from neurocore.files import write_text
+    from neurocore.runs import write_table
 
     paths = [out / "bats_compare.json", out / "bats_compare.csv", out / "bats_compare.png"]
-    write_atomic(paths[0], json.dumps(table, indent=1))
+    write_text(paths[0], json.dumps(table, indent=1))
     write_table(paths[1], table)
     plot(runs, table, paths[2])
     return paths

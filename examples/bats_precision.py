@@ -98,10 +98,11 @@ def write(result: dict, out: Path) -> list[Path]:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import matplotlib.pyplot as plt
 
-    from neurocore.runs import write_atomic, write_table
+    from neurocore.files import write_text
+    from neurocore.runs import write_table
 
     paths = [out / "bats_precision.json", out / "bats_precision.csv", out / "bats_precision.png"]
-    write_atomic(paths[0], json.dumps(result, indent=1))
+    write_text(paths[0], json.dumps(result, indent=1))
     write_table(paths[1], result["rows"])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     event = 100 * result["event_acc"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from .data import Dataset, load_dataset, subset
 from .errors import ConfigError, NeurocoreError
+from .files import write_text
 
 if TYPE_CHECKING:
     from .experiment import Experiment
@@ -68,14 +69,6 @@ def run_experiment(run_dir: str | Path, overrides: Mapping[str, Any] | None = No
     return load_experiment(experiment_file(run_dir), overrides)
 
 
-def write_atomic(path: Path, text: str, what: str = "file") -> None:
-    """Write `text` to `path` atomically (`neurocore.files`): a crash or a full disk leaves the old file whole,
-    and a failure is a one-line NeurocoreError."""
-    from .files import write_text
-
-    write_text(path, text, what)
-
-
 def write_table(path: Path, rows: list[dict]) -> None:
     """Rows of figures (dicts with the same keys) as a CSV file, atomically; lists as their repr."""
     import csv
@@ -85,13 +78,13 @@ def write_table(path: Path, rows: list[dict]) -> None:
     w = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else [])
     w.writeheader()
     w.writerows(rows)
-    write_atomic(path, buf.getvalue())
+    write_text(path, buf.getvalue())
 
 
 def write_experiment(run_dir: str | Path, exp: "Experiment") -> None:
     from .experiment import experiment_text
 
-    write_atomic(Path(run_dir) / EXPERIMENT, experiment_text(exp), "experiment file")
+    write_text(Path(run_dir) / EXPERIMENT, experiment_text(exp), "experiment file")
 
 
 def save_checkpoint(run_dir: str | Path, arrays: Mapping[str, Any], exp: "Experiment") -> Path:
@@ -186,7 +179,7 @@ def write_results(run_dir: str | Path | None, name: str, results: list[dict], ti
     """results.json (atomically) and, with any rows, learning_curve.png titled `title`."""
     if run_dir is None:
         return
-    write_atomic(Path(run_dir) / RESULTS, json.dumps({"experiment": name, "results": results}, indent=1), "results")
+    write_text(Path(run_dir) / RESULTS, json.dumps({"experiment": name, "results": results}, indent=1), "results")
     if results:
         plot_learning_curve(results, Path(run_dir) / "learning_curve.png", title)
 
