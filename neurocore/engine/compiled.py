@@ -16,7 +16,7 @@ from ..mapping.tiles import kernel_block, kernel_segments
 from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
-from .records import ACTIVE_BLOCK, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import ACTIVE_BLOCK, RUN_FIRE_MULTI, RUN_PARS, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 
@@ -110,7 +110,8 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
             gate[g] = gid[pop.gate]
     # contiguous gid ranges of one model kind (sources excluded): the neuron update loops over these
     # (split at core boundaries too, so that a run's active-neuron count belongs to one core)
-    run_id = np.where(is_src == 1, -1, kind.astype(i64) + 256 * core_of.astype(i64))
+    # (and at population boundaries, so that a run's coefficients are usually one value each: see run_par)
+    run_id = np.where(is_src == 1, -1, kind.astype(i64) + 256 * (core_of.astype(i64) + (1 << 20) * pop_of))
     cut = np.nonzero(np.diff(run_id))[0] + 1
     starts, stops = np.concatenate([[0], cut]).astype(i64), np.concatenate([cut, [n]]).astype(i64)
     live = run_id[starts] >= 0 if n else np.zeros(0, bool)
@@ -128,6 +129,13 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
             modes[r] = RUN_IF if (keep_v[a:b] == 1).all() else RUN_LIF
         elif free:
             modes[r] = RUN_FIRE_PLAIN
+    # a run whose coefficients are one value each is updated with scalars: the same arithmetic, fewer loads
+    coef = np.stack([keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta], axis=1) if n else np.zeros((0, 7), f32)
+    run_par = np.zeros((len(starts), RUN_PARS), f32)
+    run_uniform = np.zeros(len(starts), np.uint8)
+    for r, (a, b) in enumerate(zip(starts, stops)):
+        run_par[r] = coef[a]
+        run_uniform[r] = (coef[a:b] == coef[a]).all()
     order = np.concatenate([gid[p] for p in net.populations]) if n else np.zeros(0, i64)
     src = [gid[p] for p, pop in net.populations.items() if pop.is_source]
     # active sets: blocks of at most ACTIVE_BLOCK neurons within a run. A block that never rests: some
@@ -152,7 +160,7 @@ def _neurons(pl: Placement, gid: dict[str, np.ndarray], n: int) -> Neurons:
     return Neurons(kind, keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta, v_reset, subtract, refrac, max_spikes, gate,
                    drop_p, pop_of, core_of, order.astype(i64), _cat(src, i64), starts, stops, modes, per_tick, v_min,
                    int(n + np.maximum(per_tick.astype(i64) - 1, 0).sum()), blk_start, blk_stop, blk_always, blk_hold, blk_of,
-                   run_blk0, run_blk1)
+                   run_blk0, run_blk1, run_uniform, run_par)
 
 
 def _gids(pl: Placement) -> tuple[dict[str, np.ndarray], list[int], list[np.ndarray], int]:

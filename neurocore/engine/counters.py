@@ -11,31 +11,56 @@ the samples of the run.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .compiled import Compiled
+from .cycles import PHASES
 from .records import CounterArrays
 
 i64 = np.int64
 SYNAPSE_KINDS = ("dense", "sparse", "conv")  # codes of `tile_conn` (neurocore.cost.counters.CONN_KINDS)
 
 
-def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False) -> CounterArrays:
-    """Zeroed counter arrays for a compiled chip."""
-    z = np.zeros
-    T = ticks_per_sample if per_tick else 0
-    nc, nt = c.n_cores, c.n_tiles
-    return CounterArrays(z(6, i64), z(len(c.pop_names), i64), z(nc, i64), z(nc, i64), z(nt, i64), z((nc, nc), i64),
-                         z(c.n_slots, i64), z(nt, i64), z(nt, i64), bool(per_tick), z((T, nc, nc), i64), z((T, nc), i64),
-                         z((T, nc), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64), z((T, nt), i64),
-                         z(nc, i64), z(nc, i64), z(nt, i64), z((T, nc), i64), z((T, nc), i64))
+class Layout:
+    """Where each counter array of a compiled chip sits in one flat int64 buffer, so that a run's
+    counters are one allocation, one add and one copy."""
+
+    def __init__(self, c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False, profile: bool = False):
+        T = ticks_per_sample if per_tick else 0
+        nc, nt = c.n_cores, c.n_tiles
+        self.per_tick = bool(per_tick)
+        self.shapes = [(6,), (len(c.pop_names),), (nc,), (nc,), (nt,), (nc, nc), (c.n_slots,), (nt,), (nt,), None,
+                       (T, nc, nc), (T, nc), (T, nc), (T, nt), (T, nt), (T, nt), (T, nt), (nc,), (nc,), (nt,),
+                       (T, nc), (T, nc), (len(PHASES) if profile else 0,)]
+        self.bounds, o = [], 0
+        for sh in self.shapes:
+            n = math.prod(sh) if sh is not None else 0
+            self.bounds.append((o, o + n))
+            o += n
+        self.size = o
+
+    def carve(self, buf: np.ndarray) -> CounterArrays:
+        """The counter arrays as views of `buf` (size `self.size`)."""
+        return CounterArrays(*(self.per_tick if sh is None else buf[a:b].reshape(sh)
+                               for sh, (a, b) in zip(self.shapes, self.bounds)))
+
+    def zeros(self) -> CounterArrays:
+        return self.carve(np.zeros(self.size, i64))
+
+
+def new_counters(c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False,
+                 profile: bool = False) -> CounterArrays:
+    """Zeroed counter arrays for a compiled chip (with `profile`, per-phase cycle counts too)."""
+    return Layout(c, ticks_per_sample, per_tick, profile).zeros()
 
 
 def add_counters(mine: CounterArrays, theirs: CounterArrays) -> None:
     """mine += theirs, array by array."""
-    for a, b in zip(mine, theirs):
-        if isinstance(a, np.ndarray) and a.size:
-            a += b
+    for x, y in zip(mine, theirs):
+        if isinstance(x, np.ndarray) and x.size:
+            x += y
 
 
 def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) -> dict:
@@ -88,10 +113,15 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
 class Counters:
     """Counters accumulated over the runs of one engine since its last reset."""
 
-    def __init__(self, c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False):
+    def __init__(self, c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False, profile: bool = False):
         self.compiled = c
         self.ticks_per_sample = ticks_per_sample
-        self.arrays = new_counters(c, ticks_per_sample, per_tick)
+        self.profile = profile
+        self.layout = Layout(c, ticks_per_sample, per_tick, profile)
+        self._buf = np.zeros(self.layout.size, i64)
+        self.arrays = self.layout.carve(self._buf)
+        self._run_buf = np.zeros(self.layout.size, i64)
+        self._run = self.layout.carve(self._run_buf)
         self.samples = 0
         self.ticks = 0
 
@@ -100,27 +130,56 @@ class Counters:
         return self.arrays.per_tick
 
     def fresh(self) -> CounterArrays:
-        """Zeroed arrays of the same layout, for one run."""
-        return new_counters(self.compiled, self.ticks_per_sample, self.per_tick)
+        """Zeroed arrays of the same layout, for one run (or one thread of it)."""
+        return self.layout.zeros()
+
+    def run_arrays(self) -> CounterArrays:
+        """The zeroed arrays of the next single-threaded run (reused from run to run: `add` them, then
+        `snapshot` them if they must outlive the next run)."""
+        self._run_buf[:] = 0
+        return self._run
+
+    def snapshot(self, run: CounterArrays) -> "Snapshot":
+        """A copy of a run's arrays (from `run_arrays` or `fresh`), carved again only when read."""
+        return Snapshot(self.layout, run)
 
     def add(self, run: CounterArrays, samples: int, ticks: int) -> None:
-        add_counters(self.arrays, run)
+        if run is self._run:
+            self._buf += self._run_buf
+        else:
+            add_counters(self.arrays, run)
         self.samples += samples
         self.ticks += ticks
 
     def to_dict(self) -> dict:
-        return counters_dict(self.compiled, self.samples, self.ticks, self.arrays)
+        d = counters_dict(self.compiled, self.samples, self.ticks, self.arrays)
+        if self.profile:
+            d["phase_cycles"] = dict(zip(PHASES, self.arrays.phase_cycles.tolist()))
+        return d
 
     def state(self) -> dict[str, np.ndarray]:
         """The summed counters as named arrays (for checkpoints; the per-tick views are left out)."""
         out = {name: a.copy() for name, a in zip(CounterArrays._fields, self.arrays)
-               if isinstance(a, np.ndarray) and not name.endswith("_t")}
+               if isinstance(a, np.ndarray) and not name.endswith("_t") and name != "phase_cycles"}
         return {**out, "samples": np.int64(self.samples), "ticks": np.int64(self.ticks)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         """Continue from what `state()` returned (summed counters; the per-tick views start from zero)."""
-        self.arrays = new_counters(self.compiled, self.ticks_per_sample, self.per_tick)
+        self._buf[:] = 0
         for name, a in zip(CounterArrays._fields, self.arrays):
             if name in state:
                 a[...] = state[name]
         self.samples, self.ticks = int(state["samples"]), int(state["ticks"])
+
+
+class Snapshot:
+    """A run's counter arrays, copied as one buffer; `arrays()` carves them."""
+
+    def __init__(self, layout: Layout, run: CounterArrays):
+        self.layout = layout
+        base = run.scalar.base
+        self.buf = base.copy() if base is not None and base.size == layout.size else None
+        self.run = None if self.buf is not None else run
+
+    def arrays(self) -> CounterArrays:
+        return self.layout.carve(self.buf) if self.buf is not None else self.run

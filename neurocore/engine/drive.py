@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from numba import njit
 
 from ..errors import ConfigError
 from ..spikegen import PROFILES
@@ -42,30 +41,6 @@ class SpikeDrive:
         return next(iter(self.spikes.values())).shape[0] if self.spikes else 0
 
 
-@njit(cache=True, nogil=True)
-def _events(spikes, offset, counts, out):
-    """Append the spiking neurons (+ offset) of each row of `spikes` (rows, n) to `out` in row order,
-    at the positions `counts` (the running start of each row) says; returns nothing."""
-    rows, n = spikes.shape
-    for r in range(rows):
-        k = counts[r]
-        for j in range(n):
-            if spikes[r, j]:
-                out[k] = j + offset
-                k += 1
-        counts[r] = k
-
-
-@njit(cache=True, nogil=True)
-def _row_counts(spikes, counts):
-    rows, n = spikes.shape
-    for r in range(rows):
-        c = 0
-        for j in range(n):
-            c += spikes[r, j] != 0
-        counts[r] += c
-
-
 def drive_slice(drive: SourceDrive | SpikeDrive, b0: int, b1: int) -> SourceDrive | SpikeDrive:
     """The samples b0..b1-1 of a drive (views, no copies)."""
     if isinstance(drive, SpikeDrive):
@@ -86,9 +61,9 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
     net = c.placement.netlist
     src_p = np.zeros((n_samples, n_src), np.float32)
     src_prof = np.zeros(n_src, np.int64)
-    ev_ptr, ev_src = np.zeros(1, np.int64), np.zeros(0, np.int64)
+    spk, spk_gid = np.zeros((0, 0), np.uint8), np.zeros(0, np.int64)
     if isinstance(drive, SpikeDrive):
-        arrays = []
+        columns, gids = [], []
         for pop, spikes in drive.spikes.items():
             _check_source(c, pop, "spikes")
             p = net.populations[pop]
@@ -97,17 +72,12 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
                 raise ConfigError(f"spikes for '{pop}' have shape {a.shape}; expected ({n_samples}, {ticks}, "
                                   f"{', '.join(map(str, p.shape))}) (samples, ticks, neurons)")
             a = a.reshape(n_samples * ticks, p.size)
-            arrays.append((np.ascontiguousarray(a if a.dtype in (np.bool_, np.uint8) else a != 0).view(np.uint8),
-                           c.src_offset[pop]))
-        counts = np.zeros(n_samples * ticks, np.int64)  # events of each (sample, tick), then their ends
-        for a, _ in arrays:
-            _row_counts(a, counts)
-        ev_ptr = np.zeros(n_samples * ticks + 1, np.int64)
-        ev_ptr[1:] = np.cumsum(counts)
-        ev_src = np.zeros(ev_ptr[-1], np.int64)
-        fill = ev_ptr[:-1].copy()
-        for a, off in arrays:  # one pass per population, keeping each row's events together
-            _events(a, off, fill, ev_src)
+            columns.append(np.ascontiguousarray(a).view(np.uint8) if a.dtype == np.bool_ else (a != 0).view(np.uint8))
+            o = c.src_offset[pop]
+            gids.append(c.neurons.src_gid[o:o + p.size])
+        if columns:
+            spk = columns[0] if len(columns) == 1 else np.concatenate(columns, axis=1)
+            spk_gid = np.ascontiguousarray(np.concatenate(gids), np.int64)
     else:
         for pop, rates in drive.rates.items():
             _check_source(c, pop, "drive")
@@ -124,4 +94,4 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
                 raise ConfigError(f"profile for '{pop}' = {prof!r}: must be one of {', '.join(PROFILES)}")
             src_prof[o:o + size] = PROFILES[prof]
     return Inputs(int(ticks), int(seed), np.asarray(sample_ids, np.int64), src_p, src_prof, bool(dropout),
-                  isinstance(drive, SpikeDrive), ev_ptr, ev_src)
+                  isinstance(drive, SpikeDrive), spk, spk_gid)

@@ -19,13 +19,16 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, quantize_read, rate_write, read_column,
                                 read_row)
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
-from .records import (RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic,
+from .cycles import DELIVER, EMIT, SAMPLE, SOURCES, UPDATE, WRITE, lap, stamp
+from .records import (P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I, P_KEEP_V, P_THETA, RUN_FIRE_MULTI,
+                      RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic,
                       CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles, Weights)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
@@ -33,6 +36,8 @@ LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 SYN, UPD, PKTS, HOPS, WRITES, ADC = 0, 1, 2, 3, 4, 5
 #: refractory count of a neuron that spent its spike budget: longer than any sample
 HOLD = 2 ** 30
+#: neurons screened at once for a threshold crossing (fire_plain)
+SCREEN = 32
 
 
 class State(NamedTuple):
@@ -73,6 +78,19 @@ class State(NamedTuple):
     wake: np.ndarray       # per active-set block: update it this tick: 2 input arrived, 1 not at rest; 0 skip
     blk_nz: np.ndarray     # per block: neurons with v != 0 after its last update (its active count while it rests)
     rm_mark: np.ndarray    # per rowmap offset: 1 + the last tick its rows' blocks were woken
+
+
+def at(x, g):
+    """x[g] for a per-neuron array, x itself for a run's single value (Neurons.run_par): one loop body
+    compiled both ways."""
+    return x[g]
+
+
+@overload(at, inline="always")
+def _at(x, g):
+    if isinstance(x, types.Array):
+        return lambda x, g: x[g]
+    return lambda x, g: x
 
 
 @njit(cache=True)
@@ -348,19 +366,20 @@ def integrate(kind, cur, v, iin, ref, keep_i, keep_v, in_gain, cur_gain, i_bias,
     n_act = 0
     if kind == KIND_PLAIN:
         for g in range(cur.shape[0]):
-            n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (i_bias[g] != 0.0)
-            c = in_gain[g] * iin[g] + i_bias[g]
+            n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (at(bias, g) != 0.0) | (at(i_bias, g) != 0.0)
+            c = at(in_gain, g) * iin[g] + at(i_bias, g)
             iin[g] = 0.0
             cur[g] = c
-            vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
+            vv = v[g] * at(keep_v, g) + at(cur_gain, g) * c + at(bias, g)
             v[g] = vv if ref[g] == 0 else v[g]
     else:
         for g in range(cur.shape[0]):
-            n_act += (v[g] != 0.0) | (iin[g] != 0.0) | (bias[g] != 0.0) | (i_bias[g] != 0.0) | (cur[g] != 0.0)
-            c = cur[g] * keep_i[g] + in_gain[g] * iin[g] + i_bias[g]
+            n_act += ((v[g] != 0.0) | (iin[g] != 0.0) | (at(bias, g) != 0.0) | (at(i_bias, g) != 0.0)
+                      | (cur[g] != 0.0))
+            c = cur[g] * at(keep_i, g) + at(in_gain, g) * iin[g] + at(i_bias, g)
             iin[g] = 0.0
             cur[g] = c
-            vv = v[g] * keep_v[g] + cur_gain[g] * c + bias[g]
+            vv = v[g] * at(keep_v, g) + at(cur_gain, g) * c + at(bias, g)
             v[g] = vv if ref[g] == 0 else v[g]
     return n_act
 
@@ -373,26 +392,55 @@ def integrate_plain(cur, v, iin, keep_v, bias, leak):
     if leak:
         for g in range(v.shape[0]):
             x = iin[g]
-            n_act += (v[g] != 0.0) | (x != 0.0) | (bias[g] != 0.0)
+            n_act += (v[g] != 0.0) | (x != 0.0) | (at(bias, g) != 0.0)
             iin[g] = 0.0
             cur[g] = x
-            v[g] = v[g] * keep_v[g] + x + bias[g]
+            v[g] = v[g] * at(keep_v, g) + x + at(bias, g)
     else:
         for g in range(v.shape[0]):
             x = iin[g]
-            n_act += (v[g] != 0.0) | (x != 0.0) | (bias[g] != 0.0)
+            n_act += (v[g] != 0.0) | (x != 0.0) | (at(bias, g) != 0.0)
             iin[g] = 0.0
             cur[g] = x
-            v[g] = v[g] + x + bias[g]
+            v[g] = v[g] + x + at(bias, g)
     return n_act
 
 
 @njit(cache=True, _nrt=False)
 def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
-    """Threshold and reset of neurons without refractory period (see `fire`)."""
+    """Threshold and reset of neurons without refractory period (see `fire`). Screened: a vectorised count
+    of the neurons at threshold in each run of SCREEN neurons, then the scalar loop where it is not 0."""
+    for c0 in range(lo, hi, SCREEN):
+        c1 = min(c0 + SCREEN, hi)
+        if at_threshold(v, theta, c0, c1):
+            n_fired = _fire_plain(c0, c1, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired)
+    return n_fired
+
+
+def at_threshold(v, theta, lo, hi):
+    """How many of v[lo:hi] are at or above threshold (theta per neuron, or one value)."""
+
+
+def _count_at(v, theta):
+    n_at = 0
+    for g in range(v.shape[0]):  # over slices from 0, so that it vectorises
+        n_at += v[g] >= at(theta, g)
+    return n_at
+
+
+@overload(at_threshold, inline="always")
+def _at_threshold(v, theta, lo, hi):
+    count = njit(_count_at, _nrt=False, inline="always")
+    if isinstance(theta, types.Array):
+        return lambda v, theta, lo, hi: count(v[lo:hi], theta[lo:hi])
+    return lambda v, theta, lo, hi: count(v[lo:hi], theta)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
     for g in range(lo, hi):
-        if v[g] >= theta[g]:
-            v[g] = v[g] - theta[g] if subtract[g] else v_reset[g]
+        if v[g] >= at(theta, g):
+            v[g] = v[g] - at(theta, g) if subtract[g] else v_reset[g]
             gt = gate[g]
             if enabled[g] and (gt < 0 or ever[gt]):
                 fired[n_fired] = g
@@ -509,12 +557,12 @@ def integrate_loihi_if(cur, v, iin, bias):
 def fire_sources(st: State, nr: Neurons, inp: Inputs, b, t, key, n_live) -> int:
     """This tick's source spikes into st.fired (dropped sources stay silent); returns their count."""
     n_fired = 0
-    if inp.explicit:
-        e0 = inp.ev_ptr[b * inp.ticks + t]
-        for x in range(e0, inp.ev_ptr[b * inp.ticks + t + 1]):
-            g = nr.src_gid[inp.ev_src[x]]
+    if inp.explicit:  # a scan of the tick's row, with the same branch-free append
+        row = b * inp.ticks + t
+        for j in range(inp.spk_gid.shape[0]):
+            g = inp.spk_gid[j]
             st.fired[n_fired] = g
-            n_fired += st.enabled[g]
+            n_fired += inp.spk[row, j] & st.enabled[g]
     else:
         draw_tick_some(key, t, nr.src_gid.shape[0], st.live_p, st.live_prof, inp.ticks, st.live, n_live, st.hit)
         for i in range(n_live):  # branch-free append: hits are random, a branch mispredicts
@@ -569,6 +617,8 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
     wake = st.wake
     for a in range(nr.run_start.shape[0]):
         mode = nr.run_mode[a]
+        uni = nr.run_uniform[a] != 0
+        par = nr.run_par[a]
         n_act = 0
         bk = nr.run_blk0[a]
         b_end = nr.run_blk1[a]
@@ -582,7 +632,10 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
                 b1 += 1
             lo = nr.blk_start[bk]
             hi = nr.blk_stop[b1 - 1]
-            if fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
+            if fx_scale == 0.0 and uni and (mode == RUN_IF or mode == RUN_LIF):
+                n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], par[P_KEEP_V], par[P_BIAS],
+                                         mode == RUN_LIF)
+            elif fx_scale == 0.0 and (mode == RUN_IF or mode == RUN_LIF):
                 n_act += integrate_plain(cur[lo:hi], v[lo:hi], iin[lo:hi], nr.keep_v[lo:hi], nr.bias[lo:hi],
                                          mode == RUN_LIF)
             elif fx_scale < 0.0 and mode == RUN_IF:  # Loihi's integers
@@ -590,6 +643,9 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
             elif fx_scale < 0.0:
                 n_act += integrate_loihi(cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
                                          nr.keep_v[lo:hi], nr.bias[lo:hi])
+            elif fx_scale == 0.0 and uni:
+                n_act += integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], par[P_KEEP_I],
+                                   par[P_KEEP_V], par[P_IN_GAIN], par[P_CUR_GAIN], par[P_I_BIAS], par[P_BIAS])
             elif fx_scale == 0.0:
                 n_act += integrate(nr.kind[lo], cur[lo:hi], v[lo:hi], iin[lo:hi], ref[lo:hi], nr.keep_i[lo:hi],
                                    nr.keep_v[lo:hi], nr.in_gain[lo:hi], nr.cur_gain[lo:hi], nr.i_bias[lo:hi],
@@ -602,7 +658,10 @@ def update_neurons(st: State, nr: Neurons, ar: Arithmetic, n_fired, ctr: Counter
                 n_fired = fire_multi(lo, hi, v, ref, nr.theta, nr.subtract, nr.v_reset, nr.refrac,
                                      nr.max_spikes, nr.per_tick, nr.v_min, st.spk_cnt, nr.gate, st.enabled,
                                      st.ever, st.fired, n_fired)
-            elif mode != RUN_GENERAL:  # RUN_IF, RUN_LIF and RUN_FIRE_PLAIN: the screened threshold loop
+            elif mode != RUN_GENERAL and uni:  # RUN_IF, RUN_LIF and RUN_FIRE_PLAIN: the screened threshold loop
+                n_fired = fire_plain(lo, hi, v, par[P_THETA], nr.subtract, nr.v_reset, nr.gate, st.enabled,
+                                     st.ever, st.fired, n_fired)
+            elif mode != RUN_GENERAL:
                 n_fired = fire_plain(lo, hi, v, nr.theta, nr.subtract, nr.v_reset, nr.gate, st.enabled,
                                      st.ever, st.fired, n_fired)
             else:
@@ -653,9 +712,14 @@ def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b
             ctr.core_spk_t[t, src] += 1
             for x in range(rt.pk_ptr[g], rt.pk_ptr[g + 1]):
                 ctr.traffic_t[t, src, rt.pk_dst[x]] += 1
-        enqueue(rt.fw_ptr, rt.fw_delay, st.fq, st.fq_n, g, slot, rt.max_delay)
-        enqueue(rt.tr_ptr, rt.tr_delay, st.tq, st.tq_n, g, slot, rt.max_delay)
-        enqueue(rt.lp_ptr, rt.lp_delay, st.lq, st.lq_n, g, slot, rt.max_delay)
+    for f in range(n_fired):  # one table at a time, and only the tables a chip has
+        enqueue(rt.fw_ptr, rt.fw_delay, st.fq, st.fq_n, st.fired[f], slot, rt.max_delay)
+    if rt.tr_tile.shape[0]:
+        for f in range(n_fired):
+            enqueue(rt.tr_ptr, rt.tr_delay, st.tq, st.tq_n, st.fired[f], slot, rt.max_delay)
+    if rt.lp_tile.shape[0]:
+        for f in range(n_fired):
+            enqueue(rt.lp_ptr, rt.lp_delay, st.lq, st.lq_n, st.fired[f], slot, rt.max_delay)
     for f in range(n_fired):
         st.ever[st.fired[f]] = 1
     return n_rec
@@ -782,9 +846,12 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd:
     n_rec = 0
     n_upd = np.int64(nr.kind.shape[0] - nr.src_gid.shape[0])
     n_probe = out.probe_gid.shape[0]
+    pc = ctr.phase_cycles  # per-phase cycles of a profiled run (empty: not profiled)
     for b in range(b0, b1):
+        c0 = stamp(pc)
         n_live = start_sample(st, nr, tl, inp, weights, rw, learn, b)
         key = new_key()
+        c0 = lap(pc, SAMPLE, c0)
         for t in range(inp.ticks):
             slot = t % rt.max_delay
             learning = learn.mode != LEARN_OFF
@@ -793,17 +860,22 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd:
                 finish_reads(st, tl, rt, rd, ctr)
             deliver_transposed(st, tl, rt, rw, qw, rd, t, slot, ctr, nr.blk_of)
             deliver_pulses(st, tl, rt, slot, learning)
+            c0 = lap(pc, DELIVER, c0)
             write_coincidences(st, tl, dev, weights, learn.mode, t, ctr, learn.grid, learn.stochastic)
+            c0 = lap(pc, WRITE, c0)
             n_fired = fire_sources(st, nr, inp, b, t, key, n_live)
             if ctr.per_tick:  # source spikes come first in st.fired; sources pay no neuron stage
                 for f in range(n_fired):
                     ctr.core_src_spk_t[t, nr.core_of[st.fired[f]]] += 1
+            c0 = lap(pc, SOURCES, c0)
             n_fired = update_neurons(st, nr, ar, n_fired, ctr, t)
             ctr.scalar[UPD] += n_upd
+            c0 = lap(pc, UPDATE, c0)
             for j in range(n_probe):
                 out.probe_v[b, t, j] = st.v[out.probe_gid[j]]
                 out.probe_i[b, t, j] = st.cur[out.probe_gid[j]]
             n_rec = emit(st, nr, rt, out, ctr, b, t, slot, n_fired, n_rec, rec_off)
+            c0 = lap(pc, EMIT, c0)
         end_of_sample(st, nr, tl, rt, out, ctr, b)
         if learn.mode == LEARN_RATE or learn.mode == LEARN_RATE_NOISE:
             write_rates(st, tl, dev, weights, learn, inp.ticks, ctr)
@@ -811,6 +883,7 @@ def run_samples(st: State, nr: Neurons, tl: Tiles, rt: Routes, dev: Devices, rd:
             for x in range(weights.shape[0]):  # absent synapses of sparse plastic tiles stay at zero
                 if syn_mask[x] == 0:
                     weights[x] = 0.0
+        lap(pc, SAMPLE, c0)
     return n_rec
 
 

@@ -17,6 +17,9 @@ import numpy as np
 #: loop without refractory period or spike budget; any model's update, then the threshold loop of neurons
 #: that may spike several times a tick or clamp v from below (`fire_multi`)
 RUN_GENERAL, RUN_IF, RUN_LIF, RUN_FIRE_PLAIN, RUN_FIRE_MULTI = 0, 1, 2, 3, 4
+#: columns of Neurons.run_par
+RUN_PARS = 7
+P_KEEP_I, P_KEEP_V, P_IN_GAIN, P_CUR_GAIN, P_I_BIAS, P_BIAS, P_THETA = range(RUN_PARS)
 #: neurons per active-set block: a block at rest (i and refractory count zero, no bias, v zero, or for
 #: integrators v below threshold) that no input reached this tick is skipped whole, which is exact: its
 #: update would leave it as it is
@@ -60,6 +63,8 @@ class Neurons(NamedTuple):
     blk_of: np.ndarray      # int64 per gid: its block (sources: 0; nothing delivers to them)
     run_blk0: np.ndarray    # int64 per run: its first block ...
     run_blk1: np.ndarray    # ... and one past its last
+    run_uniform: np.ndarray  # uint8 per run: 1 if each coefficient of run_par is the same for all its neurons
+    run_par: np.ndarray     # float32 (runs, RUN_PARS): keep_i, keep_v, in_gain, cur_gain, i_bias, bias, theta
 
 
 class Tiles(NamedTuple):
@@ -175,7 +180,7 @@ class Arithmetic(NamedTuple):
 
 
 class Inputs(NamedTuple):
-    """The samples of one run: Bernoulli sources or explicit spike events."""
+    """The samples of one run: Bernoulli sources or explicit spikes."""
 
     ticks: int
     seed: int
@@ -184,8 +189,8 @@ class Inputs(NamedTuple):
     src_profile: np.ndarray  # int64 per source (spikegen.PROFILES)
     dropout: bool
     explicit: bool
-    ev_ptr: np.ndarray       # explicit: sources firing at tick t of sample b: ev_src[ev_ptr[b*ticks+t]:...]
-    ev_src: np.ndarray
+    spk: np.ndarray          # explicit: uint8 (samples * ticks, columns), 1 where column j fires at tick t of sample b
+    spk_gid: np.ndarray      # explicit: gid of each column (drive order: the order sources fire in a tick)
 
 
 class Outputs(NamedTuple):
@@ -225,3 +230,4 @@ class CounterArrays(NamedTuple):
     tile_syn: np.ndarray    # synaptic events per tile
     core_act_t: np.ndarray  # per-tick views of core_act and core_src_spk
     core_src_spk_t: np.ndarray
+    phase_cycles: np.ndarray  # cycles per phase of a profiled run (neurocore.engine.cycles); empty: not profiled

@@ -20,7 +20,7 @@ from ..mapping import Placement
 from . import kernel as K
 from . import setup as S
 from .compiled import Compiled, compile_placement
-from .counters import Counters, add_counters, counters_dict
+from .counters import Counters, Snapshot, add_counters, counters_dict
 from .drive import SourceDrive, SpikeDrive, drive_slice, inputs_for
 from .records import CounterArrays, Devices, Inputs, Learning, Outputs, Weights
 
@@ -70,7 +70,7 @@ class RunResult:
     events: np.ndarray | None  # (n, 3) int32 rows of (sample, tick, gid) when recorded
     probe_v: np.ndarray | None
     probe_i: np.ndarray | None
-    _arrays: CounterArrays
+    _arrays: CounterArrays | Snapshot | dict
     _samples: int
     _ticks: int
 
@@ -78,6 +78,8 @@ class RunResult:
     def counters(self) -> dict:
         """This call's counters as plain values (built on first use: most callers never ask)."""
         if not isinstance(self._arrays, dict):
+            if isinstance(self._arrays, Snapshot):
+                self._arrays = self._arrays.arrays()
             self._arrays = counters_dict(self.compiled, self._samples, self._ticks, self._arrays)
         return self._arrays
 
@@ -148,6 +150,7 @@ class Engine:
         self._fx = S.arithmetic(p)
         self._reads = S.reads(self.read, self.device)
         self._counters: Counters | None = None
+        self._profile = False  # count cycles per phase (reset_counters(profile=True))
         self._rec_buf = np.empty((0, 3), np.int32)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
         self._states: list = []  # the kernel's working state of each thread, made once, reused
@@ -260,8 +263,13 @@ class Engine:
             d.hidden[m] = h if d.hidden is not self.c.weights else w
 
     # -- counters ----------------------------------------------------------------------
-    def reset_counters(self, ticks: int = 0, per_tick: bool = False) -> None:
-        self._counters = Counters(self.c, ticks, per_tick)
+    def reset_counters(self, ticks: int = 0, per_tick: bool = False, profile: bool | None = None) -> None:
+        """Start counting from zero (`per_tick`: also per tick of a `ticks`-tick sample). `profile`: count
+        cycles per phase of the tick loop too (counters()["phase_cycles"]), from now until it is turned
+        off again (None: as before)."""
+        if profile is not None:
+            self._profile = bool(profile)
+        self._counters = Counters(self.c, ticks, per_tick, self._profile)
 
     def counters(self) -> dict:
         """Counters accumulated since the last reset."""
@@ -323,7 +331,7 @@ class Engine:
             fresh, n_rec, events = self._run_parallel(learn, mem, cnt, out, threads, (drive, ids, opt.dropout),
                                                       ticks)
         else:
-            fresh = cnt.fresh()
+            fresh = cnt.run_arrays()
             n_rec = self._run_batch(self._state(0), learn, inp, out, fresh, mem)
             events = out.rec_buf[:n_rec].copy() if opt.record else None
         cnt.add(fresh, n_samples, n_samples * ticks)
@@ -335,7 +343,7 @@ class Engine:
             counts[p] = out.out_counts[:, o:o + k]
             o += k
         return RunResult(c, counts, events, out.probe_v if opt.probes else None,
-                         out.probe_i if opt.probes else None, fresh, n_samples, n_samples * ticks)
+                         out.probe_i if opt.probes else None, cnt.snapshot(fresh), n_samples, n_samples * ticks)
 
     def _outputs(self, opt: RunOptions, n_samples: int, ticks: int) -> Outputs:
         c = self.c
