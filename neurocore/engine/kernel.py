@@ -51,7 +51,6 @@ class State(NamedTuple):
     enabled: np.ndarray
     fired: np.ndarray
     spk_cnt: np.ndarray
-    arrivals: np.ndarray   # per forward entry, this sample
     fq: np.ndarray         # delay rings of forward, transposed and learning entries
     fq_n: np.ndarray
     tq: np.ndarray
@@ -128,7 +127,6 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     return State(
         np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, np.int32),
         np.zeros(n, np.uint8), np.ones(n, np.uint8), np.zeros(max(nr.fire_cap, 1), z64), np.zeros(n, z64),
-        np.zeros(n_fw, z64),
         np.zeros((md, n_fw), z64), np.zeros(md, z64),
         np.zeros((md, n_tr), z64), np.zeros(md, z64),
         np.zeros((md, n_lp), z64), np.zeros(md, z64),
@@ -168,7 +166,6 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
     for q in range(st.fq_n[slot]):
         e = st.fq[slot, q]
         k = rt.fw_tile[e]
-        st.arrivals[e] += 1
         g = tl.gain[k]
         qs = tl.qscale[k]
         for s in range(rt.seg_ptr[e], rt.seg_ptr[e + 1]):
@@ -738,7 +735,6 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
         k = st.spk_cnt[g]
         if k == 0:
             continue
-        st.spk_cnt[g] = 0
         ctr.pop_spikes[nr.pop_of[g]] += k
         src = nr.core_of[g]
         ctr.core_spk[src] += k
@@ -749,14 +745,26 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
             ctr.scalar[PKTS] += k
             ctr.scalar[HOPS] += k * rt.hops[src, dst]
             ctr.traffic[src, dst] += k
-    for e in range(rt.fw_tile.shape[0]):
-        a = st.arrivals[e]
-        if a:
-            st.arrivals[e] = 0
-            syn = a * rt.fw_syn[e]
-            ctr.scalar[SYN] += syn
-            ctr.core_syn[tl.core[rt.fw_tile[e]]] += syn
-            ctr.tile_syn[rt.fw_tile[e]] += syn
+    # an entry arrived once per spike of its neuron, but for the spikes still queued when the sample ended
+    for g in range(st.spk_cnt.shape[0]):
+        k = st.spk_cnt[g]
+        if k == 0:
+            continue
+        st.spk_cnt[g] = 0
+        for e in range(rt.fw_ptr[g], rt.fw_ptr[g + 1]):
+            add_arrivals(ctr, tl, rt, e, k)
+    for slot in range(rt.max_delay):
+        for q in range(st.fq_n[slot]):
+            add_arrivals(ctr, tl, rt, st.fq[slot, q], -1)
+
+
+@njit(cache=True, inline="always")
+def add_arrivals(ctr: CounterArrays, tl: Tiles, rt: Routes, e, a):
+    """The synaptic events of `a` arrivals of forward entry e."""
+    syn = a * rt.fw_syn[e]
+    ctr.scalar[SYN] += syn
+    ctr.core_syn[tl.core[rt.fw_tile[e]]] += syn
+    ctr.tile_syn[rt.fw_tile[e]] += syn
 
 
 @njit(cache=True, _nrt=False)
@@ -804,7 +812,6 @@ def start_sample(st: State, nr: Neurons, tl: Tiles, inp: Inputs, weights, rw, le
     st.col_up[:] = 0
     st.col_dn[:] = 0
     st.spk_cnt[:] = 0  # normally zeroed by the last end_of_sample; a state reused after an error is not
-    st.arrivals[:] = 0
     st.row_n[:] = 0
     st.col_nu[:] = 0
     st.col_nd[:] = 0
