@@ -5,7 +5,7 @@ the engine, and the engine's speed as a fraction of the bare loop's, timed in th
 1280 -> 10 non-leaky IF (theta 5, reset by subtraction), weights N(0, sqrt(2 / fan_in)),
 Bernoulli input p = 0.1 per tick drawn beforehand from the same seed, 100 samples x 100 ticks,
 one sample per engine call (online, as the chip runs), mapped on `loihi_like` with every
-counter on. Also timed: the same with the input drawn on chip by the sources; a clock-driven
+counter on (`--profile`: where the time goes, by phase of the tick loop). Also timed: the same with the input drawn on chip by the sources; a clock-driven
 dense numpy loop on one BLAS thread; and, with `--threads N`, the workload as one inference
 batch on 1 and on N threads (`speedup_threads`; the spikes must be identical).
 """
@@ -33,6 +33,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="loihi: also run the workload in Loihi's integer arithmetic (weights and theta x 2^10 so the "
                         "8-bit mantissas are used; float32 spikes unchanged) beside float32, interleaved, and "
                         "report the ratio (default: float32 only)")
+    p.add_argument("--profile", action="store_true",
+                   help="also run the given-input workload once with the per-phase cycle counters on and "
+                        "report where the time goes (profile_*: seconds and shares of that run)")
     p.add_argument("--threads", type=integer(1), default=1,
                    help="also run the samples as one inference batch on 1 and on this many threads (default: 1, no)")
 
@@ -130,6 +133,13 @@ def run(args: argparse.Namespace) -> dict:
     }
     if args.threads > 1:
         out.update(_threads(engine, spikes, args))
+    if args.profile:
+        from .profile import profiled
+
+        def work() -> None:
+            for s, d in enumerate(given):
+                engine.run(d, args.ticks, sample_ids=[s])
+        out.update(profiled(engine, work))
     return out
 
 

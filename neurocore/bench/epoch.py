@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--experiment", default="fmnist", help="experiment to time (default: fmnist)")
     p.add_argument("--epoch-size", type=integer(1), default=60000, metavar="N",
                    help="samples of the epoch being estimated (default: 60000)")
+    p.add_argument("--profile", action="store_true",
+                   help="also train the same samples once more with the per-phase cycle counters on and report "
+                        "where the time goes (profile_*: seconds and shares of that run)")
     add_set_argument(p)
 
 
@@ -46,9 +49,16 @@ def run(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - t0
     c = tr.engine.counters()
     sps = len(train_set) / seconds
-    return {"ts": args.ts, "update": args.update, "samples": len(train_set), "seconds": seconds,
-            "samples_per_s": sps, "epoch_seconds_estimate": args.epoch_size / sps,
-            "syn_events_per_sample": c["syn_events"] / len(train_set),
-            "write_pulses_per_sample": c["write_pulses"] / len(train_set),
-            "syn_events_per_s": c["syn_events"] / seconds,
-            "running_train_acc": float(np.mean(tr._correct / max(tr._seen, 1)))}
+    prof = {}
+    if args.profile:
+        from .profile import profiled
+        again = Trainer(exp, None)
+        prof = profiled(again.engine, lambda: again.train_epoch(train_set, progress=False))
+    out = {"ts": args.ts, "update": args.update, "samples": len(train_set), "seconds": seconds,
+           "samples_per_s": sps, "epoch_seconds_estimate": args.epoch_size / sps,
+           "syn_events_per_sample": c["syn_events"] / len(train_set),
+           "write_pulses_per_sample": c["write_pulses"] / len(train_set),
+           "syn_events_per_s": c["syn_events"] / seconds,
+           "running_train_acc": float(np.mean(tr._correct / max(tr._seen, 1)))}
+    out.update(prof)
+    return out

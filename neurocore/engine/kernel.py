@@ -406,7 +406,10 @@ def integrate_plain(cur, v, iin, keep_v, bias, leak):
 @njit(cache=True, _nrt=False)
 def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
     """Threshold and reset of neurons without refractory period (see `fire`). Screened: a vectorised count
-    of the neurons at threshold in each run of SCREEN neurons, then the scalar loop where it is not 0."""
+    of the neurons at threshold in all of them and then in each run of SCREEN neurons, and the scalar loop
+    where it is not 0."""
+    if hi - lo > SCREEN and not at_threshold(v, theta, lo, hi):
+        return n_fired
     for c0 in range(lo, hi, SCREEN):
         c1 = min(c0 + SCREEN, hi)
         if at_threshold(v, theta, c0, c1):
@@ -414,23 +417,25 @@ def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, 
     return n_fired
 
 
-def at_threshold(v, theta, lo, hi):
-    """How many of v[lo:hi] are at or above threshold (theta per neuron, or one value)."""
-
-
-def _count_at(v, theta):
+@njit(cache=True, _nrt=False)
+def count_at(v, theta) -> int:
+    """How many of v are at or above threshold (theta per neuron, or one value); over slices from 0, so
+    that the loop vectorises."""
     n_at = 0
-    for g in range(v.shape[0]):  # over slices from 0, so that it vectorises
+    for g in range(v.shape[0]):
         n_at += v[g] >= at(theta, g)
     return n_at
 
 
-@overload(at_threshold, inline="always")
+def at_threshold(v, theta, lo, hi):
+    """`count_at` of v[lo:hi] (theta per neuron, or one value)."""
+
+
+@overload(at_threshold)
 def _at_threshold(v, theta, lo, hi):
-    count = njit(_count_at, _nrt=False, inline="always")
     if isinstance(theta, types.Array):
-        return lambda v, theta, lo, hi: count(v[lo:hi], theta[lo:hi])
-    return lambda v, theta, lo, hi: count(v[lo:hi], theta)
+        return lambda v, theta, lo, hi: count_at(v[lo:hi], theta[lo:hi])
+    return lambda v, theta, lo, hi: count_at(v[lo:hi], theta)
 
 
 @njit(cache=True, _nrt=False, inline="always")
