@@ -440,13 +440,20 @@ def _at_threshold(v, theta, lo, hi):
 
 @njit(cache=True, _nrt=False, inline="always")
 def _fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
+    """The neurons at threshold are listed first without a branch (where they lie is random: a branch
+    mispredicts), then reset, and those that may emit are kept in `fired`. The list is written into
+    `fired` past n_fired, one slot beyond it at most: gids lo..hi-1 are not in it yet, so it has room."""
+    n_c = n_fired
     for g in range(lo, hi):
-        if v[g] >= at(theta, g):
-            v[g] = v[g] - at(theta, g) if subtract[g] else v_reset[g]
-            gt = gate[g]
-            if enabled[g] and (gt < 0 or ever[gt]):
-                fired[n_fired] = g
-                n_fired += 1
+        fired[n_c] = g
+        n_c += v[g] >= at(theta, g)
+    for x in range(n_fired, n_c):
+        g = fired[x]
+        v[g] = v[g] - at(theta, g) if subtract[g] else v_reset[g]
+        gt = gate[g]
+        if enabled[g] and (gt < 0 or ever[gt]):
+            fired[n_fired] = g
+            n_fired += 1
     return n_fired
 
 
