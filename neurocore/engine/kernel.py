@@ -207,7 +207,10 @@ def kernel_rows(st: State, rt: Routes, rw, qw, exact, g, qs, d, wo, n, q0, blk_o
             read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
         else:
             read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
-    for bk in range(blk_of[d], blk_of[d + n - 1] + 1):
+    b0, b1 = blk_of[d], blk_of[d + n - 1]
+    st.wake[b0] = 2  # a run of a few positions: mostly one or two blocks
+    st.wake[b1] = 2
+    for bk in range(b0 + 1, b1):
         st.wake[bk] = 2
 
 
