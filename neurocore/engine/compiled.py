@@ -12,13 +12,15 @@ from typing import NamedTuple
 import numpy as np
 
 from ..mapping import CROSSBAR, Placement
-from ..mapping.tiles import kernel_block, kernel_segments
+from ..mapping.tiles import KernelRuns, kernel_block, kernel_runs, kernel_segments
 from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
-from .records import ACTIVE_BLOCK, RUN_FIRE_MULTI, RUN_PARS, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, Neurons, Routes, Tiles
+from .records import (ACTIVE_BLOCK, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF,
+                      RUN_LIF, RUN_PARS, Kernels, Neurons, Routes, Tiles)
 
 i32, i64, f32 = np.int32, np.int64, np.float32
+KE_COLS = (KE_W, KE_D, KE_SLOT, KE_NY, KE_NX, KE_M)
 
 
 def _csr(n: int, keys: np.ndarray, *cols: np.ndarray) -> tuple:
@@ -179,6 +181,23 @@ def _gids(pl: Placement) -> tuple[dict[str, np.ndarray], list[int], list[np.ndar
     return gid, slice_gid0, members, n
 
 
+def _kernel_entries(kr: KernelRuns, pre_shape: tuple[int, int, int], axons: np.ndarray, w0: np.ndarray,
+                    d0: np.ndarray, slot0: int, cols: int) -> np.ndarray:
+    """Kernels.ke rows of a kernel tile's entries (its input neurons `axons`, pre-population indices) from
+    its geometry; w0 and d0 per input channel: the weight and neuron of its first column at row 0,
+    position 0."""
+    _, h, w = pre_shape
+    ci, rem = np.divmod(axons, h * w)
+    iy, ix = np.divmod(rem, w)
+    p0 = kr.y_pos[iy] + kr.x_pos[ix]
+    rows = np.zeros((len(axons), len(KE_COLS)), i64)
+    rows[:, KE_W] = w0[ci] + (kr.ch_row[ci] + kr.y_row[iy] + kr.x_row[ix]) * cols
+    rows[:, KE_D] = d0[ci] + p0 * cols
+    rows[:, KE_SLOT] = slot0 + p0
+    rows[:, KE_NY], rows[:, KE_NX], rows[:, KE_M] = kr.y_n[iy], kr.x_n[ix], kr.ch_n[ci]
+    return rows
+
+
 class _Forward(NamedTuple):
     """What `_forward` compiles: tiles, their weights, forward entries with fan-out segments, read slots."""
 
@@ -187,16 +206,18 @@ class _Forward(NamedTuple):
     syn_mask: np.ndarray
     fields: tuple  # the forward and read-slot fields of Routes, in order
     slot_width: np.ndarray
+    kern: Kernels
 
 
 def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) -> _Forward:
-    """Tiles, their weights, entries and fan-out segments, read slots."""
+    """Tiles, their weights, entries and fan-out segments (crossbars) or geometry (kernels), read slots."""
     net = pl.netlist
     nt = len(pl.tiles)
     t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0 = (np.zeros(nt, i64) for _ in range(7))
     t_gain, t_learn = np.ones(nt, f32), np.zeros(nt, np.uint8)
+    k_row_step, k_step_y, k_step_x = (np.zeros(nt, i64) for _ in range(3))
     blocks, masks = [], []
-    e_key, e_tile, e_row, e_delay, e_syn = [], [], [], [], []
+    e_key, e_tile, e_row, e_delay, e_syn, e_ke = [], [], [], [], [], []
     s_entry, s_w, s_dst, s_n, s_slot, s_col = [], [], [], [], [], []
     slot_tile, slot_dst, slot_width = [], [], []
     woff = row0 = cbuf0 = n_entries = 0
@@ -226,6 +247,7 @@ def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) 
             s_n.append(np.full(ne, cols))
             s_slot.append(np.full(ne, slot0))
             s_col.append(np.zeros(ne))
+            e_ke.append(np.zeros((ne, len(KE_COLS)), i64))
         else:
             blk = kernel_block(net, t, s)
             m = np.ones(blk.shape, np.uint8)
@@ -234,18 +256,15 @@ def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) 
             slot_tile += [k] * positions
             slot_dst += list(g0 + np.arange(positions) * cols)
             slot_width += [cols] * positions
-            axon, row, pos, col, cnt = kernel_segments(net, t, s)
+            axon, _, _, _, cnt = kernel_segments(net, t, s)
             uniq, first = np.unique(axon, return_inverse=True)
             ne = len(uniq)
             e_key.append(gid[proj.pre][uniq])
             e_row.append(np.full(ne, -1))
             e_syn.append(np.bincount(first, weights=cnt, minlength=ne))
-            s_entry.append(n_entries + first)
-            s_w.append(woff + row * cols + col)
-            s_dst.append(g0 + pos * cols + col)
-            s_n.append(cnt)
-            s_slot.append(slot0 + pos)
-            s_col.append(col)
+            kr = kernel_runs(net, t, s)
+            e_ke.append(_kernel_entries(kr, proj.pre_shape, uniq, woff + kr.ch_col, g0 + kr.ch_col, slot0, cols))
+            k_row_step[k], k_step_y[k], k_step_x[k] = kr.row_step_y * cols, kr.pos_step_y, kr.pos_step_x
         e_tile.append(np.full(ne, k))
         e_delay.append(np.full(ne, proj.delay))
         n_entries += ne
@@ -255,9 +274,9 @@ def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) 
         row0 += t.rows
         cbuf0 += cols
     keys = _cat(e_key, i64)
-    fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, perm = _csr(n, keys, _cat(e_tile, i64), _cat(e_row, i64),
-                                                           _cat(e_delay, i64), _cat(e_syn, i64),
-                                                           np.arange(len(keys)))
+    fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, fw_ke, perm = _csr(
+        n, keys, _cat(e_tile, i64), _cat(e_row, i64), _cat(e_delay, i64), _cat(e_syn, i64),
+        np.concatenate(e_ke) if e_ke else np.zeros((0, len(KE_COLS)), i64), np.arange(len(keys)))
     where = np.empty(len(keys), i64)
     where[perm] = np.arange(len(keys))  # old entry id -> position in gid order
     seg_cols = np.stack([_cat(x, i64) for x in (s_w, s_dst, s_n, s_slot, s_col)], axis=1) if s_w else \
@@ -270,7 +289,10 @@ def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) 
     tiles = Tiles(t_core, t_rows, t_cols, t_woff, t_col0, t_row0, t_cbuf0, t_gain, t_learn, np.zeros(nt, f32))
     fields = (fw_ptr, fw_tile, fw_row, fw_delay, fw_syn, seg_ptr, seg, np.asarray(slot_tile, i64),
               np.asarray(slot_dst, i64), slot_buf0)
-    return _Forward(tiles, _cat(blocks, f32), _cat(masks, np.uint8), fields, slot_width)
+    if (t_col0 >= 0).all():  # no kernel tile: no rows
+        fw_ke = np.zeros((0, len(KE_COLS)), i64)
+    kern = Kernels(np.ascontiguousarray(fw_ke), k_row_step, k_step_y, k_step_x)
+    return _Forward(tiles, _cat(blocks, f32), _cat(masks, np.uint8), fields, slot_width, kern)
 
 
 def _transposed(pl: Placement, gid: dict, members: list, n: int) -> tuple:
@@ -349,7 +371,7 @@ def compile_placement(pl: Placement) -> Compiled:
     fw = _forward(pl, gid, slice_gid0, members, n)
     delays = [p.delay for p in net.projections.values()] or [1]
     routes = Routes(*fw.fields, *_transposed(pl, gid, members, n), *_pulses(pl, gid, members, n),
-                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1)
+                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern)
     tiles = fw.tiles
     probe_gid = np.asarray([gid[p.population][i] for p in net.probes for i in p.neurons], i64)
     is_src = np.zeros(n, bool)

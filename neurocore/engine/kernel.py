@@ -27,9 +27,10 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
 from .cycles import DELIVER, EMIT, SAMPLE, SOURCES, UPDATE, WRITE, lap, stamp
-from .records import (P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I, P_KEEP_V, P_THETA, RUN_FIRE_MULTI,
-                      RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic,
-                      CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes, Tiles, Weights)
+from .records import (KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
+                      P_KEEP_V, P_THETA, RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT,
+                      SEG_W, Arithmetic, CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes,
+                      Tiles, Weights)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
@@ -166,6 +167,9 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
     for q in range(st.fq_n[slot]):
         e = st.fq[slot, q]
         k = rt.fw_tile[e]
+        if tl.col0[k] < 0:  # a shared kernel's runs over output positions
+            deliver_kernel(st, tl, rt, rw, qw, exact, t, e, k, ctr, blk_of)
+            continue
         g = tl.gain[k]
         qs = tl.qscale[k]
         for s in range(rt.seg_ptr[e], rt.seg_ptr[e + 1]):
@@ -201,6 +205,81 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
             st.row_n[k] += 1
             st.row_cnt[tl.row0[k] + r] += 1
     st.fq_n[slot] = 0
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def kernel_rows(st: State, rt: Routes, rw, qw, exact, g, qs, d, wo, n, q0, blk_of):
+    """Kernel weights wo..wo+n-1 added to neurons d..d+n-1 (or, non-exact, to their column buffers, which run
+    like them from slot q0's on), their active-set blocks woken."""
+    if exact:
+        if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
+            read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
+        else:
+            read_row(st.iin[d:d + n], rw[wo:wo + n], g)
+    else:
+        a0 = rt.slot_buf0[q0] + d - rt.slot_dst[q0]
+        if qs > 0.0:
+            read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
+        else:
+            read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+    b0, b1 = blk_of[d], blk_of[d + n - 1]
+    st.wake[b0] = 2  # a run of a few positions: mostly one or two blocks
+    st.wake[b1] = 2
+    for bk in range(b0 + 1, b1):
+        st.wake[bk] = 2
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def kernel_reads(st: State, ctr: CounterArrays, exact, t, k, q0, nx, sx):
+    """Output positions (read slots) q0, q0 + sx, ... (nx of them) driven at tick t: a row-parallel read
+    counted for each one not driven before in this tick."""
+    t1 = t + 1
+    for q in range(q0, q0 + nx * sx, sx):
+        if not exact:
+            st.touched[q] = 1
+        fresh = st.rd_mark[q] != t1
+        st.rd_mark[q] = t1
+        ctr.slot_rd[q] += fresh
+        if ctr.per_tick:
+            ctr.tile_rd_t[t, k] += fresh
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def deliver_kernel(st: State, tl: Tiles, rt: Routes, rw, qw, exact, t, e, k, ctr: CounterArrays, blk_of):
+    """An arrival of forward entry e on shared-kernel tile k, from its geometry (Routes.kern): per kernel
+    row group, one vector add of a run of kernel rows onto consecutive output positions (or, when the
+    run is not contiguous, one per position), and the positions' row-parallel reads counted."""
+    kn = rt.kern
+    g = tl.gain[k]
+    qs = tl.qscale[k]
+    nc = tl.cols[k]
+    w0 = kn.ke[e, KE_W]
+    d0 = kn.ke[e, KE_D]
+    q0 = kn.ke[e, KE_SLOT]
+    ny = kn.ke[e, KE_NY]
+    nx = kn.ke[e, KE_NX]
+    m = kn.ke[e, KE_M]
+    sx = kn.step_x[k]
+    sy = kn.step_y[k]
+    ws = kn.row_step[k]
+    if sx == 1 and m == nc:  # a row group's rows are one contiguous run (stride 1, or any stride without dilation)
+        n = nx * nc
+        for j in range(ny):
+            kernel_rows(st, rt, rw, qw, exact, g, qs, d0, w0, n, q0, blk_of)
+            kernel_reads(st, ctr, exact, t, k, q0, nx, 1)
+            w0 += ws
+            d0 += sy * nc
+            q0 += sy
+    else:  # one position at a time
+        for j in range(ny):
+            for i in range(nx):
+                kernel_rows(st, rt, rw, qw, exact, g, qs, d0 + i * sx * nc, w0 + i * nc, m, q0, blk_of)
+            kernel_reads(st, ctr, exact, t, k, q0, nx, sx)
+            w0 += ws
+            d0 += sy * nc
+            q0 += sy
+    if ctr.per_tick:  # the arrival's synaptic events, as end_of_sample counts them
+        ctr.core_syn_t[t, tl.core[k]] += rt.fw_syn[e]
 
 
 @njit(cache=True, _nrt=False)

@@ -82,6 +82,26 @@ class Tiles(NamedTuple):
     qscale: np.ndarray  # float32 scale of a tile stored as int16 (0: float32)
 
 
+#: columns of Kernels.ke
+KE_W, KE_D, KE_SLOT, KE_NY, KE_NX, KE_M = range(6)
+
+
+class Kernels(NamedTuple):
+    """The fan-out of forward entries on shared-kernel tiles as geometry (`neurocore.mapping.tiles.KernelRuns`):
+    one row per entry instead of a segment per (spike, kernel row). Entry e's input spike adds, for each of
+    its KE_NY kernel row groups j, KE_NX kernel rows of KE_M columns, the i-th (weights from
+    ke[e, KE_W] + j row_step + i cols) to output position p = j step_y + i step_x (neurons from
+    ke[e, KE_D] + p cols, read slot ke[e, KE_SLOT] + p); cols, row_step, step_y and step_x are its tile's.
+    With step_x 1 and KE_M = cols, a row group is one contiguous run of weights onto one of neurons."""
+
+    ke: np.ndarray        # (entries, 6) int64, columns KE_*: first weight, first neuron, first read slot, row
+                          # groups, positions per group, columns per position (rows of crossbar entries unused;
+                          # no rows when no tile is a kernel)
+    row_step: np.ndarray  # int64 per tile: weights between consecutive row groups
+    step_y: np.ndarray    # int64 per tile: positions between their output rows (negative: ky up, y' down)
+    step_x: np.ndarray    # int64 per tile: positions between consecutive outputs of a group
+
+
 class Routes(NamedTuple):
     """What a spike of gid g sets off: CSR tables keyed by gid (ptr[g]..ptr[g+1])."""
 
@@ -92,8 +112,9 @@ class Routes(NamedTuple):
     fw_syn: np.ndarray      # synaptic events of one arrival of entry e
     seg_ptr: np.ndarray     # entry e's fan-out segments are rows seg_ptr[e]..seg_ptr[e+1] of
     seg: np.ndarray         # (segments, 5) int64, columns SEG_*: weight offset of the row part added (one
-                            # crossbar or kernel row, some columns), gid of the first neuron it is added to,
-                            # how many, the read slot (one row-parallel read per slot per tick), first column
+                            # crossbar row, some columns), gid of the first neuron it is added to, how many, the
+                            # read slot (one row-parallel read per slot per tick), first column. Entries of kernel
+                            # tiles have none: they deliver from `kern`
     slot_tile: np.ndarray   # read slot -> tile (a crossbar tile is one slot; a kernel tile one per position)
     slot_dst: np.ndarray    # read slot -> gid of its first column's neuron
     slot_buf0: np.ndarray   # read slot -> offset of its column buffer (non-exact reads)
@@ -116,6 +137,7 @@ class Routes(NamedTuple):
     pk_dst: np.ndarray
     hops: np.ndarray        # (cores, cores) router hops
     max_delay: int
+    kern: Kernels           # the fan-out of entries on shared-kernel tiles, as geometry
 
 
 class Devices(NamedTuple):
