@@ -23,6 +23,11 @@ i32, i64, f32 = np.int32, np.int64, np.float32
 KE_COLS = (KE_W, KE_D, KE_SLOT, KE_NY, KE_NX, KE_M)
 
 
+def _one_delay(delay: np.ndarray) -> int:
+    """The delay all entries of a table share (0 if they do not, or there are none)."""
+    return int(delay[0]) if delay.size and (delay == delay[0]).all() else 0
+
+
 def _csr(n: int, keys: np.ndarray, *cols: np.ndarray) -> tuple:
     """Group parallel arrays by key into (ptr, cols sorted by key, stable)."""
     keys = np.asarray(keys, i64)
@@ -371,7 +376,8 @@ def compile_placement(pl: Placement) -> Compiled:
     fw = _forward(pl, gid, slice_gid0, members, n)
     delays = [p.delay for p in net.projections.values()] or [1]
     routes = Routes(*fw.fields, *_transposed(pl, gid, members, n), *_pulses(pl, gid, members, n),
-                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern)
+                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern, np.zeros(3, i64))
+    routes.one_delay[:] = [_one_delay(routes.fw_delay), _one_delay(routes.tr_delay), _one_delay(routes.lp_delay)]
     tiles = fw.tiles
     probe_gid = np.asarray([gid[p.population][i] for p in net.probes for i in p.neurons], i64)
     is_src = np.zeros(n, bool)

@@ -523,9 +523,10 @@ def _fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired,
     mispredicts), then reset, and those that may emit are kept in `fired`. The list is written into
     `fired` past n_fired, one slot beyond it at most: gids lo..hi-1 are not in it yet, so it has room."""
     n_c = n_fired
-    for g in range(lo, hi):
-        fired[n_c] = g
-        n_c += v[g] >= at(theta, g)
+    vs = v[lo:hi]
+    for j in range(vs.shape[0]):  # over a slice from 0: no negative-index wraparound per neuron
+        fired[n_c] = lo + j
+        n_c += vs[j] >= at(theta, lo + j)
     for x in range(n_fired, n_c):
         g = fired[x]
         v[g] = v[g] - at(theta, g) if subtract[g] else v_reset[g]
@@ -668,23 +669,31 @@ def count_active(ctr: CounterArrays, core, t, n_act):
         ctr.core_act_t[t, core] += n_act
 
 
+@njit(cache=True, _nrt=False)
+def block_state(v, cur, ref, theta, hold):
+    """(neurons off rest, neurons with v != 0) of a block: off rest means i or a refractory count off
+    zero, or v off zero (for an integrating block, `hold`: v at or above threshold). Over slices from 0
+    and branch-free, so that it vectorises."""
+    busy = 0
+    nz = 0
+    if hold:
+        for g in range(v.shape[0]):
+            busy += (cur[g] != 0.0) | (ref[g] != 0) | (v[g] >= theta[g])
+            nz += v[g] != 0.0
+    else:
+        for g in range(v.shape[0]):
+            busy += (cur[g] != 0.0) | (ref[g] != 0) | (v[g] != 0.0)
+            nz += v[g] != 0.0
+    return busy, nz
+
+
 @njit(cache=True, inline="always")
 def settle(st: State, nr: Neurons, bk, lo, hi):
     """After block bk's update: wake it next tick unless it rests (no neuron with i or a refractory count
     off zero, and every v zero, or for an integrating block below threshold), and note its neurons with
-    v != 0 (what it counts as active while it rests). Branch-free, so it vectorises."""
-    v, cur, ref = st.v, st.cur, st.ref
-    busy = False
-    nz = 0
-    if nr.blk_hold[bk]:
-        for g in range(lo, hi):
-            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] >= nr.theta[g])
-            nz += v[g] != 0.0
-    else:
-        for g in range(lo, hi):
-            busy |= (cur[g] != 0.0) | (ref[g] != 0) | (v[g] != 0.0)
-            nz += v[g] != 0.0
-    st.wake[bk] = nr.blk_always[bk] | np.uint8(busy)
+    v != 0 (what it counts as active while it rests)."""
+    busy, nz = block_state(st.v[lo:hi], st.cur[lo:hi], st.ref[lo:hi], nr.theta[lo:hi], nr.blk_hold[bk])
+    st.wake[bk] = nr.blk_always[bk] | np.uint8(busy > 0)
     st.blk_nz[bk] = nz
 
 
@@ -779,6 +788,26 @@ def enqueue(ptr, delay, queue, queue_n, g, slot, max_delay):
         queue_n[s2] += 1
 
 
+@njit(cache=True, inline="always")
+def enqueue_all(ptr, delay, one, queue, queue_n, fired, n_fired, slot, max_delay):
+    """Queue the entries of the n_fired neurons of `fired`, in order; with `one` > 0 (every entry has that
+    delay) into one slot, its fill count kept in a register."""
+    if one > 0:
+        s2 = slot + one
+        if s2 >= max_delay:
+            s2 -= max_delay
+        n = queue_n[s2]
+        for f in range(n_fired):
+            g = fired[f]
+            for x in range(ptr[g], ptr[g + 1]):
+                queue[s2, n] = x
+                n += 1
+        queue_n[s2] = n
+    else:
+        for f in range(n_fired):
+            enqueue(ptr, delay, queue, queue_n, fired[f], slot, max_delay)
+
+
 @njit(cache=True, _nrt=False)
 def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b, t, slot, n_fired, n_rec,
          rec_off) -> int:
@@ -800,14 +829,12 @@ def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b
             ctr.core_spk_t[t, src] += 1
             for x in range(rt.pk_ptr[g], rt.pk_ptr[g + 1]):
                 ctr.traffic_t[t, src, rt.pk_dst[x]] += 1
-    for f in range(n_fired):  # one table at a time, and only the tables a chip has
-        enqueue(rt.fw_ptr, rt.fw_delay, st.fq, st.fq_n, st.fired[f], slot, rt.max_delay)
+    # one table at a time, and only the tables a chip has
+    enqueue_all(rt.fw_ptr, rt.fw_delay, rt.one_delay[0], st.fq, st.fq_n, st.fired, n_fired, slot, rt.max_delay)
     if rt.tr_tile.shape[0]:
-        for f in range(n_fired):
-            enqueue(rt.tr_ptr, rt.tr_delay, st.tq, st.tq_n, st.fired[f], slot, rt.max_delay)
+        enqueue_all(rt.tr_ptr, rt.tr_delay, rt.one_delay[1], st.tq, st.tq_n, st.fired, n_fired, slot, rt.max_delay)
     if rt.lp_tile.shape[0]:
-        for f in range(n_fired):
-            enqueue(rt.lp_ptr, rt.lp_delay, st.lq, st.lq_n, st.fired[f], slot, rt.max_delay)
+        enqueue_all(rt.lp_ptr, rt.lp_delay, rt.one_delay[2], st.lq, st.lq_n, st.fired, n_fired, slot, rt.max_delay)
     for f in range(n_fired):
         st.ever[st.fired[f]] = 1
     return n_rec

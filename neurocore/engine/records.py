@@ -138,6 +138,7 @@ class Routes(NamedTuple):
     hops: np.ndarray        # (cores, cores) router hops
     max_delay: int
     kern: Kernels           # the fan-out of entries on shared-kernel tiles, as geometry
+    one_delay: np.ndarray   # int64 (3,): the delay every entry of the forward, transposed and pulse tables has (0: not one)
 
 
 class Devices(NamedTuple):
