@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_chip(p, "loihi_like")
     p.set_defaults(chip="loihi_like")
     p.add_argument("--repeats", type=integer(1), default=3, help="timed repeats; the best is kept (default: 3)")
+    p.add_argument("--profile", action="store_true",
+                   help="also run the CNN's samples once with the per-phase cycle counters on and report where the "
+                        "time goes (profile_*: seconds and shares of that run)")
     p.add_argument("--conv", default="shared", choices=("shared", "unrolled"),
                    help="how convolutions are stored: one shared kernel per core, or every synapse (default: shared)")
 
@@ -87,7 +90,15 @@ def run(args: argparse.Namespace) -> dict:
     dseconds, dc = dense_bench._timed(deng, ddrives, 100, args.repeats)
     eps, deps = c["syn_events"] / seconds, dc["syn_events"] / dseconds
     kinds = [t.kind for t in placement.tiles]
-    return {"syn_events": c["syn_events"], "seconds": seconds, "syn_events_per_s": eps,
+    prof = {}
+    if args.profile:
+        from .profile import profiled
+
+        def work() -> None:
+            for s, d in enumerate(drives):
+                eng.run(d, args.ticks, sample_ids=[s])
+        prof = profiled(eng, work)
+    return {**prof, "syn_events": c["syn_events"], "seconds": seconds, "syn_events_per_s": eps,
             "dense_syn_events_per_s": deps, "ratio_vs_dense": eps / deps,
             "spikes_per_sample": c["spikes"] / args.samples, "syn_events_per_sample": c["syn_events"] / args.samples,
             "cores_used": len(placement.cores_used), "kernel_tiles": kinds.count("kernel"),
