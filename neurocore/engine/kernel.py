@@ -27,7 +27,7 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
 from .cycles import DELIVER, EMIT, SAMPLE, SOURCES, UPDATE, WRITE, lap, stamp
-from .records import (KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
+from .records import (PK_S0, PK_S1, PK_SEG, PK_TILE, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
                       P_KEEP_V, P_THETA, RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT,
                       SEG_W, Arithmetic, CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes,
                       Tiles, Weights)
@@ -155,6 +155,34 @@ def sample_seed(seed: int, sample_id: int) -> int:
 
 # -- 1. deliver ------------------------------------------------------------------------------
 
+@njit(cache=True, _nrt=False, inline="always")
+def read_segment(st: State, tl: Tiles, rt: Routes, rw, qw, exact, t, k, g, qs, wo, d, n, sl, col, ctr: CounterArrays,
+                 blk_of):
+    """One segment of a forward arrival: n weights from wo added to the neurons from gid d (exact reads), or
+    to read slot sl's column buffer from column col (non-exact); the slot's first driven row this tick is
+    one row-parallel read and wakes its neurons' active-set blocks."""
+    if exact:
+        if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
+            read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
+        else:
+            read_row(st.iin[d:d + n], rw[wo:wo + n], g)
+    else:
+        a0 = rt.slot_buf0[sl] + col
+        if qs > 0.0:
+            read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
+        else:
+            read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+        st.touched[sl] = 1
+    if st.rd_mark[sl] != t + 1:
+        st.rd_mark[sl] = t + 1
+        ctr.slot_rd[sl] += 1
+        d0 = rt.slot_dst[sl]
+        for bk in range(blk_of[d0], blk_of[d0 + tl.cols[k] - 1] + 1):
+            st.wake[bk] = 2
+        if ctr.per_tick:
+            ctr.tile_rd_t[t, k] += 1
+
+
 @njit(cache=True, _nrt=False)
 def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot, learning, ctr: CounterArrays,
                     blk_of):
@@ -164,39 +192,22 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
     per_tick = ctr.per_tick
     exact = rd.exact
     seg = rt.seg
+    pack = rt.fw_pack
     for q in range(st.fq_n[slot]):
         e = st.fq[slot, q]
-        k = rt.fw_tile[e]
+        k = pack[e, PK_TILE]
         if tl.col0[k] < 0:  # a shared kernel's runs over output positions
             deliver_kernel(st, tl, rt, rw, qw, exact, t, e, k, ctr, blk_of)
             continue
         g = tl.gain[k]
         qs = tl.qscale[k]
-        for s in range(rt.seg_ptr[e], rt.seg_ptr[e + 1]):
-            wo = seg[s, SEG_W]
-            n = seg[s, SEG_N]
-            sl = seg[s, SEG_SLOT]
-            if exact:
-                d = seg[s, SEG_DST]
-                if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
-                    read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
-                else:
-                    read_row(st.iin[d:d + n], rw[wo:wo + n], g)
-            else:
-                a0 = rt.slot_buf0[sl] + seg[s, SEG_COL]
-                if qs > 0.0:
-                    read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
-                else:
-                    read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
-                st.touched[sl] = 1
-            if st.rd_mark[sl] != t1:  # the slot's first driven row this tick: one row-parallel read
-                st.rd_mark[sl] = t1
-                ctr.slot_rd[sl] += 1
-                d0 = rt.slot_dst[sl]
-                for bk in range(blk_of[d0], blk_of[d0 + tl.cols[k] - 1] + 1):
-                    st.wake[bk] = 2
-                if per_tick:
-                    ctr.tile_rd_t[t, k] += 1
+        s0, s1 = pack[e, PK_S0], pack[e, PK_S1]
+        if s1 > s0:  # the first segment from the entry's own row, the others from the segment table
+            read_segment(st, tl, rt, rw, qw, exact, t, k, g, qs, pack[e, PK_SEG + SEG_W], pack[e, PK_SEG + SEG_DST],
+                         pack[e, PK_SEG + SEG_N], pack[e, PK_SEG + SEG_SLOT], pack[e, PK_SEG + SEG_COL], ctr, blk_of)
+        for s in range(s0 + 1, s1):
+            read_segment(st, tl, rt, rw, qw, exact, t, k, g, qs, seg[s, SEG_W], seg[s, SEG_DST], seg[s, SEG_N],
+                         seg[s, SEG_SLOT], seg[s, SEG_COL], ctr, blk_of)
         if per_tick:  # the arrival's synaptic events, as end_of_sample counts them
             ctr.core_syn_t[t, tl.core[k]] += rt.fw_syn[e]
         if learning and tl.learn[k]:

@@ -26,6 +26,8 @@ P_KEEP_I, P_KEEP_V, P_IN_GAIN, P_CUR_GAIN, P_I_BIAS, P_BIAS, P_THETA = range(RUN
 ACTIVE_BLOCK = 32
 #: columns of Routes.seg
 SEG_W, SEG_DST, SEG_N, SEG_SLOT, SEG_COL = range(5)
+#: Routes.fw_pack columns: an entry's tile, its segment rows [s0, s1), then its first segment (SEG_* + PK_SEG)
+PK_TILE, PK_S0, PK_S1, PK_SEG = 0, 1, 2, 3
 
 
 class Neurons(NamedTuple):
@@ -139,6 +141,8 @@ class Routes(NamedTuple):
     max_delay: int
     kern: Kernels           # the fan-out of entries on shared-kernel tiles, as geometry
     one_delay: np.ndarray   # int64 (3,): the delay every entry of the forward, transposed and pulse tables has (0: not one)
+    fw_pack: np.ndarray     # int64 (entries, 8): per forward entry what delivering it reads first (PK_*), in one
+                            # cache line: fw_tile, seg_ptr and its first seg row side by side
 
 
 class Devices(NamedTuple):
