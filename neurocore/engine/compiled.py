@@ -16,6 +16,7 @@ from ..mapping.tiles import KernelRuns, kernel_block, kernel_runs, kernel_segmen
 from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
+from .memory import aligned_copy
 from .records import (PK_S0, PK_S1, PK_SEG, PK_TILE, ACTIVE_BLOCK, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF,
                       RUN_LIF, RUN_PARS, Kernels, Neurons, Routes, Tiles)
 
@@ -309,7 +310,7 @@ def _forward(pl: Placement, gid: dict, slice_gid0: list, members: list, n: int) 
     if (t_col0 >= 0).all():  # no kernel tile: no rows
         fw_ke = np.zeros((0, len(KE_COLS)), i64)
     kern = Kernels(np.ascontiguousarray(fw_ke), k_row_step, k_step_y, k_step_x)
-    return _Forward(tiles, _cat(blocks, f32), _cat(masks, np.uint8), fields, slot_width, kern)
+    return _Forward(tiles, aligned_copy(_cat(blocks, f32)), _cat(masks, np.uint8), fields, slot_width, kern)
 
 
 def _transposed(pl: Placement, gid: dict, members: list, n: int) -> tuple:

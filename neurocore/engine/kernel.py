@@ -104,6 +104,19 @@ def _repeats(per_tick, ptr) -> int:
 
 
 @njit(cache=True)
+def aligned_input(n, rt: Routes):
+    """The zeroed input array of n neurons, placed so that the forward segments carrying most weights
+    start on a 32-byte boundary (a vector add over them then never splits a cache line)."""
+    weight = np.zeros(8, np.int64)
+    for s in range(rt.seg.shape[0]):
+        weight[rt.seg[s, SEG_DST] % 8] += rt.seg[s, SEG_N]
+    best = np.argmax(weight)
+    buf = np.zeros(n + 8, np.float32)
+    o = (8 - (buf.ctypes.data // 4 + best) % 8) % 8
+    return buf[o:o + n]
+
+
+@njit(cache=True)
 def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
     """Zeroed working state sized for these records."""
     n = nr.kind.shape[0]
@@ -126,7 +139,7 @@ def new_state(nr: Neurons, tl: Tiles, rt: Routes) -> State:
         max_rows = max(max_rows, tl.rows[k])
     z32, z64 = np.float32, np.int64
     return State(
-        np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, z32), np.zeros(n, np.int32),
+        np.zeros(n, z32), np.zeros(n, z32), aligned_input(n, rt), np.zeros(n, np.int32),
         np.zeros(n, np.uint8), np.ones(n, np.uint8), np.zeros(max(nr.fire_cap, 1), z64), np.zeros(n, z64),
         np.zeros((md, n_fw), z64), np.zeros(md, z64),
         np.zeros((md, n_tr), z64), np.zeros(md, z64),

@@ -22,6 +22,7 @@ from . import setup as S
 from .compiled import Compiled, compile_placement
 from .counters import Counters, Snapshot, add_counters, counters_dict
 from .drive import SourceDrive, SpikeDrive, drive_slice, inputs_for
+from .memory import aligned_empty
 from .records import CounterArrays, Devices, Inputs, Learning, Outputs, Weights
 
 LEARN_MODES = {"off": K.LEARN_OFF, "coincidence": K.LEARN_COINCIDENCE, "rate": K.LEARN_RATE,
@@ -321,7 +322,7 @@ class Engine:
         rw = c.weights
         if opt.defer_writes:
             if self._shadow is None:
-                self._shadow = np.empty_like(c.weights)
+                self._shadow = aligned_empty(len(c.weights), c.weights.dtype)
             rw = self._shadow
             # static tiles never change, so one copy per call serves them; the kernel
             # refreshes the plastic tiles at the start of every sample

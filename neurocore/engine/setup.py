@@ -14,6 +14,7 @@ from ..devices import DeviceSpec, ReadSpec
 from ..mapping import Placement
 from ..chip import Precision
 from .compiled import Compiled
+from .memory import aligned_copy
 from .records import Arithmetic, Devices, Reads
 
 
@@ -74,7 +75,7 @@ def quantised_store(c: Compiled, p: Precision) -> np.ndarray:
     """The fixed-point store of static tiles: int8 for Loihi (widened to int16 if a mantissa needs it),
     int16 with static_weight_bits, empty otherwise."""
     loihi = p.arithmetic == "loihi"
-    return np.zeros(len(c.weights) if p.static_weight_bits or loihi else 0, np.int8 if loihi else np.int16)
+    return aligned_copy(np.zeros(len(c.weights) if p.static_weight_bits or loihi else 0, np.int8 if loihi else np.int16))
 
 
 def quantize_tile(c: Compiled, qweights: np.ndarray, k: int) -> None:
@@ -107,7 +108,7 @@ def loihi_projection(c: Compiled, placement: Placement, qweights: np.ndarray, na
     half = bool(mant.size) and mant.min() < 0 < mant.max()
     stored, scale = (mant >> 1, 2.0 ** (exp + 1)) if half else (mant, 2.0 ** exp)
     if stored.size and qweights.dtype == np.int8 and np.abs(stored).max() > 127:
-        qweights = qweights.astype(np.int16)
+        qweights = aligned_copy(qweights.astype(np.int16))
     o = 0
     for k in tiles:
         sl = c.tile_slice(k)
