@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -68,7 +70,7 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
             _check_source(c, pop, "spikes")
             p = net.populations[pop]
             a = np.asarray(spikes)
-            if a.shape[:2] != (n_samples, ticks) or int(np.prod(a.shape[2:])) != p.size:
+            if a.shape[:2] != (n_samples, ticks) or math.prod(a.shape[2:]) != p.size:
                 raise ConfigError(f"spikes for '{pop}' have shape {a.shape}; expected ({n_samples}, {ticks}, "
                                   f"{', '.join(map(str, p.shape))}) (samples, ticks, neurons)")
             a = a.reshape(n_samples * ticks, p.size)
@@ -77,7 +79,7 @@ def inputs_for(c: Compiled, drive: SourceDrive | SpikeDrive, ticks: int, seed: i
             gids.append(c.neurons.src_gid[o:o + p.size])
         if columns:
             spk = columns[0] if len(columns) == 1 else np.concatenate(columns, axis=1)
-            spk_gid = np.ascontiguousarray(np.concatenate(gids), np.int64)
+            spk_gid = gids[0] if len(gids) == 1 else np.concatenate(gids)  # int64, contiguous
     else:
         for pop, rates in drive.rates.items():
             _check_source(c, pop, "drive")

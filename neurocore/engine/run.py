@@ -153,6 +153,7 @@ class Engine:
         self._counters: Counters | None = None
         self._profile = False  # count cycles per phase (reset_counters(profile=True))
         self._rec_buf = np.empty((0, 3), np.int32)
+        self._read_idx: dict[tuple, tuple[np.ndarray, int]] = {}  # readout -> (read index per gid, width)
         self._shadow: np.ndarray | None = None  # sample-start copy of the weights (defer_writes)
         self._states: list = []  # the kernel's working state of each thread, made once, reused
 
@@ -348,14 +349,16 @@ class Engine:
 
     def _outputs(self, opt: RunOptions, n_samples: int, ticks: int) -> Outputs:
         c = self.c
-        read_idx = np.full(c.n, -1, np.int64)
-        off = 0
-        for p in opt.readout:
-            if p not in c.gid:
-                raise ConfigError(f"readout '{p}': no such population; populations: {', '.join(c.pop_names)}")
-            g = c.gid[p]
-            read_idx[g] = off + np.arange(len(g))
-            off += len(g)
+        read_idx, off = self._read_idx.get(opt.readout, (None, 0))
+        if read_idx is None:  # the kernel only reads it: one per readout, kept
+            read_idx = np.full(c.n, -1, np.int64)
+            for p in opt.readout:
+                if p not in c.gid:
+                    raise ConfigError(f"readout '{p}': no such population; populations: {', '.join(c.pop_names)}")
+                g = c.gid[p]
+                read_idx[g] = off + np.arange(len(g))
+                off += len(g)
+            self._read_idx[opt.readout] = (read_idx, off)
         n_probe = len(c.probe_gid) if opt.probes else 0
         pv = np.zeros((n_samples, ticks, n_probe), np.float32)
         rec_cap = n_samples * ticks * c.n + 1 if opt.record else 0
