@@ -509,10 +509,14 @@ def integrate_plain(cur, v, iin, keep_v, bias, leak):
 @njit(cache=True, _nrt=False)
 def fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired):
     """Threshold and reset of neurons without refractory period (see `fire`). Screened: a vectorised count
-    of the neurons at threshold in all of them and then in each run of SCREEN neurons, and the scalar loop
-    where it is not 0."""
-    if hi - lo > SCREEN and not at_threshold(v, theta, lo, hi):
-        return n_fired
+    of the neurons at threshold in all of them and, where they are sparse, in each run of SCREEN neurons;
+    the scalar loop where it is not 0."""
+    if hi - lo > SCREEN:
+        n_at = at_threshold(v, theta, lo, hi)
+        if n_at == 0:
+            return n_fired
+        if n_at * SCREEN > hi - lo:  # about one per screen or more: screening would not skip much
+            return _fire_plain(lo, hi, v, theta, subtract, v_reset, gate, enabled, ever, fired, n_fired)
     for c0 in range(lo, hi, SCREEN):
         c1 = min(c0 + SCREEN, hi)
         if at_threshold(v, theta, c0, c1):
