@@ -2,7 +2,9 @@
 
 784-1280-10 with WTA and dropout (models/experiments/fmnist.toml), stochastic
 on-chip coincidence updates by default, one process, one core. Prints samples per
-second and the estimated time of a 60,000-sample epoch.
+second, the estimated time of a 60,000-sample epoch, and synaptic events per second against the bare
+loop of `bench engine`'s workload (`neurocore bench bare`), timed just before and just after the
+epoch (their mean: `ratio_vs_bare`).
 """
 
 from __future__ import annotations
@@ -43,11 +45,14 @@ def run(args: argparse.Namespace) -> dict:
     warm = min(50, len(train_set))
     tr.engine.run(drive_for(exp, train_set.images[:warm], train_set.labels[:warm]), args.ts,
                   learn=args.update, dropout=True)  # loads the compiled kernel
+    from .bare import timed as bare_timed
+    bare_before = bare_timed(100, 100, 0.1, 5)["bare_syn_events_per_s"]
     tr.engine.reset_counters()
     t0 = time.perf_counter()
     tr.train_epoch(train_set, progress=False)
     seconds = time.perf_counter() - t0
     c = tr.engine.counters()
+    bare = (bare_before + bare_timed(100, 100, 0.1, 5)["bare_syn_events_per_s"]) / 2
     sps = len(train_set) / seconds
     prof = {}
     if args.profile:
@@ -58,7 +63,8 @@ def run(args: argparse.Namespace) -> dict:
            "samples_per_s": sps, "epoch_seconds_estimate": args.epoch_size / sps,
            "syn_events_per_sample": c["syn_events"] / len(train_set),
            "write_pulses_per_sample": c["write_pulses"] / len(train_set),
-           "syn_events_per_s": c["syn_events"] / seconds,
+           "syn_events_per_s": c["syn_events"] / seconds, "bare_syn_events_per_s": bare,
+           "ratio_vs_bare": c["syn_events"] / seconds / bare,
            "running_train_acc": float(np.mean(tr._correct / max(tr._seen, 1)))}
     out.update(prof)
     return out
