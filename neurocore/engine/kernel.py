@@ -169,22 +169,28 @@ def sample_seed(seed: int, sample_id: int) -> int:
 # -- 1. deliver ------------------------------------------------------------------------------
 
 @njit(cache=True, _nrt=False, inline="always")
-def read_segment(st: State, tl: Tiles, rt: Routes, rw, qw, exact, t, k, g, qs, wo, d, n, sl, col, ctr: CounterArrays,
-                 blk_of):
-    """One segment of a forward arrival: n weights from wo added to the neurons from gid d (exact reads), or
-    to read slot sl's column buffer from column col (non-exact); the slot's first driven row this tick is
-    one row-parallel read and wakes its neurons' active-set blocks."""
+def add_weights(st: State, rw, qw, exact, g, qs, wo, n, d, a0):
+    """n weights from wo (the int16 store where the tile has one, qs > 0) read into neurons d..d+n-1 with
+    gain g (exact reads), or into the column buffer from a0 (non-exact reads: noise and ADC follow)."""
     if exact:
         if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
             read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
         else:
             read_row(st.iin[d:d + n], rw[wo:wo + n], g)
+    elif qs > 0.0:
+        read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
     else:
-        a0 = rt.slot_buf0[sl] + col
-        if qs > 0.0:
-            read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
-        else:
-            read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+        read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def read_segment(st: State, tl: Tiles, rt: Routes, rw, qw, exact, t, k, g, qs, wo, d, n, sl, col, ctr: CounterArrays,
+                 blk_of):
+    """One segment of a forward arrival: n weights from wo added to the neurons from gid d (exact reads), or
+    to read slot sl's column buffer from column col (non-exact); the slot's first driven row this tick is
+    one row-parallel read and wakes its neurons' active-set blocks."""
+    add_weights(st, rw, qw, exact, g, qs, wo, n, d, rt.slot_buf0[sl] + col)
+    if not exact:
         st.touched[sl] = 1
     if st.rd_mark[sl] != t + 1:
         st.rd_mark[sl] = t + 1
@@ -235,17 +241,7 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
 def kernel_rows(st: State, rt: Routes, rw, qw, exact, g, qs, d, wo, n, q0, blk_of):
     """Kernel weights wo..wo+n-1 added to neurons d..d+n-1 (or, non-exact, to their column buffers, which run
     like them from slot q0's on), their active-set blocks woken."""
-    if exact:
-        if qs > 0.0:  # a static tile stored in 16-bit fixed point: half the memory traffic
-            read_row(st.iin[d:d + n], qw[wo:wo + n], g * qs)
-        else:
-            read_row(st.iin[d:d + n], rw[wo:wo + n], g)
-    else:
-        a0 = rt.slot_buf0[q0] + d - rt.slot_dst[q0]
-        if qs > 0.0:
-            read_row(st.acc[a0:a0 + n], qw[wo:wo + n], qs)
-        else:
-            read_row(st.acc[a0:a0 + n], rw[wo:wo + n], np.float32(1.0))
+    add_weights(st, rw, qw, exact, g, qs, wo, n, d, rt.slot_buf0[q0] + d - rt.slot_dst[q0])
     b0, b1 = blk_of[d], blk_of[d + n - 1]
     st.wake[b0] = 2  # a run of a few positions: mostly one or two blocks
     st.wake[b1] = 2
