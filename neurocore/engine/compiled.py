@@ -17,8 +17,8 @@ from ..errors import ConfigError
 from ..loihi import lower_loihi
 from ..neurons import KIND_PLAIN, lower
 from .memory import aligned_copy
-from .records import (PK_S0, PK_S1, PK_SEG, PK_TILE, ACTIVE_BLOCK, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF,
-                      RUN_LIF, RUN_PARS, Kernels, Neurons, Routes, Tiles)
+from .records import (ACTIVE_BLOCK, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, PK_S0, PK_S1, PK_SEG, PK_TILE,
+                      RUN_FIRE_MULTI, RUN_FIRE_PLAIN, RUN_IF, RUN_LIF, RUN_PARS, Kernels, Neurons, Routes, Tiles)
 
 i32, i64, f32 = np.int32, np.int64, np.float32
 KE_COLS = (KE_W, KE_D, KE_SLOT, KE_NY, KE_NX, KE_M)
@@ -389,7 +389,8 @@ def compile_placement(pl: Placement) -> Compiled:
     fw = _forward(pl, gid, slice_gid0, members, n)
     delays = [p.delay for p in net.projections.values()] or [1]
     routes = Routes(*fw.fields, *_transposed(pl, gid, members, n), *_pulses(pl, gid, members, n),
-                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern, np.zeros(3, i64), np.zeros((0, 8), i64))
+                    *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern, np.zeros(3, i64),
+                    np.zeros((0, 8), i64))
     routes = routes._replace(fw_pack=_pack(routes))
     routes.one_delay[:] = [_one_delay(routes.fw_delay), _one_delay(routes.tr_delay), _one_delay(routes.lp_delay)]
     tiles = fw.tiles

@@ -27,10 +27,10 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
 from .cycles import DELIVER, EMIT, SAMPLE, SOURCES, UPDATE, WRITE, lap, stamp
-from .records import (PK_S0, PK_S1, PK_SEG, PK_TILE, KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
-                      P_KEEP_V, P_THETA, RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF, SEG_COL, SEG_DST, SEG_N, SEG_SLOT,
-                      SEG_W, Arithmetic, CounterArrays, Devices, Inputs, Learning, Neurons, Outputs, Reads, Routes,
-                      Tiles, Weights)
+from .records import (KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
+                      P_KEEP_V, P_THETA, PK_S0, PK_S1, PK_SEG, PK_TILE, RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF,
+                      SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic, CounterArrays, Devices, Inputs, Learning,
+                      Neurons, Outputs, Reads, Routes, Tiles, Weights)
 
 LEARN_OFF, LEARN_COINCIDENCE, LEARN_RATE, LEARN_RATE_NOISE = 0, 1, 2, 3
 #: CounterArrays.scalar slots
@@ -207,7 +207,6 @@ def deliver_forward(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, slot
                     blk_of):
     """Forward arrivals: each adds its fan-out segments (crossbar or kernel rows) to their neurons, and
     wakes the active-set blocks of a read slot the first time it is driven in a tick."""
-    t1 = t + 1
     per_tick = ctr.per_tick
     exact = rd.exact
     seg = rt.seg

@@ -140,7 +140,8 @@ class Routes(NamedTuple):
     hops: np.ndarray        # (cores, cores) router hops
     max_delay: int
     kern: Kernels           # the fan-out of entries on shared-kernel tiles, as geometry
-    one_delay: np.ndarray   # int64 (3,): the delay every entry of the forward, transposed and pulse tables has (0: not one)
+    one_delay: np.ndarray   # int64 (3,): the delay all entries of the forward, transposed and pulse tables share
+                            # (0: not one)
     fw_pack: np.ndarray     # int64 (entries, 8): per forward entry what delivering it reads first (PK_*), in one
                             # cache line: fw_tile, seg_ptr and its first seg row side by side
 

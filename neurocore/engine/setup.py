@@ -75,7 +75,8 @@ def quantised_store(c: Compiled, p: Precision) -> np.ndarray:
     """The fixed-point store of static tiles: int8 for Loihi (widened to int16 if a mantissa needs it),
     int16 with static_weight_bits, empty otherwise."""
     loihi = p.arithmetic == "loihi"
-    return aligned_copy(np.zeros(len(c.weights) if p.static_weight_bits or loihi else 0, np.int8 if loihi else np.int16))
+    n = len(c.weights) if p.static_weight_bits or loihi else 0
+    return aligned_copy(np.zeros(n, np.int8 if loihi else np.int16))
 
 
 def quantize_tile(c: Compiled, qweights: np.ndarray, k: int) -> None:
