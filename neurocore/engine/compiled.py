@@ -36,6 +36,15 @@ def _pack(rt: Routes) -> np.ndarray:
     return pack
 
 
+def _ports(n_cores: int, nr: Neurons, tl: Tiles, rt: Routes) -> np.ndarray:
+    """Routes.port: the cores a packet can leave or reach (of neurons, tiles and destinations) numbered in
+    order, -1 for the others, so that traffic is counted over used cores, not the whole mesh."""
+    used = np.unique(np.concatenate([nr.core_of, tl.core, rt.pk_dst, rt.ret_dst]).astype(i64))
+    port = np.full(n_cores, -1, i64)
+    port[used] = np.arange(len(used))
+    return port
+
+
 def _one_delay(delay: np.ndarray) -> int:
     """The delay all entries of a table share (0 if they do not, or there are none)."""
     return int(delay[0]) if delay.size and (delay == delay[0]).all() else 0
@@ -79,6 +88,11 @@ class Compiled:
     @property
     def n_cores(self) -> int:
         return self.placement.chip.cores
+
+    @property
+    def ports(self) -> np.ndarray:
+        """The chip cores of the traffic counters' rows and columns (Routes.port), in order."""
+        return np.flatnonzero(self.routes.port >= 0)
 
     @property
     def n_tiles(self) -> int:
@@ -390,8 +404,8 @@ def compile_placement(pl: Placement) -> Compiled:
     delays = [p.delay for p in net.projections.values()] or [1]
     routes = Routes(*fw.fields, *_transposed(pl, gid, members, n), *_pulses(pl, gid, members, n),
                     *_packets(pl, gid, n), pl.chip.hop_matrix(), max(delays) + 1, fw.kern, np.zeros(3, i64),
-                    np.zeros((0, 8), i64))
-    routes = routes._replace(fw_pack=_pack(routes))
+                    np.zeros((0, 8), i64), np.zeros(0, i64))
+    routes = routes._replace(fw_pack=_pack(routes), port=_ports(pl.chip.cores, neurons, fw.tiles, routes))
     routes.one_delay[:] = [_one_delay(routes.fw_delay), _one_delay(routes.tr_delay), _one_delay(routes.lp_delay)]
     tiles = fw.tiles
     probe_gid = np.asarray([gid[p.population][i] for p in net.probes for i in p.neurons], i64)

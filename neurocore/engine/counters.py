@@ -29,10 +29,10 @@ class Layout:
 
     def __init__(self, c: Compiled, ticks_per_sample: int = 0, per_tick: bool = False, profile: bool = False):
         T = ticks_per_sample if per_tick else 0
-        nc, nt = c.n_cores, c.n_tiles
+        nc, nt, nu = c.n_cores, c.n_tiles, len(c.ports)  # traffic over the cores packets use (Routes.port)
         self.per_tick = bool(per_tick)
-        self.shapes = [(6,), (len(c.pop_names),), (nc,), (nc,), (nt,), (nc, nc), (c.n_slots,), (nt,), (nt,), None,
-                       (T, nc, nc), (T, nc), (T, nc), (T, nt), (T, nt), (T, nt), (T, nt), (nc,), (nc,), (nt,),
+        self.shapes = [(6,), (len(c.pop_names),), (nc,), (nc,), (nt,), (nu, nu), (c.n_slots,), (nt,), (nt,), None,
+                       (T, nu, nu), (T, nc), (T, nc), (T, nt), (T, nt), (T, nt), (T, nt), (nc,), (nc,), (nt,),
                        (T, nc), (T, nc), (len(PHASES) if profile else 0,)]
         self.bounds, o = [], 0
         for sh in self.shapes:
@@ -63,6 +63,14 @@ def add_counters(mine: CounterArrays, theirs: CounterArrays) -> None:
             x += y
 
 
+def chip_traffic(c: Compiled, traffic: np.ndarray) -> np.ndarray:
+    """Traffic counted over the used cores (last two axes, Routes.port) as (..., cores, cores) of the chip."""
+    u = c.ports
+    out = np.zeros(traffic.shape[:-2] + (c.n_cores, c.n_cores), i64)
+    out[..., u[:, None], u[None, :]] = traffic
+    return out
+
+
 def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) -> dict:
     """The counters as plain values (copies): the contract of the cost model and the traces."""
     a = arrays
@@ -84,7 +92,7 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         "pop_spikes": {p: int(x) for p, x in zip(c.pop_names, a.pop_spikes)},
         "core_syn_events": a.core_syn.copy(), "core_spikes": a.core_spk.copy(),
         "core_write_pulses": per_core(a.tile_wr), "tile_write_pulses": a.tile_wr.copy(),
-        "core_neuron_updates": c.core_neurons * ticks, "traffic": a.traffic.copy(),
+        "core_neuron_updates": c.core_neurons * ticks, "traffic": chip_traffic(c, a.traffic),
         "crossbar_reads": int(a.slot_rd.sum()), "crossbar_col_reads": int(a.tile_crd.sum()),
         "write_cycles": int(a.tile_wc.sum()),
         "tile_reads": tile_rd, "tile_col_reads": a.tile_crd.copy(), "tile_write_cycles": a.tile_wc.copy(),
@@ -98,7 +106,7 @@ def counters_dict(c: Compiled, samples: int, ticks: int, arrays: CounterArrays) 
         "core_mapped": np.bincount(c.neurons.core_of, minlength=n_cores).astype(i64),
     }
     if a.per_tick:
-        d["traffic_per_tick"] = a.traffic_t.copy()
+        d["traffic_per_tick"] = chip_traffic(c, a.traffic_t)
         d["core_syn_events_per_tick"] = a.core_syn_t.copy()
         d["core_spikes_per_tick"] = a.core_spk_t.copy()
         d["tile_reads_per_tick"] = a.tile_rd_t.copy()
@@ -161,13 +169,17 @@ class Counters:
         """The summed counters as named arrays (for checkpoints; the per-tick views are left out)."""
         out = {name: a.copy() for name, a in zip(CounterArrays._fields, self.arrays)
                if isinstance(a, np.ndarray) and not name.endswith("_t") and name != "phase_cycles"}
+        out["traffic"] = chip_traffic(self.compiled, self.arrays.traffic)  # the chip's (cores, cores), as before
         return {**out, "samples": np.int64(self.samples), "ticks": np.int64(self.ticks)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
         """Continue from what `state()` returned (summed counters; the per-tick views start from zero)."""
         self._buf[:] = 0
+        u = self.compiled.ports
         for name, a in zip(CounterArrays._fields, self.arrays):
-            if name in state:
+            if name == "traffic" and name in state:
+                a[...] = np.asarray(state[name])[u[:, None], u[None, :]]
+            elif name in state:
                 a[...] = state[name]
         self.samples, self.ticks = int(state["samples"]), int(state["ticks"])
 

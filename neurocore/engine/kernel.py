@@ -366,9 +366,9 @@ def deliver_transposed(st: State, tl: Tiles, rt: Routes, rw, qw, rd: Reads, t, s
             dst = rt.ret_dst[x]
             ctr.scalar[PKTS] += 1
             ctr.scalar[HOPS] += rt.hops[src, dst]
-            ctr.traffic[src, dst] += 1
+            ctr.traffic[rt.port[src], rt.port[dst]] += 1
             if ctr.per_tick:
-                ctr.traffic_t[t, src, dst] += 1
+                ctr.traffic_t[t, rt.port[src], rt.port[dst]] += 1
     st.tq_n[slot] = 0
 
 
@@ -851,7 +851,7 @@ def emit(st: State, nr: Neurons, rt: Routes, out: Outputs, ctr: CounterArrays, b
             src = nr.core_of[g]
             ctr.core_spk_t[t, src] += 1
             for x in range(rt.pk_ptr[g], rt.pk_ptr[g + 1]):
-                ctr.traffic_t[t, src, rt.pk_dst[x]] += 1
+                ctr.traffic_t[t, rt.port[src], rt.port[rt.pk_dst[x]]] += 1
     # one table at a time, and only the tables a chip has
     enqueue_all(rt.fw_ptr, rt.fw_delay, rt.one_delay[0], st.fq, st.fq_n, st.fired, n_fired, slot, rt.max_delay)
     if rt.tr_tile.shape[0]:
@@ -885,7 +885,7 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
             dst = rt.pk_dst[x]
             ctr.scalar[PKTS] += k
             ctr.scalar[HOPS] += k * rt.hops[src, dst]
-            ctr.traffic[src, dst] += k
+            ctr.traffic[rt.port[src], rt.port[dst]] += k
     # an entry arrived once per spike of its neuron, but for the spikes still queued when the sample ended
     for g in range(st.spk_cnt.shape[0]):
         k = st.spk_cnt[g]

@@ -144,6 +144,7 @@ class Routes(NamedTuple):
                             # (0: not one)
     fw_pack: np.ndarray     # int64 (entries, 8): per forward entry what delivering it reads first (PK_*), in one
                             # cache line: fw_tile, seg_ptr and its first seg row side by side
+    port: np.ndarray        # int64 per chip core: its row and column in the traffic counters (-1: no packet)
 
 
 class Devices(NamedTuple):
