@@ -242,7 +242,7 @@ class CounterArrays(NamedTuple):
     core_syn: np.ndarray
     core_spk: np.ndarray
     tile_wr: np.ndarray     # write pulses per tile
-    traffic: np.ndarray     # (cores, cores) packets
+    traffic: np.ndarray     # (ports, ports) packets between the used cores (Routes.port; counters.chip_traffic)
     slot_rd: np.ndarray     # row-parallel reads per read slot
     tile_crd: np.ndarray    # transposed reads per tile
     tile_wc: np.ndarray     # parallel write cycles per tile
