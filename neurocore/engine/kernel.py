@@ -27,6 +27,7 @@ from ..crossbar.kernels import (coincidence_write, coincidence_write_uniform, qu
 from ..neurons import KIND_PLAIN
 from ..spikegen import draw_tick_some, new_key
 from .cycles import DELIVER, EMIT, SAMPLE, SOURCES, UPDATE, WRITE, lap, stamp
+from .memory import aligned_input
 from .records import (KE_D, KE_M, KE_NX, KE_NY, KE_SLOT, KE_W, P_BIAS, P_CUR_GAIN, P_I_BIAS, P_IN_GAIN, P_KEEP_I,
                       P_KEEP_V, P_THETA, PK_S0, PK_S1, PK_SEG, PK_TILE, RUN_FIRE_MULTI, RUN_GENERAL, RUN_IF, RUN_LIF,
                       SEG_COL, SEG_DST, SEG_N, SEG_SLOT, SEG_W, Arithmetic, CounterArrays, Devices, Inputs, Learning,
@@ -101,19 +102,6 @@ def _repeats(per_tick, ptr) -> int:
         if per_tick[g] > 1:
             extra += (per_tick[g] - 1) * (ptr[g + 1] - ptr[g])
     return extra
-
-
-@njit(cache=True)
-def aligned_input(n, rt: Routes):
-    """The zeroed input array of n neurons, placed so that the forward segments carrying most weights
-    start on a 32-byte boundary (a vector add over them then never splits a cache line)."""
-    weight = np.zeros(8, np.int64)
-    for s in range(rt.seg.shape[0]):
-        weight[rt.seg[s, SEG_DST] % 8] += rt.seg[s, SEG_N]
-    best = np.argmax(weight)
-    buf = np.zeros(n + 8, np.float32)
-    o = (8 - (buf.ctypes.data // 4 + best) % 8) % 8
-    return buf[o:o + n]
 
 
 @njit(cache=True)
@@ -886,14 +874,10 @@ def end_of_sample(st: State, nr: Neurons, tl: Tiles, rt: Routes, out: Outputs, c
             ctr.scalar[PKTS] += k
             ctr.scalar[HOPS] += k * rt.hops[src, dst]
             ctr.traffic[rt.port[src], rt.port[dst]] += k
-    # an entry arrived once per spike of its neuron, but for the spikes still queued when the sample ended
-    for g in range(st.spk_cnt.shape[0]):
-        k = st.spk_cnt[g]
-        if k == 0:
-            continue
-        st.spk_cnt[g] = 0
+        # an entry arrived once per spike of its neuron, but for the spikes still queued at the end (below)
         for e in range(rt.fw_ptr[g], rt.fw_ptr[g + 1]):
             add_arrivals(ctr, tl, rt, e, k)
+        st.spk_cnt[g] = 0
     for slot in range(rt.max_delay):
         for q in range(st.fq_n[slot]):
             add_arrivals(ctr, tl, rt, st.fq[slot, q], -1)
